@@ -1,0 +1,66 @@
+# Threadline's commands. `make dev` and `make test` work on a fresh clone: they install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 3000
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+# sam build needs the Lambda runtime's interpreter (python3.13) on PATH; pyenv provides it here.
+SAM_BUILD_ENV := PYENV_VERSION=$(shell $(PYTHON) -c 'import platform; print(platform.python_version())'):3.13.0
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install dev test test-fast lint typecheck sam-validate build layer-requirements bench bench-ingest bench-coldstart stop clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install the locked dependencies
+
+layer-requirements: | $(UV) ## export the layer's requirements.txt from the lock
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header -o layers/threadline/requirements.txt > /dev/null
+
+dev: install ## run the whole API locally on http://127.0.0.1:$(PORT) (embedded PostgreSQL, no Docker)
+	$(BIN)/threadline serve --demo --port $(PORT)
+
+stop: install ## stop the embedded PostgreSQL that make dev started
+	$(BIN)/threadline db stop
+
+test: install lint sam-validate build ## everything CI runs: lint, SAM validation and build, the test suite
+	$(BIN)/pytest
+
+test-fast: install ## the test suite alone
+	$(BIN)/pytest
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/threadline/threadline devtools
+
+sam-validate: install ## sam validate --lint (cfn-lint)
+	$(BIN)/sam validate --lint
+
+build: install ## sam build (arm64 layer and functions) into .aws-sam/
+	$(SAM_BUILD_ENV) $(BIN)/sam build
+
+bench: bench-ingest bench-coldstart ## every benchmark
+
+bench-ingest: install ## messages/s through the real handler vs raw COPY and the seed's JSONB model
+	$(BIN)/python -m bench.ingest
+
+bench-coldstart: install ## import time of each function's module vs a Powertools hello-world
+	$(BIN)/python -m bench.coldstart
+
+clean: ## remove build output and local state (the embedded database too)
+	-$(BIN)/threadline db stop
+	rm -rf .aws-sam .local .venv .uv

@@ -1,0 +1,193 @@
+"""`threadline`: the development admin CLI. Every command prints JSON and works against the same database as
+`make dev` (the embedded PostgreSQL, or DATABASE_URL when set)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database, stop_embedded_server
+
+
+def _print(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, default=str))
+
+
+def _admin(database_url: str):  # type: ignore[no-untyped-def]
+    from threadline.db.connection import admin_connection
+
+    return admin_connection(database_url)
+
+
+def migrate(database_url: str) -> list[str]:
+    from threadline.db.migrations import apply_migrations
+
+    with _admin(database_url) as conn:
+        return apply_migrations(conn, app_role_password=LOCAL_APP_ROLE_PASSWORD)
+
+
+def cmd_migrate(args: argparse.Namespace, database_url: str) -> None:
+    _print({"applied": migrate(database_url)})
+
+
+def cmd_tenant_create(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.db.repositories.tenants import insert_tenant
+
+    with _admin(database_url) as conn:
+        tenant = insert_tenant(conn, args.name)
+    _print({"id": tenant.id, "name": tenant.name})
+
+
+def cmd_user_create(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.db.repositories.tenants import insert_user
+
+    with _admin(database_url) as conn:
+        user = insert_user(conn, tenant_id=UUID(args.tenant), name=args.name, email=args.email)
+    _print({"id": user.id, "tenant_id": user.tenant_id, "name": user.name, "email": user.email})
+
+
+def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.domain.connections import create_connection
+
+    with _admin(database_url) as conn:
+        created = create_connection(
+            conn,
+            tenant_id=UUID(args.tenant),
+            platform=args.platform,
+            connection_id=args.connection_id,
+            phone_number_id=args.phone_number_id,
+        )
+    _print(
+        {
+            "connection_id": created.connection.connection_id,
+            "platform": created.connection.platform,
+            "api_secret": created.api_secret,
+        }
+    )
+
+
+def cmd_connection_deactivate(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.domain.connections import deactivate_connection
+
+    with _admin(database_url) as conn:
+        record = deactivate_connection(conn, args.connection_id)
+    _print({"connection_id": record.connection_id, "is_active": record.is_active})
+
+
+def cmd_token(args: argparse.Namespace, database_url: str) -> None:
+    from devtools.auth import issue_token
+
+    tenant_claim = os.environ.get("TENANT_CLAIM", "tenant_id")
+    _print({"token": issue_token(tenant_id=args.tenant, user_id=args.user, ttl_seconds=args.ttl, tenant_claim=tenant_claim)})
+
+
+def cmd_serve(args: argparse.Namespace, database_url: str) -> None:
+    from devtools.devserver import run_dev_server
+
+    run_dev_server(port=args.port, database_url=database_url, with_demo=args.demo)
+
+
+def cmd_invoke(args: argparse.Namespace, database_url: str) -> None:
+    from devtools.lambda_runtime import apply_function_environment, invoke
+    from devtools.localenv import prepare_local_environment
+    from devtools.template import load_template
+
+    prepare_local_environment(database_url)
+    functions = load_template().functions
+    name = args.function if args.function in functions else _function_by_folder(functions, args.function)
+    apply_function_environment(functions[name])
+    event = json.loads(Path(args.event).read_text())
+    _print(invoke(functions[name], event))
+
+
+def _function_by_folder(functions: dict[str, Any], name: str) -> str:
+    for logical_id, function in functions.items():
+        if function.code_path.name == name or logical_id.lower() == f"{name.lower()}function":
+            return logical_id
+    raise SystemExit(f"no function {name!r}; known: {', '.join(functions)}")
+
+
+def cmd_db_stop(args: argparse.Namespace, database_url: str) -> None:
+    _print({"stopped": stop_embedded_server()})
+
+
+def cmd_db_url(args: argparse.Namespace, database_url: str) -> None:
+    _print({"database_url": database_url})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="threadline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_migrate)
+
+    tenant = commands.add_parser("tenant").add_subparsers(dest="action", required=True)
+    tenant_create = tenant.add_parser("create")
+    tenant_create.add_argument("--name", required=True)
+    tenant_create.set_defaults(run=cmd_tenant_create)
+
+    user = commands.add_parser("user", help="agents").add_subparsers(dest="action", required=True)
+    user_create = user.add_parser("create")
+    user_create.add_argument("--tenant", required=True)
+    user_create.add_argument("--name", required=True)
+    user_create.add_argument("--email")
+    user_create.set_defaults(run=cmd_user_create)
+
+    connection = commands.add_parser("connection").add_subparsers(dest="action", required=True)
+    connection_create = connection.add_parser("create")
+    connection_create.add_argument("--tenant", required=True)
+    connection_create.add_argument("--platform", required=True, choices=["whatsapp", "signal", "telegram", "wechat"])
+    connection_create.add_argument("--connection-id")
+    connection_create.add_argument("--phone-number-id")
+    connection_create.set_defaults(run=cmd_connection_create)
+    connection_deactivate = connection.add_parser("deactivate")
+    connection_deactivate.add_argument("connection_id")
+    connection_deactivate.set_defaults(run=cmd_connection_deactivate)
+
+    token = commands.add_parser("token", help="a bearer token the local gateway accepts")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--user")
+    token.add_argument("--ttl", type=int, default=3600)
+    token.set_defaults(run=cmd_token)
+
+    serve = commands.add_parser("serve", help="serve template.yaml's routes locally")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--demo", action="store_true", help="create the demo tenant on first run and print how to call")
+    serve.set_defaults(run=cmd_serve)
+
+    invoke = commands.add_parser("invoke", help="what `sam local invoke` does, in-process")
+    invoke.add_argument("function", help="logical id (IngestFunction) or folder name (ingest)")
+    invoke.add_argument("--event", required=True)
+    invoke.set_defaults(run=cmd_invoke)
+
+    db = commands.add_parser("db").add_subparsers(dest="action", required=True)
+    db.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(run=cmd_db_stop)
+    db.add_parser("url", help="print the database URL in use").set_defaults(run=cmd_db_url)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from threadline.errors import ThreadlineError
+
+    try:
+        if args.run is cmd_db_stop:
+            args.run(args, "")
+            return 0
+        database_url = ensure_database()
+        if args.command not in ("migrate", "db"):
+            migrate(database_url)
+        args.run(args, database_url)
+    except ThreadlineError as error:
+        _print({"error": error.message})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

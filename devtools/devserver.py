@@ -1,0 +1,103 @@
+"""`make dev`: the whole API on this machine, with a demo tenant to call it as."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from uuid import UUID
+
+from devtools.auth import issue_token
+from devtools.gateway import serve
+from devtools.localenv import prepare_local_environment
+
+DEMO_TENANT = "Demo Tenant"
+DEMO_AGENT_EMAIL = "agent@demo.threadline.local"
+DEMO_CONNECTION_ID = "wa_demo"
+DEMO_PHONE_NUMBER_ID = "100000000000001"
+
+
+@dataclass(frozen=True)
+class Demo:
+    tenant_id: UUID
+    agent_id: UUID
+    connection_id: str
+    api_secret: str
+
+
+def ensure_demo(database_url: str) -> Demo:
+    """Create the demo tenant, agent and WhatsApp connection on first run. The connection's secret is stored
+    only as a digest, so each start issues a fresh one to print."""
+    from threadline.db.connection import admin_connection
+    from threadline.db.repositories.connections import find_connection_for_auth
+    from threadline.db.repositories.tenants import find_tenant_by_name, find_user_by_email, insert_tenant, insert_user
+    from threadline.domain.connections import create_connection, rotate_api_secret
+
+    with admin_connection(database_url) as conn:
+        tenant = find_tenant_by_name(conn, DEMO_TENANT) or insert_tenant(conn, DEMO_TENANT)
+        agent = find_user_by_email(conn, tenant.id, DEMO_AGENT_EMAIL) or insert_user(
+            conn, tenant_id=tenant.id, name="Demo Agent", email=DEMO_AGENT_EMAIL
+        )
+        if find_connection_for_auth(conn, DEMO_CONNECTION_ID) is None:
+            api_secret = create_connection(
+                conn, tenant_id=tenant.id, platform="whatsapp", connection_id=DEMO_CONNECTION_ID,
+                phone_number_id=DEMO_PHONE_NUMBER_ID,
+            ).api_secret
+        else:
+            api_secret = rotate_api_secret(conn, DEMO_CONNECTION_ID)
+    return Demo(tenant_id=tenant.id, agent_id=agent.id, connection_id=DEMO_CONNECTION_ID, api_secret=api_secret)
+
+
+def _instructions(base_url: str, demo: Demo, token: str) -> str:
+    ingest_body = json.dumps(
+        {
+            "platform": "whatsapp",
+            "connection_id": demo.connection_id,
+            "conversations": [
+                {
+                    "external_conversation_id": "chat_demo_1",
+                    "participant_identifier": "+15551234567",
+                    "participant_name": "Jane Customer",
+                    "messages": [
+                        {"id": "msg_demo_1", "direction": "inbound", "type": "text",
+                         "content": "Hi! Is my order on its way?", "sent_at": "2026-02-01T10:30:00Z"}
+                    ],
+                }
+            ],
+        }
+    )
+    return f"""
+Threadline is serving template.yaml's routes on {base_url}  (Ctrl-C to stop)
+
+  tenant         {demo.tenant_id}
+  agent          {demo.agent_id}
+  connection_id  {demo.connection_id}
+  x-api-key      {demo.api_secret}   (new each start; only its digest is stored)
+  bearer token   {token}
+
+Push a conversation the way a connector does:
+
+  curl -s -X POST {base_url}/functions/v1/messaging-ingest \\
+    -H 'Content-Type: application/json' -H 'x-api-key: {demo.api_secret}' \\
+    -d {shlex.quote(ingest_body)}
+
+Agent routes take:  -H 'Authorization: Bearer {token}'
+More tokens:        .venv/bin/threadline token --tenant {demo.tenant_id} --user {demo.agent_id}
+"""
+
+
+def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
+    prepare_local_environment(database_url)
+    gateway = serve(port)
+    if with_demo:
+        demo = ensure_demo(database_url)
+        token = issue_token(tenant_id=str(demo.tenant_id), user_id=str(demo.agent_id), ttl_seconds=12 * 3600)
+        print(_instructions(gateway.base_url, demo, token), flush=True)
+    else:
+        print(f"Threadline is serving template.yaml's routes on {gateway.base_url}", flush=True)
+    try:
+        gateway.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gateway.server_close()

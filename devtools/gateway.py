@@ -1,0 +1,162 @@
+"""The local API gateway: serves every HttpApi route of template.yaml on http://127.0.0.1:PORT.
+
+Each HTTP request becomes an API Gateway HTTP API payload v2.0 event handed to the real handler; routes that
+carry the JWT authorizer in the template get the same treatment as in AWS (401 `{"message":"Unauthorized"}`
+without a valid bearer token, verified claims under requestContext.authorizer.jwt.claims otherwise).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from devtools.auth import TokenRejected, verify_bearer
+from devtools.lambda_runtime import invoke
+from devtools.template import Route, Template, load_template
+
+_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+
+
+def build_event(
+    *, route: Route, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes,
+    path_parameters: dict[str, str], claims: dict[str, str] | None, source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    content_type = headers.get("content-type", "")
+    is_text = not body or content_type.startswith(_TEXT_TYPES)
+    try:
+        text_body = body.decode("utf-8") if is_text else None
+    except UnicodeDecodeError:
+        text_body = None
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": headers.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": text_body is None,
+    }
+    if "cookie" in headers:
+        event["cookies"] = [cookie.strip() for cookie in headers["cookie"].split(";")]
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        event["body"] = text_body if text_body is not None else base64.b64encode(body).decode()
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    return event
+
+
+class LocalGateway(ThreadingHTTPServer):
+    daemon_threads = True
+    template: Template
+
+    def __init__(self, address: tuple[str, int], template: Template | None = None) -> None:
+        super().__init__(address, _RequestHandler)
+        self.template = template or load_template()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: LocalGateway
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # the handlers' own structured logs say what happened
+
+    def _respond(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
+        for route in self.server.template.routes:
+            path_parameters = route.match(self.command, url.path)
+            if path_parameters is not None:
+                break
+        else:
+            self._respond(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+            return
+        claims = None
+        if route.authorized:
+            try:
+                claims = verify_bearer(headers.get("authorization"))
+            except TokenRejected:
+                self._respond(401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}')
+                return
+        event = build_event(
+            route=route, method=self.command, raw_path=url.path, raw_query=url.query, headers=headers, body=body,
+            path_parameters=path_parameters, claims=claims, source_ip=self.client_address[0],
+        )
+        function = self.server.template.functions[route.function]
+        try:
+            result = invoke(function, event)
+        except Exception:  # noqa: BLE001 - API Gateway answers a crashed function with this exact 500
+            self._respond(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+            return
+        status, response_headers, response_body = _http_response(result)
+        response_headers.setdefault("X-Local-Duration-Ms", f"{(time.perf_counter() - started) * 1000:.1f}")
+        self._respond(status, response_headers, response_body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+def _http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
+    """Payload v2.0 response rules: a dict with statusCode is used as it is; anything else is JSON with 200."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
+    headers = {name: str(value) for name, value in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name] = ",".join(str(value) for value in values)
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    return int(result["statusCode"]), headers, raw
+
+
+def serve(port: int, host: str = "127.0.0.1") -> LocalGateway:
+    return LocalGateway((host, port))

@@ -1,0 +1,140 @@
+"""Reads template.yaml: the functions, their HttpApi routes and their environment.
+
+The local gateway serves exactly the routes declared here, so the template stays the single route table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devtools.paths import REPO_ROOT, TEMPLATE_PATH
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt, ...) as their long-form dicts."""
+
+
+def _tag_constructor(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _tag_constructor)
+
+
+@dataclass(frozen=True)
+class Route:
+    function: str
+    method: str
+    path: str
+    authorized: bool
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return re.findall(r"{([^}+]+)\+?}", self.path)
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in (method, "ANY"):
+            return None
+        pattern = "^" + re.sub(r"{([^}+]+)(\+?)}", lambda m: f"(?P<{m[1]}>{'.+' if m[2] else '[^/]+'})", self.path) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_path: Path
+    handler: str
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def module_file(self) -> Path:
+        return self.code_path / (self.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+
+    @property
+    def handler_name(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class Template:
+    functions: dict[str, Function]
+    routes: list[Route]
+    websocket: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> str | None:
+    """A literal or a !Ref to a parameter with a default; anything that only exists in AWS resolves to None."""
+    if isinstance(value, str | int | float | bool):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        default = parameters[value["Ref"]].get("Default")
+        return None if default is None else str(default)
+    return None
+
+
+def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
+    variables = (properties.get("Environment") or {}).get("Variables") or {}
+    resolved = {name: _resolve(value, parameters) for name, value in variables.items()}
+    return {name: value for name, value in resolved.items() if value is not None}
+
+
+@lru_cache(maxsize=4)
+def load_template(path: Path = TEMPLATE_PATH) -> Template:
+    document = yaml.load(path.read_text("utf-8"), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    parameters = document.get("Parameters") or {}
+    global_function = (document.get("Globals") or {}).get("Function") or {}
+    global_environment = _environment(global_function, parameters)
+    default_authorizer = {
+        logical_id: ((resource.get("Properties") or {}).get("Auth") or {}).get("DefaultAuthorizer")
+        for logical_id, resource in document["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::HttpApi"
+    }
+    functions: dict[str, Function] = {}
+    routes: list[Route] = []
+    for logical_id, resource in document["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource.get("Properties") or {}
+        functions[logical_id] = Function(
+            logical_id=logical_id,
+            code_path=REPO_ROOT / properties["CodeUri"],
+            handler=properties.get("Handler", global_function.get("Handler", "app.lambda_handler")),
+            environment=global_environment | _environment(properties, parameters),
+        )
+        for event in (properties.get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            event_properties = event.get("Properties") or {}
+            api = (event_properties.get("ApiId") or {}).get("Ref")
+            authorizer = (event_properties.get("Auth") or {}).get("Authorizer", default_authorizer.get(api))
+            routes.append(
+                Route(
+                    function=logical_id,
+                    method=str(event_properties["Method"]).upper(),
+                    path=event_properties["Path"],
+                    authorized=bool(authorizer) and authorizer != "NONE",
+                )
+            )
+    # API Gateway prefers the most specific route: literal segments over parameters, parameters over greedy ones.
+    routes.sort(key=lambda route: (route.path.count("+}"), len(route.parameter_names), -len(route.path)))
+    return Template(functions=functions, routes=routes)

@@ -1,0 +1,1 @@
+"""PostgreSQL access: one reused connection per container, tenant-scoped transactions, migrations, repositories."""

@@ -1,0 +1,1 @@
+"""Business rules. Nothing here knows about API Gateway events or SQL text."""

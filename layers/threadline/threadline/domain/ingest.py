@@ -1,0 +1,142 @@
+"""Messaging ingest: authenticate the connector, then store its conversations in one set-based write.
+
+Order of checks follows the seed: the x-api-key header, the body, the connection (exists and matches the
+platform), the key, the connection's active flag. Nothing is written unless all of them pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from aws_lambda_powertools.metrics import MetricUnit
+
+from threadline.db.repositories.connections import ConnectionForAuth, find_connection_for_auth
+from threadline.db.repositories.ingest import ConversationBatch, StoredConversation, store_conversation_batch
+from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
+from threadline.domain.identifiers import normalise_identifier
+from threadline.domain.secrets import api_secret_matches
+from threadline.errors import Forbidden, Unauthorized
+from threadline.models.ingest import (
+    IngestConversation,
+    IngestRequest,
+    IngestResponse,
+    IngestResult,
+    parse_ingest_request,
+)
+from threadline.observability import logger, metrics
+
+PREVIEW_CHARS = 100
+
+
+def authorise_connector(conn: psycopg.Connection[Any], api_key: str, request: IngestRequest) -> ConnectionForAuth:
+    connection = find_connection_for_auth(conn, request.connection_id)
+    if connection is None or connection.platform != request.platform:
+        raise Unauthorized("Invalid connection_id or platform")
+    if not api_secret_matches(api_key, connection.api_secret_sha256):
+        raise Unauthorized("Invalid API key")
+    if not connection.is_active:
+        raise Forbidden("Connection is inactive")
+    return connection
+
+
+def build_batch(conversations: list[IngestConversation]) -> ConversationBatch:
+    """Column-wise rows for the repository, with each conversation's newest message and newest inbound message
+    worked out here so the database applies them in one pass."""
+    batch = ConversationBatch()
+    for conversation in sorted(conversations, key=lambda c: c.external_conversation_id):
+        participant = normalise_identifier(conversation.participant_identifier)
+        newest = max(conversation.messages, key=lambda m: m.sent_at, default=None)
+        newest_inbound_at = max((m.sent_at for m in conversation.messages if m.direction == "inbound"), default=None)
+        batch.conversation_external_ids.append(conversation.external_conversation_id)
+        batch.conversation_identifiers.append(participant.identifier)
+        batch.conversation_phone_digits.append(participant.phone_digits)
+        batch.conversation_participant_names.append(conversation.participant_name)
+        batch.conversation_last_message_at.append(newest.sent_at if newest else None)
+        batch.conversation_last_message_preview.append(newest.content[:PREVIEW_CHARS] if newest else None)
+        batch.conversation_last_inbound_at.append(newest_inbound_at)
+        for message in conversation.messages:
+            batch.message_conversation_external_ids.append(conversation.external_conversation_id)
+            batch.message_external_ids.append(message.id)
+            batch.message_directions.append(message.direction)
+            batch.message_types.append(message.type)
+            batch.message_contents.append(message.content)
+            batch.message_media_urls.append(message.media_url)
+            batch.message_sent_at.append(message.sent_at)
+    return batch
+
+
+def _result_for(stored: StoredConversation) -> IngestResult:
+    if stored.created:
+        status = "created"
+    elif stored.messages_added:
+        status = "updated"
+    else:
+        status = "no_new_messages"
+    return IngestResult(
+        conversation_id=stored.conversation_id,
+        external_conversation_id=stored.external_conversation_id,
+        messages_added=stored.messages_added,
+        status=status,
+    )
+
+
+def _store_one_by_one(
+    conn: psycopg.Connection[Any], connection: ConnectionForAuth, request: IngestRequest
+) -> dict[str, IngestResult]:
+    """The slow path, taken only when the batch as a whole was refused: each conversation in its own savepoint,
+    so one bad conversation is reported as `error: ...` and the others are still stored."""
+    results: dict[str, IngestResult] = {}
+    for conversation in request.conversations:
+        try:
+            with conn.transaction():
+                stored = store_conversation_batch(
+                    conn,
+                    tenant_id=connection.tenant_id,
+                    connection_uuid=connection.id,
+                    platform=request.platform,
+                    batch=build_batch([conversation]),
+                )
+            results[conversation.external_conversation_id] = _result_for(stored[0])
+        except (psycopg.DataError, psycopg.IntegrityError) as error:
+            logger.warning("conversation refused", extra={"external_conversation_id": conversation.external_conversation_id})
+            results[conversation.external_conversation_id] = IngestResult(
+                conversation_id=None,
+                external_conversation_id=conversation.external_conversation_id,
+                messages_added=0,
+                status=f"error: {error.diag.message_primary or type(error).__name__}",
+            )
+    return results
+
+
+def ingest_conversations(*, api_key: str | None, body: str | bytes | None) -> IngestResponse:
+    if not api_key:
+        raise Unauthorized("Missing x-api-key header")
+    request = parse_ingest_request(body)
+
+    def store_whole_batch(conn: psycopg.Connection[Any]) -> dict[str, IngestResult]:
+        connection = authorise_connector(conn, api_key, request)
+        set_transaction_tenant(conn, connection.tenant_id)
+        stored = store_conversation_batch(
+            conn,
+            tenant_id=connection.tenant_id,
+            connection_uuid=connection.id,
+            platform=request.platform,
+            batch=build_batch(request.conversations),
+        )
+        return {row.external_conversation_id: _result_for(row) for row in stored}
+
+    def store_conversation_by_conversation(conn: psycopg.Connection[Any]) -> dict[str, IngestResult]:
+        connection = authorise_connector(conn, api_key, request)
+        set_transaction_tenant(conn, connection.tenant_id)
+        return _store_one_by_one(conn, connection, request)
+
+    try:
+        results_by_id = run_in_transaction(store_whole_batch)
+    except (psycopg.DataError, psycopg.IntegrityError):
+        # The database refused something in the batch (nothing was written): find out which conversation.
+        logger.warning("batch refused; storing conversation by conversation")
+        results_by_id = run_in_transaction(store_conversation_by_conversation)
+    results = [results_by_id[conversation.external_conversation_id] for conversation in request.conversations]
+    metrics.add_metric(name="MessagesIngested", unit=MetricUnit.Count, value=sum(r.messages_added for r in results))
+    return IngestResponse(processed=len(results), results=results)

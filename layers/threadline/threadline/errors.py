@@ -1,0 +1,39 @@
+"""Domain errors. Handlers never build error responses themselves: threadline.http.errors maps these
+to each contract's envelope in one place."""
+
+from __future__ import annotations
+
+
+class ThreadlineError(Exception):
+    """Base of every error the API answers deliberately (anything else is a 500)."""
+
+    status_code = 500
+
+    def __init__(self, message: str, *, details: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(ThreadlineError):
+    status_code = 400
+
+
+class Unauthorized(ThreadlineError):
+    status_code = 401
+
+
+class Forbidden(ThreadlineError):
+    status_code = 403
+
+
+class NotFound(ThreadlineError):
+    status_code = 404
+
+
+class Conflict(ThreadlineError):
+    status_code = 409
+
+
+class UpstreamFailure(ThreadlineError):
+    status_code = 502

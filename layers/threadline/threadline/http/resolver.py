@@ -1,0 +1,30 @@
+"""Every function's APIGatewayHttpResolver comes from here, so routing, error mapping and logging behave alike."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from threadline.errors import NotFound, ThreadlineError
+from threadline.http.errors import ErrorEnvelope, error_response, internal_error_response
+from threadline.observability import logger
+
+
+def create_resolver(envelope: ErrorEnvelope) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(ThreadlineError)
+    def _answer_domain_error(error: ThreadlineError) -> Response:
+        if error.status_code >= 500:
+            logger.error("request failed", extra={"error": error.message, "details": error.details})
+        return error_response(envelope, error)
+
+    @app.exception_handler(Exception)
+    def _answer_unexpected_error(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return internal_error_response(envelope)
+
+    @app.not_found
+    def _answer_unknown_route(_: Exception) -> Response:
+        return error_response(envelope, NotFound("Not found"))
+
+    return app

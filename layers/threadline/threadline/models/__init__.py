@@ -1,0 +1,1 @@
+"""Pydantic models of the contracts' requests and responses."""
