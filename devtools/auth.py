@@ -37,7 +37,9 @@ def signing_key() -> str:
     return key_file.read_text().strip()
 
 
-def issue_token(*, tenant_id: str, user_id: str | None = None, ttl_seconds: int = 3600, tenant_claim: str = "tenant_id") -> str:
+def issue_token(
+    *, tenant_id: str, user_id: str | None = None, ttl_seconds: int = 3600, tenant_claim: str = "tenant_id"
+) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -83,7 +84,13 @@ def cmd_token(args: argparse.Namespace, database_url: str) -> None:
     from devtools.auth import issue_token
 
     tenant_claim = os.environ.get("TENANT_CLAIM", "tenant_id")
-    _print({"token": issue_token(tenant_id=args.tenant, user_id=args.user, ttl_seconds=args.ttl, tenant_claim=tenant_claim)})
+    _print(
+        {
+            "token": issue_token(
+                tenant_id=args.tenant, user_id=args.user, ttl_seconds=args.ttl, tenant_claim=tenant_claim
+            )
+        }
+    )
 
 
 def cmd_serve(args: argparse.Namespace, database_url: str) -> None:
@@ -102,7 +109,10 @@ def cmd_invoke(args: argparse.Namespace, database_url: str) -> None:
     name = args.function if args.function in functions else _function_by_folder(functions, args.function)
     apply_function_environment(functions[name])
     event = json.loads(Path(args.event).read_text())
-    _print(invoke(functions[name], event))
+    # As with `sam local invoke`: the function's logs go to stderr, its result alone to stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = invoke(functions[name], event)
+    _print(result)
 
 
 def _function_by_folder(functions: dict[str, Any], name: str) -> str:

@@ -40,7 +40,10 @@ def ensure_demo(database_url: str) -> Demo:
         )
         if find_connection_for_auth(conn, DEMO_CONNECTION_ID) is None:
             api_secret = create_connection(
-                conn, tenant_id=tenant.id, platform="whatsapp", connection_id=DEMO_CONNECTION_ID,
+                conn,
+                tenant_id=tenant.id,
+                platform="whatsapp",
+                connection_id=DEMO_CONNECTION_ID,
                 phone_number_id=DEMO_PHONE_NUMBER_ID,
             ).api_secret
         else:
@@ -59,8 +62,13 @@ def _instructions(base_url: str, demo: Demo, token: str) -> str:
                     "participant_identifier": "+15551234567",
                     "participant_name": "Jane Customer",
                     "messages": [
-                        {"id": "msg_demo_1", "direction": "inbound", "type": "text",
-                         "content": "Hi! Is my order on its way?", "sent_at": "2026-02-01T10:30:00Z"}
+                        {
+                            "id": "msg_demo_1",
+                            "direction": "inbound",
+                            "type": "text",
+                            "content": "Hi! Is my order on its way?",
+                            "sent_at": "2026-02-01T10:30:00Z",
+                        }
                     ],
                 }
             ],

@@ -11,6 +11,7 @@ import base64
 import json
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,14 +19,22 @@ from urllib.parse import parse_qsl, urlsplit
 
 from devtools.auth import TokenRejected, verify_bearer
 from devtools.lambda_runtime import invoke
-from devtools.template import Route, Template, load_template
+from devtools.template import Route, Template, load_template, most_specific_first
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 
 
 def build_event(
-    *, route: Route, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes,
-    path_parameters: dict[str, str], claims: dict[str, str] | None, source_ip: str = "127.0.0.1",
+    *,
+    route: Route,
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: dict[str, str],
+    body: bytes,
+    path_parameters: dict[str, str],
+    claims: dict[str, str] | None,
+    source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
@@ -82,19 +91,20 @@ class LocalGateway(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], template: Template | None = None) -> None:
         super().__init__(address, _RequestHandler)
-        self.template = template or load_template()
+        template = template or load_template()
+        self.template = replace(template, routes=most_specific_first(template.routes))
 
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalGateway
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the handlers' own structured logs say what happened
 
     def _respond(self, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -130,13 +140,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._respond(401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}')
                 return
         event = build_event(
-            route=route, method=self.command, raw_path=url.path, raw_query=url.query, headers=headers, body=body,
-            path_parameters=path_parameters, claims=claims, source_ip=self.client_address[0],
+            route=route,
+            method=self.command,
+            raw_path=url.path,
+            raw_query=url.query,
+            headers=headers,
+            body=body,
+            path_parameters=path_parameters,
+            claims=claims,
+            source_ip=self.client_address[0],
         )
         function = self.server.template.functions[route.function]
         try:
             result = invoke(function, event)
-        except Exception:  # noqa: BLE001 - API Gateway answers a crashed function with this exact 500
+        except Exception:
             self._respond(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
             return
         status, response_headers, response_body = _http_response(result)

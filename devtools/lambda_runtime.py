@@ -56,7 +56,9 @@ def load_handler(function: Function) -> Any:
     with _import_lock:
         module = _modules.get(function.logical_id)
         if module is None:
-            spec = importlib.util.spec_from_file_location(f"threadline_function_{function.logical_id}", function.module_file)
+            spec = importlib.util.spec_from_file_location(
+                f"threadline_function_{function.logical_id}", function.module_file
+            )
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)

@@ -19,12 +19,18 @@ def local_overrides(database_url: str) -> dict[str, str]:
     }
 
 
-def prepare_local_environment(database_url: str | None = None) -> str:
-    """Export every function's template environment and the local overrides; return the database URL."""
-    database_url = database_url or ensure_database()
-    overrides = local_overrides(database_url)
-    os.environ.update({name: value for name, value in overrides.items() if name not in ("AWS_REGION",)})
+def export_function_environment() -> None:
+    """Every function's template environment (Powertools settings, tenant claim, ...), for in-process handlers.
+    Powertools reads these when a handler module is imported, so this must run before any import of one."""
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     for function in load_template().functions.values():
         for name, value in function.environment.items():
             os.environ.setdefault(name, value)
+
+
+def prepare_local_environment(database_url: str | None = None) -> str:
+    """Export the template environment and the local overrides; return the database URL."""
+    database_url = database_url or ensure_database()
+    os.environ.update(local_overrides(database_url))
+    export_function_environment()
     return database_url

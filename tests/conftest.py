@@ -23,6 +23,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("THREADLINE_LOCAL_JWT_KEY", "test-only-signing-key-" + uuid.uuid4().hex)
 
+# Before any test module imports a handler: Powertools reads its settings at import time.
+from devtools.localenv import export_function_environment  # noqa: E402
+
+export_function_environment()
+
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
@@ -65,10 +70,15 @@ def make_connector(admin: psycopg.Connection[Any]) -> Callable[..., Connector]:
     from threadline.db.repositories.tenants import insert_tenant
     from threadline.domain.connections import create_connection
 
-    def make(platform: str = "whatsapp", tenant_id: uuid.UUID | None = None, connection_id: str | None = None) -> Connector:
+    def make(
+        platform: str = "whatsapp", tenant_id: uuid.UUID | None = None, connection_id: str | None = None
+    ) -> Connector:
         tenant = tenant_id or insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}").id
         created = create_connection(
-            admin, tenant_id=tenant, platform=platform, connection_id=connection_id or f"{platform}_{uuid.uuid4().hex[:12]}"
+            admin,
+            tenant_id=tenant,
+            platform=platform,
+            connection_id=connection_id or f"{platform}_{uuid.uuid4().hex[:12]}",
         )
         return Connector(tenant, created.connection.connection_id, platform, created.api_secret)
 

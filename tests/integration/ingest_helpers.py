@@ -24,7 +24,9 @@ def call_ingest(body: Any, *, api_key: str | None, event_file: str = "ingest-see
     return response["statusCode"], json.loads(response["body"])
 
 
-def message(message_id: str, sent_at: str, *, direction: str = "inbound", content: str | None = None, **extra: Any) -> dict[str, Any]:
+def message(
+    message_id: str, sent_at: str, *, direction: str = "inbound", content: str | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "id": message_id,
         "direction": direction,
@@ -35,11 +37,21 @@ def message(message_id: str, sent_at: str, *, direction: str = "inbound", conten
 
 
 def batch(connector: Connector, *conversations: dict[str, Any]) -> dict[str, Any]:
-    return {"platform": connector.platform, "connection_id": connector.connection_id, "conversations": list(conversations)}
+    return {
+        "platform": connector.platform,
+        "connection_id": connector.connection_id,
+        "conversations": list(conversations),
+    }
 
 
-def conversation(external_id: str, identifier: str, *messages: dict[str, Any], name: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"external_conversation_id": external_id, "participant_identifier": identifier, "messages": list(messages)}
+def conversation(
+    external_id: str, identifier: str, *messages: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "external_conversation_id": external_id,
+        "participant_identifier": identifier,
+        "messages": list(messages),
+    }
     if name is not None:
         body["participant_name"] = name
     return body

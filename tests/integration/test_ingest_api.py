@@ -48,11 +48,13 @@ class TestSeedExamples:
         assert [r["status"] for r in body["results"]] == ["created", "created"]
         assert [r["external_conversation_id"] for r in body["results"]] == ["chat_user_1", "chat_user_2"]
         media = admin.execute(
-            "SELECT type, media_url FROM messages WHERE tenant_id = %s AND external_id = 'tg_msg_100'", (connector.tenant_id,)
+            "SELECT type, media_url FROM messages WHERE tenant_id = %s AND external_id = 'tg_msg_100'",
+            (connector.tenant_id,),
         ).fetchone()
         assert media == ("image", "https://example.com/images/product.jpg")
         contacts = admin.execute(
-            "SELECT identifier, phone_digits FROM contacts WHERE tenant_id = %s ORDER BY identifier", (connector.tenant_id,)
+            "SELECT identifier, phone_digits FROM contacts WHERE tenant_id = %s ORDER BY identifier",
+            (connector.tenant_id,),
         ).fetchall()
         assert contacts == [("@janedoe", None), ("@johndoe", None)]
 
@@ -60,7 +62,12 @@ class TestSeedExamples:
         connector = make_connector("signal")
         body = batch(
             connector,
-            conversation("signal_chat_001", "+1987654321", message("sig_msg_001", "2026-02-01T09:15:30.123456Z"), name="Alice Smith"),
+            conversation(
+                "signal_chat_001",
+                "+1987654321",
+                message("sig_msg_001", "2026-02-01T09:15:30.123456Z"),
+                name="Alice Smith",
+            ),
         )
         status, answer = call_ingest(body, api_key=connector.api_secret)
         assert status == 200 and answer["results"][0]["status"] == "created"
@@ -74,7 +81,10 @@ class TestSeedExamples:
 
         assert status == 200
         assert answer["results"][0] | {"conversation_id": None} == {
-            "conversation_id": None, "external_conversation_id": "chat_1", "messages_added": 0, "status": "no_new_messages",
+            "conversation_id": None,
+            "external_conversation_id": "chat_1",
+            "messages_added": 0,
+            "status": "no_new_messages",
         }
         assert table_counts(admin) == before
 
@@ -83,7 +93,9 @@ class TestSeedExamples:
         call_ingest(first, api_key=connector.api_secret)
         second = batch(
             connector,
-            conversation("chat_1", "+15550001111", message("m1", "2026-02-01T10:00:00Z"), message("m2", "2026-02-01T10:05:00Z")),
+            conversation(
+                "chat_1", "+15550001111", message("m1", "2026-02-01T10:00:00Z"), message("m2", "2026-02-01T10:05:00Z")
+            ),
         )
         _, answer = call_ingest(second, api_key=connector.api_secret)
         assert answer["results"][0]["status"] == "updated" and answer["results"][0]["messages_added"] == 1
@@ -91,7 +103,9 @@ class TestSeedExamples:
     def test_a_duplicate_id_inside_one_batch_is_stored_once(self, connector, admin):
         body = batch(
             connector,
-            conversation("chat_1", "+15550001111", message("m1", "2026-02-01T10:00:00Z"), message("m1", "2026-02-01T10:00:00Z")),
+            conversation(
+                "chat_1", "+15550001111", message("m1", "2026-02-01T10:00:00Z"), message("m1", "2026-02-01T10:00:00Z")
+            ),
         )
         _, answer = call_ingest(body, api_key=connector.api_secret)
         assert answer["results"][0]["messages_added"] == 1
@@ -102,21 +116,33 @@ class TestLastMessage:
         body = batch(
             connector,
             conversation(
-                "chat_1", "+15550001111",
+                "chat_1",
+                "+15550001111",
                 message("late", "2026-02-01T12:00:00Z", content="newest"),
                 message("early", "2026-02-01T08:00:00Z", content="oldest"),
             ),
         )
         _, answer = call_ingest(body, api_key=connector.api_secret)
         row = admin.execute(
-            "SELECT last_message_preview, last_message_at FROM conversations WHERE id = %s", (answer["results"][0]["conversation_id"],)
+            "SELECT last_message_preview, last_message_at FROM conversations WHERE id = %s",
+            (answer["results"][0]["conversation_id"],),
         ).fetchone()
         assert row[0] == "newest" and row[1].hour == 12
 
     def test_never_moves_backwards_when_an_older_batch_arrives_late(self, connector, admin):
-        call_ingest(batch(connector, conversation("chat_1", "+15550001111", message("new", "2026-02-02T09:00:00Z", content="new"))), api_key=connector.api_secret)
+        call_ingest(
+            batch(
+                connector, conversation("chat_1", "+15550001111", message("new", "2026-02-02T09:00:00Z", content="new"))
+            ),
+            api_key=connector.api_secret,
+        )
         _, answer = call_ingest(
-            batch(connector, conversation("chat_1", "+15550001111", message("old", "2026-02-01T09:00:00Z", content="old", direction="inbound"))),
+            batch(
+                connector,
+                conversation(
+                    "chat_1", "+15550001111", message("old", "2026-02-01T09:00:00Z", content="old", direction="inbound")
+                ),
+            ),
             api_key=connector.api_secret,
         )
         assert answer["results"][0]["status"] == "updated"
@@ -129,7 +155,10 @@ class TestLastMessage:
 
     def test_preview_is_cut_to_100_characters(self, connector, admin):
         _, answer = call_ingest(
-            batch(connector, conversation("chat_1", "+15550001111", message("m", "2026-02-01T09:00:00Z", content="x" * 500))),
+            batch(
+                connector,
+                conversation("chat_1", "+15550001111", message("m", "2026-02-01T09:00:00Z", content="x" * 500)),
+            ),
             api_key=connector.api_secret,
         )
         preview = admin.execute(
@@ -139,7 +168,10 @@ class TestLastMessage:
 
     def test_outbound_messages_do_not_open_the_window(self, connector, admin):
         call_ingest(
-            batch(connector, conversation("chat_1", "+15550001111", message("m", "2026-02-01T09:00:00Z", direction="outbound"))),
+            batch(
+                connector,
+                conversation("chat_1", "+15550001111", message("m", "2026-02-01T09:00:00Z", direction="outbound")),
+            ),
             api_key=connector.api_secret,
         )
         assert admin.execute(
@@ -156,36 +188,68 @@ class TestContactMatching:
         ).fetchall()
 
     def test_exact_phone_number_match_across_formats(self, connector, admin):
-        call_ingest(batch(connector, conversation("a", "+1 (234) 567-890", message("m1", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
-        call_ingest(batch(connector, conversation("b", "1234567890", message("m2", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
+        call_ingest(
+            batch(connector, conversation("a", "+1 (234) 567-890", message("m1", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
+        call_ingest(
+            batch(connector, conversation("b", "1234567890", message("m2", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
         ids = self._contact_ids(admin, connector.tenant_id)
         assert len(ids) == 2 and ids[0] == ids[1]
 
     def test_last_ten_digits_match_when_the_country_code_differs(self, connector, admin):
-        call_ingest(batch(connector, conversation("a", "+447700900123", message("m1", "2026-02-01T09:00:00Z"), name="Ann")), api_key=connector.api_secret)
-        call_ingest(batch(connector, conversation("b", "07700900123", message("m2", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
+        call_ingest(
+            batch(connector, conversation("a", "+447700900123", message("m1", "2026-02-01T09:00:00Z"), name="Ann")),
+            api_key=connector.api_secret,
+        )
+        call_ingest(
+            batch(connector, conversation("b", "07700900123", message("m2", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
         ids = self._contact_ids(admin, connector.tenant_id)
         assert ids[0] == ids[1]
-        assert admin.execute("SELECT count(*) FROM contacts WHERE tenant_id = %s", (connector.tenant_id,)).fetchone() == (1,)
+        assert admin.execute(
+            "SELECT count(*) FROM contacts WHERE tenant_id = %s", (connector.tenant_id,)
+        ).fetchone() == (1,)
 
     def test_a_different_number_gets_its_own_contact(self, connector, admin):
-        call_ingest(batch(connector, conversation("a", "+447700900123", message("m1", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
-        call_ingest(batch(connector, conversation("b", "+447700900124", message("m2", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
+        call_ingest(
+            batch(connector, conversation("a", "+447700900123", message("m1", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
+        call_ingest(
+            batch(connector, conversation("b", "+447700900124", message("m2", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
         ids = self._contact_ids(admin, connector.tenant_id)
         assert ids[0] != ids[1]
 
     def test_usernames_match_on_themselves(self, make_connector, admin):
         connector = make_connector("telegram")
-        call_ingest(batch(connector, conversation("a", "@JohnDoe", message("m1", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
-        call_ingest(batch(connector, conversation("b", "@johndoe", message("m2", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
-        call_ingest(batch(connector, conversation("c", "@janedoe", message("m3", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
+        call_ingest(
+            batch(connector, conversation("a", "@JohnDoe", message("m1", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
+        call_ingest(
+            batch(connector, conversation("b", "@johndoe", message("m2", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
+        call_ingest(
+            batch(connector, conversation("c", "@janedoe", message("m3", "2026-02-01T09:00:00Z"))),
+            api_key=connector.api_secret,
+        )
         ids = self._contact_ids(admin, connector.tenant_id)
         assert ids[0] == ids[1] != ids[2]
 
     def test_contacts_are_never_shared_between_tenants(self, make_connector, admin):
         first, second = make_connector(), make_connector()
         for connector in (first, second):
-            call_ingest(batch(connector, conversation("a", "+15550001111", message("m1", "2026-02-01T09:00:00Z"))), api_key=connector.api_secret)
+            call_ingest(
+                batch(connector, conversation("a", "+15550001111", message("m1", "2026-02-01T09:00:00Z"))),
+                api_key=connector.api_secret,
+            )
         assert admin.execute(
             "SELECT count(DISTINCT tenant_id) FROM contacts WHERE identifier = '+15550001111' AND tenant_id IN (%s, %s)",
             (first.tenant_id, second.tenant_id),
@@ -241,27 +305,66 @@ BAD_INPUTS = {
     "a JSON array": (lambda c: "[]", "Request body must be a JSON object"),
     "a JSON string": (lambda c: '"hello"', "Request body must be a JSON object"),
     "an empty body": (lambda c: "", "Missing required fields: platform, connection_id, conversations"),
-    "no conversations": (lambda c: {"platform": "whatsapp", "connection_id": c.connection_id}, "Missing required fields: platform, connection_id, conversations"),
-    "no platform": (lambda c: {"connection_id": c.connection_id, "conversations": []}, "Missing required fields: platform, connection_id, conversations"),
-    "unknown platform": (lambda c: batch(c) | {"platform": "icq"}, "platform: must be one of 'whatsapp', 'signal', 'telegram' or 'wechat'"),
+    "no conversations": (
+        lambda c: {"platform": "whatsapp", "connection_id": c.connection_id},
+        "Missing required fields: platform, connection_id, conversations",
+    ),
+    "no platform": (
+        lambda c: {"connection_id": c.connection_id, "conversations": []},
+        "Missing required fields: platform, connection_id, conversations",
+    ),
+    "unknown platform": (
+        lambda c: batch(c) | {"platform": "icq"},
+        "platform: must be one of 'whatsapp', 'signal', 'telegram' or 'wechat'",
+    ),
     "conversations not a list": (lambda c: batch(c) | {"conversations": {"a": 1}}, "conversations: must be an array"),
     "numeric connection_id": (lambda c: batch(c) | {"connection_id": 123}, "connection_id: must be a string"),
-    "unknown direction": (lambda c: _with_message(c, direction="sideways"), "conversations[0].messages[0].direction: must be one of 'inbound' or 'outbound'"),
-    "unknown type": (lambda c: _with_message(c, type="sticker"), "conversations[0].messages[0].type: must be one of 'text', 'image', 'audio', 'video', 'file' or 'location'"),
-    "not a timestamp": (lambda c: _with_message(c, sent_at="yesterday"), "conversations[0].messages[0].sent_at: must be an ISO 8601 timestamp"),
-    "epoch number timestamp": (lambda c: _with_message(c, sent_at=1769940000), "conversations[0].messages[0].sent_at: must be an ISO 8601 timestamp"),
+    "unknown direction": (
+        lambda c: _with_message(c, direction="sideways"),
+        "conversations[0].messages[0].direction: must be one of 'inbound' or 'outbound'",
+    ),
+    "unknown type": (
+        lambda c: _with_message(c, type="sticker"),
+        "conversations[0].messages[0].type: must be one of 'text', 'image', 'audio', 'video', 'file' or 'location'",
+    ),
+    "not a timestamp": (
+        lambda c: _with_message(c, sent_at="yesterday"),
+        "conversations[0].messages[0].sent_at: must be an ISO 8601 timestamp",
+    ),
+    "epoch number timestamp": (
+        lambda c: _with_message(c, sent_at=1769940000),
+        "conversations[0].messages[0].sent_at: must be an ISO 8601 timestamp",
+    ),
     "empty message id": (lambda c: _with_message(c, id=""), "conversations[0].messages[0].id: must not be empty"),
     "blank message id": (lambda c: _with_message(c, id="   "), "conversations[0].messages[0].id: must not be empty"),
-    "image without media_url": (lambda c: _with_message(c, type="image"), "conversations[0].messages[0]: media_url is required for image messages"),
-    "content with NUL": (lambda c: _with_message(c, content="a\u0000b"), "conversations[0].messages[0].content: must not contain NUL characters"),
-    "content too long": (lambda c: _with_message(c, content="x" * 16385), "conversations[0].messages[0].content: must be at most 16384 characters"),
-    "empty conversation id": (lambda c: batch(c, conversation("", "+15550001111", VALID_MESSAGE)), "conversations[0].external_conversation_id: must not be empty"),
+    "image without media_url": (
+        lambda c: _with_message(c, type="image"),
+        "conversations[0].messages[0]: media_url is required for image messages",
+    ),
+    "content with NUL": (
+        lambda c: _with_message(c, content="a\u0000b"),
+        "conversations[0].messages[0].content: must not contain NUL characters",
+    ),
+    "content too long": (
+        lambda c: _with_message(c, content="x" * 16385),
+        "conversations[0].messages[0].content: must be at most 16384 characters",
+    ),
+    "empty conversation id": (
+        lambda c: batch(c, conversation("", "+15550001111", VALID_MESSAGE)),
+        "conversations[0].external_conversation_id: must not be empty",
+    ),
     "too many conversations": (
         lambda c: batch(c, *[conversation(f"c{i}", "+15550001111") for i in range(201)]),
         "conversations: must have at most 200 items",
     ),
     "too many messages": (
-        lambda c: batch(c, *[conversation(f"c{i}", "+15550001111", *[{**VALID_MESSAGE, "id": f"m{i}-{j}"} for j in range(101)]) for i in range(10)]),
+        lambda c: batch(
+            c,
+            *[
+                conversation(f"c{i}", "+15550001111", *[{**VALID_MESSAGE, "id": f"m{i}-{j}"} for j in range(101)])
+                for i in range(10)
+            ],
+        ),
         "a request may carry at most 1000 messages (got 1010); split the batch",
     ),
     "a conversation twice": (
@@ -305,7 +408,9 @@ def test_twenty_concurrent_overlapping_requests_store_every_message_exactly_once
     ).fetchone()
     assert stored == (120, 120) and added == 120
     assert sum(body["results"][0]["status"] == "created" for _, body in answers) == 1
-    assert admin.execute("SELECT count(*) FROM contacts WHERE tenant_id = %s", (connector.tenant_id,)).fetchone() == (2,)
+    assert admin.execute("SELECT count(*) FROM contacts WHERE tenant_id = %s", (connector.tenant_id,)).fetchone() == (
+        2,
+    )
 
 
 def test_one_conversation_refused_by_the_database_does_not_lose_the_others(connector, admin):
@@ -316,7 +421,9 @@ def test_one_conversation_refused_by_the_database_does_not_lose_the_others(conne
         "   RAISE EXCEPTION 'conversation rejected by policy' USING ERRCODE = 'check_violation'; END IF;"
         " RETURN NEW; END $$"
     )
-    admin.execute("CREATE TRIGGER reject_poison BEFORE INSERT ON conversations FOR EACH ROW EXECUTE FUNCTION reject_poison()")
+    admin.execute(
+        "CREATE TRIGGER reject_poison BEFORE INSERT ON conversations FOR EACH ROW EXECUTE FUNCTION reject_poison()"
+    )
     try:
         body = batch(
             connector,
@@ -332,5 +439,6 @@ def test_one_conversation_refused_by_the_database_does_not_lose_the_others(conne
     assert [r["status"] for r in answer["results"]] == ["created", "error: conversation rejected by policy", "created"]
     assert answer["results"][1]["messages_added"] == 0
     assert admin.execute(
-        "SELECT array_agg(external_conversation_id ORDER BY 1) FROM conversations WHERE tenant_id = %s", (connector.tenant_id,)
+        "SELECT array_agg(external_conversation_id ORDER BY 1) FROM conversations WHERE tenant_id = %s",
+        (connector.tenant_id,),
     ).fetchone() == (["good-1", "good-2"],)

@@ -99,7 +99,9 @@ def _store_one_by_one(
                 )
             results[conversation.external_conversation_id] = _result_for(stored[0])
         except (psycopg.DataError, psycopg.IntegrityError) as error:
-            logger.warning("conversation refused", extra={"external_conversation_id": conversation.external_conversation_id})
+            logger.warning(
+                "conversation refused", extra={"external_conversation_id": conversation.external_conversation_id}
+            )
             results[conversation.external_conversation_id] = IngestResult(
                 conversation_id=None,
                 external_conversation_id=conversation.external_conversation_id,

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 
-_SECRET_PREFIX = "tl_sk_"
+_SECRET_PREFIX = "tl_sk_"  # noqa: S105 - a public prefix that makes leaked keys recognisable to scanners
 
 
 def generate_api_secret() -> str:

@@ -25,7 +25,13 @@ class ErrorEnvelope(Enum):
     AGENT = "agent"
 
 
-_AGENT_CODES = {400: "INVALID_PARAMETERS", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 500: "DATABASE_ERROR"}
+_AGENT_CODES = {
+    400: "INVALID_PARAMETERS",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    500: "DATABASE_ERROR",
+}
 
 
 def _plain_body(status: int, message: str, details: str | None) -> dict[str, Any]:

@@ -41,7 +41,9 @@ def _utc(value: datetime) -> datetime:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
-Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(_no_nul)]
+Identifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(_no_nul)
+]
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 

@@ -56,7 +56,9 @@ def insert_connection(
     return row
 
 
-def set_connection_active(conn: psycopg.Connection[Any], connection_id: str, *, is_active: bool) -> ConnectionRecord | None:
+def set_connection_active(
+    conn: psycopg.Connection[Any], connection_id: str, *, is_active: bool
+) -> ConnectionRecord | None:
     with conn.cursor(row_factory=class_row(ConnectionRecord)) as cursor:
         return cursor.execute(
             "UPDATE connections SET is_active = %s WHERE connection_id = %s"

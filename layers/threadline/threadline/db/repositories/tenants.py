@@ -43,7 +43,9 @@ def insert_user(conn: psycopg.Connection[Any], *, tenant_id: UUID, name: str, em
 
 def find_tenant_by_name(conn: psycopg.Connection[Any], name: str) -> TenantRecord | None:
     with conn.cursor(row_factory=class_row(TenantRecord)) as cursor:
-        return cursor.execute("SELECT id, name FROM tenants WHERE name = %s ORDER BY created_at LIMIT 1", (name,)).fetchone()
+        return cursor.execute(
+            "SELECT id, name FROM tenants WHERE name = %s ORDER BY created_at LIMIT 1", (name,)
+        ).fetchone()
 
 
 def find_user_by_email(conn: psycopg.Connection[Any], tenant_id: UUID, email: str) -> UserRecord | None:

