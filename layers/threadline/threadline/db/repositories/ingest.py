@@ -2,7 +2,8 @@
 
 Contacts are matched or created, conversations upserted, messages inserted (deduplicated by the
 (conversation_id, external_id) key) and the denormalised `last_message_*` / `last_interaction_at` columns moved
-forward, all in a single round trip whatever the batch size. Rows are locked in a stable order (identifier,
+forward, all in a single round trip whatever the batch size. Parameters travel in binary (`%(name)b`): for
+arrays of hundreds of strings that skips psycopg's per-element text escaping. Rows are locked in a stable order (identifier,
 conversation id, message id) so concurrent overlapping batches queue behind each other instead of deadlocking.
 """
 
@@ -49,10 +50,10 @@ _STORE_BATCH = """
 WITH
 input_conversations AS (
     SELECT * FROM unnest(
-        %(conversation_external_ids)s::text[], %(conversation_identifiers)s::text[],
-        %(conversation_phone_digits)s::text[], %(conversation_participant_names)s::text[],
-        %(conversation_last_message_at)s::timestamptz[], %(conversation_last_message_preview)s::text[],
-        %(conversation_last_inbound_at)s::timestamptz[]
+        %(conversation_external_ids)b::text[], %(conversation_identifiers)b::text[],
+        %(conversation_phone_digits)b::text[], %(conversation_participant_names)b::text[],
+        %(conversation_last_message_at)b::timestamptz[], %(conversation_last_message_preview)b::text[],
+        %(conversation_last_inbound_at)b::timestamptz[]
     ) AS c (external_conversation_id, identifier, phone_digits, participant_name,
             last_message_at, last_message_preview, last_inbound_at)
 ),
@@ -66,7 +67,7 @@ input_contacts AS (
 matched_contacts AS (
     SELECT DISTINCT ON (i.identifier) i.identifier, c.id AS contact_id
     FROM input_contacts i
-    JOIN contacts c ON c.tenant_id = %(tenant_id)s
+    JOIN contacts c ON c.tenant_id = %(tenant_id)b
                    AND (c.identifier = i.identifier OR c.phone_digits = i.phone_digits OR c.phone_last10 = i.phone_last10)
     ORDER BY i.identifier, (c.identifier = i.identifier) DESC,
              (c.phone_digits IS NOT DISTINCT FROM i.phone_digits) DESC, c.created_at, c.id
@@ -89,7 +90,7 @@ refreshed_contacts AS (
 ),
 created_contacts AS (
     INSERT INTO contacts AS c (tenant_id, identifier, phone_digits, name, last_interaction_at)
-    SELECT %(tenant_id)s, i.identifier, i.phone_digits, i.participant_name, i.last_inbound_at
+    SELECT %(tenant_id)b, i.identifier, i.phone_digits, i.participant_name, i.last_inbound_at
     FROM input_contacts i
     WHERE NOT EXISTS (SELECT 1 FROM matched_contacts m WHERE m.identifier = i.identifier)
     ORDER BY i.identifier
@@ -108,7 +109,7 @@ contact_ids AS (
 upserted_conversations AS (
     INSERT INTO conversations AS c (tenant_id, connection_id, platform, external_conversation_id, contact_id,
                                     last_message_at, last_message_preview)
-    SELECT %(tenant_id)s, %(connection_uuid)s, %(platform)s, i.external_conversation_id, k.contact_id,
+    SELECT %(tenant_id)b, %(connection_uuid)b, %(platform)b, i.external_conversation_id, k.contact_id,
            i.last_message_at, i.last_message_preview
     FROM input_conversations i JOIN contact_ids k USING (identifier)
     ORDER BY i.external_conversation_id
@@ -123,15 +124,15 @@ upserted_conversations AS (
 ),
 input_messages AS (
     SELECT * FROM unnest(
-        %(message_conversation_external_ids)s::text[], %(message_external_ids)s::text[],
-        %(message_directions)s::text[], %(message_types)s::text[], %(message_contents)s::text[],
-        %(message_media_urls)s::text[], %(message_sent_at)s::timestamptz[]
+        %(message_conversation_external_ids)b::text[], %(message_external_ids)b::text[],
+        %(message_directions)b::text[], %(message_types)b::text[], %(message_contents)b::text[],
+        %(message_media_urls)b::text[], %(message_sent_at)b::timestamptz[]
     ) AS m (external_conversation_id, external_id, direction, type, content, media_url, sent_at)
 ),
 inserted_messages AS (
     INSERT INTO messages (tenant_id, conversation_id, external_id, direction, type, content, media_url, sent_at,
                           status, source)
-    SELECT %(tenant_id)s, u.id, m.external_id, m.direction, m.type, m.content, m.media_url, m.sent_at,
+    SELECT %(tenant_id)b, u.id, m.external_id, m.direction, m.type, m.content, m.media_url, m.sent_at,
            CASE m.direction WHEN 'inbound' THEN 'received' ELSE 'sent' END, 'ingest'
     FROM input_messages m JOIN upserted_conversations u USING (external_conversation_id)
     ORDER BY u.external_conversation_id, m.external_id
