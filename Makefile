@@ -45,7 +45,7 @@ test-fast: install ## the test suite alone
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/threadline/threadline devtools
+	$(BIN)/mypy layers/threadline/threadline devtools bench
 
 sam-validate: install ## sam validate --lint (cfn-lint)
 	$(BIN)/sam validate --lint
