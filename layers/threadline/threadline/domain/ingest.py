@@ -116,9 +116,13 @@ def ingest_conversations(*, api_key: str | None, body: str | bytes | None) -> In
         raise Unauthorized("Missing x-api-key header")
     request = parse_ingest_request(body)
 
-    def store_whole_batch(conn: psycopg.Connection[Any]) -> dict[str, IngestResult]:
+    def authorise_and_scope(conn: psycopg.Connection[Any]) -> ConnectionForAuth:
         connection = authorise_connector(conn, api_key, request)
         set_transaction_tenant(conn, connection.tenant_id)
+        return connection
+
+    def store_whole_batch(conn: psycopg.Connection[Any]) -> dict[str, IngestResult]:
+        connection = authorise_and_scope(conn)
         stored = store_conversation_batch(
             conn,
             tenant_id=connection.tenant_id,
@@ -129,9 +133,7 @@ def ingest_conversations(*, api_key: str | None, body: str | bytes | None) -> In
         return {row.external_conversation_id: _result_for(row) for row in stored}
 
     def store_conversation_by_conversation(conn: psycopg.Connection[Any]) -> dict[str, IngestResult]:
-        connection = authorise_connector(conn, api_key, request)
-        set_transaction_tenant(conn, connection.tenant_id)
-        return _store_one_by_one(conn, connection, request)
+        return _store_one_by_one(conn, authorise_and_scope(conn), request)
 
     try:
         results_by_id = run_in_transaction(store_whole_batch)
