@@ -153,7 +153,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         function = self.server.template.functions[route.function]
         try:
             result = invoke(function, event)
-        except Exception:
+        except Exception:  # a crashed function: API Gateway answers with exactly this 500
             self._respond(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
             return
         status, response_headers, response_body = _http_response(result)

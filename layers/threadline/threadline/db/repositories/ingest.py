@@ -2,9 +2,10 @@
 
 Contacts are matched or created, conversations upserted, messages inserted (deduplicated by the
 (conversation_id, external_id) key) and the denormalised `last_message_*` / `last_interaction_at` columns moved
-forward, all in a single round trip whatever the batch size. Parameters travel in binary (`%(name)b`): for
-arrays of hundreds of strings that skips psycopg's per-element text escaping. Rows are locked in a stable order (identifier,
+forward, all in a single round trip whatever the batch size. Rows are locked in a stable order (identifier,
 conversation id, message id) so concurrent overlapping batches queue behind each other instead of deadlocking.
+Parameters travel in binary (`%(name)b`): for arrays of hundreds of strings that skips psycopg's per-element
+text escaping.
 """
 
 from __future__ import annotations
