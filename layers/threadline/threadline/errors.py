@@ -3,16 +3,20 @@ to each contract's envelope in one place."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ThreadlineError(Exception):
     """Base of every error the API answers deliberately (anything else is a 500)."""
 
     status_code = 500
 
-    def __init__(self, message: str, *, details: str | None = None) -> None:
+    def __init__(self, message: str, *, details: str | None = None, fields: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        # Extra top-level keys for contracts whose errors carry more than a message (e.g. Meta's code and title).
+        self.fields = fields or {}
 
 
 class InvalidRequest(ThreadlineError):

@@ -61,7 +61,10 @@ def json_response(status_code: int, body: Any, headers: dict[str, str] | None = 
 
 
 def error_response(envelope: ErrorEnvelope, error: ThreadlineError) -> Response:
-    return json_response(error.status_code, _BODY_BUILDERS[envelope](error.status_code, error.message, error.details))
+    body = _BODY_BUILDERS[envelope](error.status_code, error.message, error.details)
+    if envelope is ErrorEnvelope.PLAIN:
+        body |= error.fields
+    return json_response(error.status_code, body)
 
 
 def internal_error_response(envelope: ErrorEnvelope) -> Response:
