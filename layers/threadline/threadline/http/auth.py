@@ -1,0 +1,42 @@
+"""Who is calling: the tenant and agent of a request, from the claims API Gateway's JWT authorizer verified.
+
+API Gateway (and the local gateway) has already checked the token's signature, issuer, audience and expiry;
+handlers only read the claims. A token without a well-formed tenant claim is refused, never defaulted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from threadline.config import get_settings
+from threadline.errors import Unauthorized
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: UUID
+    # The agent's user id (the token's `sub`), when it is a UUID of ours; service tokens may carry none.
+    user_id: UUID | None
+
+
+def _claims(event: dict[str, Any]) -> dict[str, Any]:
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims")
+    return claims if isinstance(claims, dict) else {}
+
+
+def _as_uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def caller_from_event(event: dict[str, Any]) -> Caller:
+    claims = _claims(event)
+    tenant_id = _as_uuid(claims.get(get_settings().tenant_claim))
+    if tenant_id is None:
+        raise Unauthorized("Unauthorized", details="The token carries no valid tenant claim")
+    return Caller(tenant_id=tenant_id, user_id=_as_uuid(claims.get("sub")))
