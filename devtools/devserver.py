@@ -9,7 +9,7 @@ from uuid import UUID
 
 from devtools.auth import issue_token
 from devtools.gateway import serve
-from devtools.localenv import prepare_local_environment
+from devtools.localenv import LocalMeta, configure_local_meta, prepare_local_environment
 
 DEMO_TENANT = "Demo Tenant"
 DEMO_AGENT_EMAIL = "agent@demo.threadline.local"
@@ -94,9 +94,26 @@ More tokens:        .venv/bin/threadline token --tenant {demo.tenant_id} --user 
 """
 
 
+def _meta_lines(meta: LocalMeta) -> str:
+    rule = "!" * 100 if meta.sandbox is not None else "-" * 100
+    lines = [rule, meta.notice]
+    if meta.webhook_secrets:
+        lines.append("Local webhook secrets (sign webhook bodies with the app secret, as Meta does):")
+        lines.extend(f"  {name}={value}" for name, value in meta.webhook_secrets.items())
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def _announce(line: str) -> None:
+    print(line, flush=True)
+
+
 def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
+    # Before the template's environment is exported: only the developer's own Meta settings may opt out of the sandbox.
+    meta = configure_local_meta(default_phone_number_id=DEMO_PHONE_NUMBER_ID, announce=_announce)
     prepare_local_environment(database_url)
     gateway = serve(port)
+    print(_meta_lines(meta), flush=True)
     if with_demo:
         demo = ensure_demo(database_url)
         token = issue_token(tenant_id=str(demo.tenant_id), user_id=str(demo.agent_id), ttl_seconds=12 * 3600)
@@ -109,3 +126,5 @@ def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
         pass
     finally:
         gateway.server_close()
+        if meta.sandbox is not None:
+            meta.sandbox.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import traceback
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -154,6 +155,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             result = invoke(function, event)
         except Exception:  # a crashed function: API Gateway answers with exactly this 500
+            # ...and Lambda logs the stack trace, as here on the dev server's stderr.
+            traceback.print_exc()
             self._respond(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
             return
         status, response_headers, response_body = _http_response(result)

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
 
+from devtools.fake_graph import FakeGraphApi
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database
 from devtools.template import load_template
+
+# Local stand-ins for the webhook's secrets, so signed webhook calls can be tried without a Meta app.
+LOCAL_META_APP_SECRET = "local-meta-app-secret"  # noqa: S105 - development only, printed on purpose
+LOCAL_META_VERIFY_TOKEN = "local-meta-verify-token"  # noqa: S105
+SANDBOX_ACCESS_TOKEN = "sandbox"  # noqa: S105 - the sandbox only checks that a token is present
+META_GRAPH_DEFAULT_URL = "https://graph.facebook.com"
 
 
 def local_overrides(database_url: str) -> dict[str, str]:
@@ -34,3 +44,60 @@ def prepare_local_environment(database_url: str | None = None) -> str:
     os.environ.update(local_overrides(database_url))
     export_function_environment()
     return database_url
+
+
+@dataclass
+class LocalMeta:
+    """Where local WhatsApp sends go, and the webhook secrets to sign local webhook calls with."""
+
+    graph_url: str
+    sandbox: FakeGraphApi | None
+    notice: str  # the line `make dev` prints about it
+    # Local defaults this function set (printed for webhook trials); empty when the developer configured their own.
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
+
+
+def configure_local_meta(
+    environ: MutableMapping[str, str] | None = None,
+    *,
+    default_phone_number_id: str | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> LocalMeta:
+    """Point the Meta client somewhere sensible on this machine: with none of META_GRAPH_URL, META_ACCESS_TOKEN and
+    META_SECRET_ARN set, at an in-process fake Graph API (the sandbox: nothing reaches Meta); otherwise at what the
+    developer configured, untouched. Call before the template's environment is exported, so only the developer's own
+    settings count. The caller stops `sandbox` when done."""
+    env = os.environ if environ is None else environ
+    configured = {name: env.get(name) for name in ("META_GRAPH_URL", "META_ACCESS_TOKEN", "META_SECRET_ARN")}
+    sandbox: FakeGraphApi | None = None
+    if not any(configured.values()):
+        sandbox = FakeGraphApi(announce=announce).start()
+        env["META_GRAPH_URL"] = sandbox.base_url
+        env["META_ACCESS_TOKEN"] = SANDBOX_ACCESS_TOKEN
+        if default_phone_number_id and not env.get("META_PHONE_NUMBER_ID"):
+            env["META_PHONE_NUMBER_ID"] = default_phone_number_id
+        graph_url = sandbox.base_url
+        notice = (
+            f"SANDBOX: WhatsApp sends go to a local fake Graph API at {graph_url}, nothing reaches Meta "
+            "(set META_GRAPH_URL and META_ACCESS_TOKEN to use a real endpoint)"
+        )
+    else:
+        graph_url = configured["META_GRAPH_URL"] or META_GRAPH_DEFAULT_URL
+        if configured["META_ACCESS_TOKEN"]:
+            credentials = "with META_ACCESS_TOKEN"
+        elif configured["META_SECRET_ARN"]:
+            credentials = "with the token in META_SECRET_ARN (Secrets Manager)"
+        else:
+            credentials = "WITHOUT an access token: sends will fail until META_ACCESS_TOKEN is set"
+        notice = f"WhatsApp sends go to {graph_url} {credentials}"
+    webhook_secrets: dict[str, str] = {}
+    if not env.get("META_SECRET_ARN"):  # an explicit variable would shadow the secret's own values
+        for name, value in (("META_APP_SECRET", LOCAL_META_APP_SECRET), ("META_VERIFY_TOKEN", LOCAL_META_VERIFY_TOKEN)):
+            if not env.get(name):
+                env[name] = webhook_secrets[name] = value
+    # Only when a client already exists: importing it here would create Powertools' Logger before the template's
+    # POWERTOOLS_* settings are exported.
+    client_module = sys.modules.get("threadline.meta.client")
+    if client_module is not None:
+        client_module.reset_meta_client()  # the client and its settings are cached per process; what they read just changed
+    return LocalMeta(graph_url=graph_url, sandbox=sandbox, notice=notice, webhook_secrets=webhook_secrets)

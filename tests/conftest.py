@@ -99,3 +99,46 @@ def table_counts(admin: psycopg.Connection[Any]) -> dict[str, int]:
         table: admin.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
         for table in ("tenants", "contacts", "connections", "conversations", "messages")
     }
+
+
+# Fixed, not random: this module is imported twice (as conftest and as tests.conftest).
+FAKE_META_ACCESS_TOKEN = "test-meta-token-must-never-be-logged"
+FAKE_META_PHONE_NUMBER_ID = "109999999999999"
+FAKE_META_API_VERSION = "v24.0"
+_META_ENVIRONMENT = (
+    "META_GRAPH_URL",
+    "META_API_VERSION",
+    "META_ACCESS_TOKEN",
+    "META_PHONE_NUMBER_ID",
+    "META_SECRET_ARN",
+)
+
+
+@pytest.fixture
+def fake_graph() -> Iterator[Any]:
+    """A fake Meta Graph API on a real local port, with the Meta client pointed at it (a test token, a default
+    phone number id, no Secrets Manager). Script answers with `fake_graph.script(...)`; read `fake_graph.requests`."""
+    from devtools.fake_graph import FakeGraphApi
+    from threadline.meta.client import reset_meta_client
+
+    saved = {name: os.environ.get(name) for name in _META_ENVIRONMENT}
+    with FakeGraphApi() as server:
+        os.environ.update(
+            {
+                "META_GRAPH_URL": server.base_url,
+                "META_API_VERSION": FAKE_META_API_VERSION,
+                "META_ACCESS_TOKEN": FAKE_META_ACCESS_TOKEN,
+                "META_PHONE_NUMBER_ID": FAKE_META_PHONE_NUMBER_ID,
+            }
+        )
+        os.environ.pop("META_SECRET_ARN", None)
+        reset_meta_client()
+        try:
+            yield server
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            reset_meta_client()

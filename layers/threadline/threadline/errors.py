@@ -41,3 +41,27 @@ class Conflict(ThreadlineError):
 
 class UpstreamFailure(ThreadlineError):
     status_code = 502
+
+
+class UnprocessableRequest(ThreadlineError):
+    """Well-formed but not acceptable as sent (e.g. an Idempotency-Key reused for a different request)."""
+
+    status_code = 422
+
+
+def error_for_status(
+    status_code: int, message: str, *, details: str | None = None, fields: dict[str, Any] | None = None
+) -> ThreadlineError:
+    """Rebuild an error recorded earlier (an idempotent replay answers exactly what the first attempt did)."""
+    for error_class in (
+        InvalidRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        UnprocessableRequest,
+        UpstreamFailure,
+    ):
+        if error_class.status_code == status_code:
+            return error_class(message, details=details, fields=fields)
+    return ThreadlineError(message, details=details, fields=fields)

@@ -36,7 +36,7 @@ def _explain(error: ErrorDetails) -> str:
         return f"must be one of {ctx.get('expected', '')}"
     if kind.startswith("datetime") or kind.startswith("timezone"):
         return "must be an ISO 8601 timestamp"
-    if kind == "string_too_short":
+    if kind == "string_too_short" or (kind == "too_short" and isinstance(error.get("input"), str)):
         return "must not be empty" if ctx.get("min_length") == 1 else f"must be at least {ctx['min_length']} characters"
     if kind == "string_too_long" or (kind == "too_long" and isinstance(error.get("input"), str)):
         return f"must be at most {ctx['max_length']} characters"

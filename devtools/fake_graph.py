@@ -1,0 +1,394 @@
+"""A fake of Meta's Graph API messages endpoint: a real HTTP server on 127.0.0.1, for tests and for `make dev`.
+
+Tests script its answers per case (`script(...)` queues replies for the next POST /{version}/{phone-number-id}/messages
+calls) and read back exactly what was sent (`requests`). With nothing scripted it behaves like Meta for a valid
+request, which is what makes it `make dev`'s sandbox: it checks the bearer token's presence and the payload's basic
+shape, answers Meta's success body with a fresh wamid, and refuses the rest with Meta's error body (190, 100).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal
+
+_MESSAGES_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/messages$")
+_MESSAGE_TYPES = frozenset(
+    {"text", "image", "audio", "document", "video", "sticker", "template", "interactive", "location", "contacts"}
+)
+_MEDIA_TYPES = frozenset({"image", "audio", "document", "video", "sticker"})
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    json: Any  # the parsed body, or None when it is not JSON
+    received_at: float  # time.monotonic()
+    client_port: int  # the client's side of the connection: equal ports mean a reused (pooled) connection
+
+    @property
+    def phone_number_id(self) -> str | None:
+        found = _MESSAGES_PATH.match(self.path)
+        return found["phone_number_id"] if found else None
+
+    @property
+    def is_send(self) -> bool:
+        return self.method == "POST" and self.phone_number_id is not None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. `kind`: "sandbox" answers as unscripted, "success" answers Meta's success body for the
+    request's recipient, "raw" answers `status`, `headers` and `body` as given."""
+
+    kind: Literal["sandbox", "success", "raw"] = "sandbox"
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    wamid: str | None = None
+    delay_seconds: float = 0.0
+    before: Callable[[], object] | None = None
+
+
+def new_wamid() -> str:
+    return f"wamid.HBgL{uuid.uuid4().hex.upper()}"
+
+
+def success(wamid: str | None = None) -> Reply:
+    return Reply(kind="success", wamid=wamid)
+
+
+def meta_error(
+    code: int,
+    title: str,
+    message: str | None = None,
+    *,
+    http_status: int = 400,
+    subcode: int | None = None,
+    details: str | None = None,
+    error_type: str = "OAuthException",
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """An error body exactly as Meta shapes it: the title folded into `message` as "(#code) title"."""
+    error: dict[str, Any] = {
+        "message": message or f"(#{code}) {title}",
+        "type": error_type,
+        "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": details or title},
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error["fbtrace_id"] = f"A{uuid.uuid4().hex[:22]}"
+    return Reply(
+        kind="raw",
+        status=http_status,
+        body=json.dumps({"error": error}).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def rate_limited(*, retry_after: float | None = None, code: int = 130429) -> Reply:
+    headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
+    details = "Cloud API message throughput has been reached."
+    return meta_error(code, "Rate limit hit", details=details, headers=headers)
+
+
+def server_error(
+    status: int = 500, body: str = "Internal Server Error", headers: dict[str, str] | None = None
+) -> Reply:
+    """A plain HTTP failure without Graph's error object, as a load balancer in front of Meta answers."""
+    return Reply(
+        kind="raw", status=status, body=body.encode(), headers={"Content-Type": "text/plain", **(headers or {})}
+    )
+
+
+def malformed_json(status: int = 200) -> Reply:
+    """A reply that claims JSON and is cut off: the client cannot tell whether the message went out."""
+    return Reply(
+        kind="raw",
+        status=status,
+        body=b'{"messaging_product": "whatsapp", "messages": [{"id": "wamid.',
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def delayed(seconds: float, then: Reply | None = None) -> Reply:
+    """Wait before answering (`then`, or the sandbox answer): past the client's read timeout, this is a timeout."""
+    return replace(then or Reply(), delay_seconds=seconds)
+
+
+def hook(before: Callable[[], object], then: Reply | None = None) -> Reply:
+    """Run `before` once the request has been received and before answering (e.g. break the database meanwhile)."""
+    return replace(then or Reply(), before=before)
+
+
+def unused_local_url() -> str:
+    """A URL on which nothing listens: connections to it are refused before anything is sent."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _graph_error(status: int, code: int, message: str, details: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if details:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    error["fbtrace_id"] = f"A{uuid.uuid4().hex[:22]}"
+    return status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode()
+
+
+def _invalid(details: str) -> tuple[int, dict[str, str], bytes]:
+    return _graph_error(400, 100, "(#100) Invalid parameter", details)
+
+
+def _shape_problem(payload: Any) -> str | None:
+    """What Meta would refuse in a /messages body, checked as far as the sandbox needs; None when it looks valid."""
+    if not isinstance(payload, dict):
+        return "The request body must be a JSON object."
+    if payload.get("messaging_product") != "whatsapp":
+        return "The parameter messaging_product is required and must be 'whatsapp'."
+    if payload.get("recipient_type", "individual") != "individual":
+        return "The parameter recipient_type must be 'individual'."
+    to = payload.get("to")
+    if not isinstance(to, str) or not any(char.isdigit() for char in to):
+        return "The parameter to is required and must be a phone number."
+    message_type = payload.get("type", "text")
+    if message_type not in _MESSAGE_TYPES:
+        return f"Unsupported message type {message_type!r}."
+    content = payload.get(message_type)
+    if not isinstance(content, dict):
+        return f"The parameter {message_type} is required and must be an object."
+    if message_type == "text":
+        body = content.get("body")
+        if not isinstance(body, str) or not body.strip():
+            return "The parameter text['body'] is required."
+        if len(body) > 4096:
+            return "The parameter text['body'] must be at most 4096 characters."
+    elif message_type in _MEDIA_TYPES:
+        if not content.get("link") and not content.get("id"):
+            return f"The parameter {message_type} needs a link or an id."
+        if "caption" in content and message_type in ("audio", "sticker"):
+            return f"The parameter {message_type}['caption'] is not supported."
+        if "filename" in content and message_type != "document":
+            return f"The parameter {message_type}['filename'] is not supported."
+    elif message_type == "template":
+        language = content.get("language")
+        if not content.get("name") or not (isinstance(language, dict) and language.get("code")):
+            return "The parameters template['name'] and template['language']['code'] are required."
+    return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    fake: FakeGraphApi
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, so the client's connection pool is exercised as with Meta
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection)
+
+    def finish(self) -> None:
+        self.server.fake._untrack(self.connection)
+        with contextlib.suppress(OSError):  # the client hung up first (a timeout on its side)
+            super().finish()
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        try:
+            parsed: Any = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        request = RecordedRequest(
+            method=self.command,
+            path=self.path.split("?", 1)[0],
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+            json=parsed,
+            received_at=time.monotonic(),
+            client_port=int(self.client_address[1]),
+        )
+        status, headers, answer = self.server.fake._answer(request)
+        if status is None:
+            self.close_connection = True  # stopped while delaying: never answer
+            return
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting
+
+    do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+
+class FakeGraphApi:
+    """Meta's Graph API messages endpoint on 127.0.0.1:<free port>. Thread-safe; use as a context manager."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None):
+        self._address = (host, port)
+        self._announce = announce
+        self._lock = threading.Lock()
+        self._script: deque[Reply] = deque()
+        self._requests: list[RecordedRequest] = []
+        self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.hook_errors: list[BaseException] = []
+
+    # Reply constructors, also importable from this module.
+    success = staticmethod(success)
+    meta_error = staticmethod(meta_error)
+    rate_limited = staticmethod(rate_limited)
+    server_error = staticmethod(server_error)
+    malformed_json = staticmethod(malformed_json)
+    delayed = staticmethod(delayed)
+    hook = staticmethod(hook)
+
+    def start(self) -> FakeGraphApi:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server(self._address, _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-graph-api", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()  # wakes delayed replies, which then never answer
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:  # kept-alive connections would otherwise outlive the server
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGraphApi:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the fake Graph API is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def send_requests(self) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.is_send]
+
+    @property
+    def pending_replies(self) -> int:
+        with self._lock:
+            return len(self._script)
+
+    def script(self, *replies: Reply) -> None:
+        """Queue answers for the next sends, in order; once they are used up the sandbox answers again."""
+        with self._lock:
+            self._script.extend(replies)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._script.clear()
+            self._requests.clear()
+            self.hook_errors.clear()
+
+    def _track(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(connection)
+
+    def _untrack(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(connection)
+
+    def _answer(self, request: RecordedRequest) -> tuple[int | None, dict[str, str], bytes]:
+        with self._lock:
+            self._requests.append(request)
+            reply = self._script.popleft() if request.is_send and self._script else Reply()
+        if reply.before is not None:
+            try:
+                reply.before()
+            except BaseException as error:  # reported to the test through hook_errors; the reply still goes out
+                with self._lock:
+                    self.hook_errors.append(error)
+        if reply.delay_seconds and self._stopping.wait(reply.delay_seconds):
+            return None, {}, b""
+        if reply.kind == "raw":
+            return reply.status, reply.headers, reply.body
+        if not request.is_send:
+            return _graph_error(400, 100, "Unsupported request - method type or path not supported by the fake")
+        if reply.kind == "success":
+            return self._accepted(request, reply.wamid)
+        return self._sandbox(request)
+
+    def _sandbox(self, request: RecordedRequest) -> tuple[int, dict[str, str], bytes]:
+        authorization = request.headers.get("authorization", "")
+        if not re.match(r"^Bearer \S+$", authorization):
+            return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        problem = _shape_problem(request.json)
+        if problem is not None:
+            return _invalid(problem)
+        return self._accepted(request, None)
+
+    def _accepted(self, request: RecordedRequest, wamid: str | None) -> tuple[int, dict[str, str], bytes]:
+        payload = request.json if isinstance(request.json, dict) else {}
+        recipient = str(payload.get("to") or "")
+        wamid = wamid or new_wamid()
+        body = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": recipient, "wa_id": "".join(char for char in recipient if char.isdigit())}],
+            "messages": [{"id": wamid}],
+        }
+        if self._announce is not None:
+            self._announce(
+                f"SANDBOX: {payload.get('type', 'text')} message to {recipient} "
+                f"from {request.phone_number_id} accepted as {wamid} (not sent to WhatsApp)"
+            )
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()

@@ -1,0 +1,283 @@
+"""The send path's SQL: finding who and where to send to, and the outbound message's lifecycle.
+
+An outbound message is written as `pending` before Meta is called and completed afterwards, so a crash between
+the two leaves a record (and Meta's status webhook, which echoes our external id, can still complete it).
+Statuses only move forward (`message_status_rank`): a status webhook that raced ahead of our own update wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True)
+class RecipientContact:
+    id: UUID
+    identifier: str
+    phone_digits: str | None
+    window_expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WhatsAppRoute:
+    """Where a message to a contact goes: a conversation (when one exists) and the number it is sent from."""
+
+    conversation_id: int | None
+    connection_uuid: UUID | None
+    phone_number_id: str | None
+
+
+@dataclass(frozen=True)
+class ConversationForSend:
+    id: int
+    platform: str
+    contact_id: UUID
+    contact_phone_digits: str | None
+    window_expires_at: datetime | None
+    connection_uuid: UUID | None
+    connection_is_active: bool | None
+    phone_number_id: str | None
+
+
+@dataclass(frozen=True)
+class OutboundMessageRow:
+    id: int
+    conversation_id: int
+    contact_id: UUID
+    external_id: str
+    type: str
+    content: str
+    media_url: str | None
+    status: str
+    source: str
+    meta_id: str | None
+    reply_to_external_id: str | None
+    error_code: int | None
+    error_title: str | None
+    sent_at: datetime
+    created_at: datetime
+
+
+_MESSAGE_COLUMNS = """m.id, m.conversation_id, c.contact_id, m.external_id, m.type, m.content, m.media_url, m.status,
+    m.source, m.meta_id, m.reply_to_external_id, m.error_code, m.error_title, m.sent_at, m.created_at"""
+
+
+def find_contact_for_recipient(
+    conn: psycopg.Connection[Any], *, identifier: str, phone_digits: str | None
+) -> RecipientContact | None:
+    """The contact a recipient names, matched the way ingest matches: identifier, exact digits, last ten digits."""
+    with conn.cursor(row_factory=class_row(RecipientContact)) as cursor:
+        return cursor.execute(
+            """
+            SELECT id, identifier, phone_digits, window_expires_at
+            FROM contacts
+            WHERE identifier = %(identifier)s OR phone_digits = %(digits)s OR phone_last10 = right(%(digits)s, 10)
+            ORDER BY (identifier = %(identifier)s) DESC, (phone_digits IS NOT DISTINCT FROM %(digits)s) DESC,
+                     last_interaction_at DESC NULLS LAST, created_at, id
+            LIMIT 1
+            """,
+            {"identifier": identifier, "digits": phone_digits},
+        ).fetchone()
+
+
+def find_whatsapp_route(conn: psycopg.Connection[Any], contact_id: UUID) -> WhatsAppRoute:
+    """The contact's most recently active WhatsApp conversation and its number; failing that, the tenant's oldest
+    active WhatsApp connection that has a number."""
+    with conn.cursor(row_factory=class_row(WhatsAppRoute)) as cursor:
+        route = cursor.execute(
+            """
+            SELECT v.id AS conversation_id, k.id AS connection_uuid, k.phone_number_id
+            FROM conversations v LEFT JOIN connections k ON k.id = v.connection_id
+            WHERE v.contact_id = %s AND v.platform = 'whatsapp'
+            ORDER BY v.last_message_at DESC NULLS LAST, v.id DESC
+            LIMIT 1
+            """,
+            (contact_id,),
+        ).fetchone()
+        if route is not None and route.phone_number_id:
+            return route
+        connection = cursor.execute(
+            """
+            SELECT NULL::bigint AS conversation_id, id AS connection_uuid, phone_number_id
+            FROM connections
+            WHERE platform = 'whatsapp' AND is_active AND phone_number_id IS NOT NULL
+            ORDER BY created_at, id
+            LIMIT 1
+            """
+        ).fetchone()
+    if route is None:
+        return connection or WhatsAppRoute(None, None, None)
+    # The conversation lost its connection (deleted): keep the conversation, send from the tenant's number.
+    return WhatsAppRoute(
+        conversation_id=route.conversation_id,
+        connection_uuid=connection.connection_uuid if connection else None,
+        phone_number_id=connection.phone_number_id if connection else None,
+    )
+
+
+def ensure_whatsapp_conversation(
+    conn: psycopg.Connection[Any],
+    *,
+    tenant_id: UUID,
+    connection_uuid: UUID | None,
+    external_conversation_id: str,
+    contact_id: UUID,
+) -> int:
+    row = conn.execute(
+        """
+        INSERT INTO conversations (tenant_id, connection_id, platform, external_conversation_id, contact_id)
+        VALUES (%s, %s, 'whatsapp', %s, %s)
+        ON CONFLICT (tenant_id, platform, external_conversation_id) DO UPDATE SET updated_at = now()
+        RETURNING id
+        """,
+        (tenant_id, connection_uuid, external_conversation_id, contact_id),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def find_conversation_for_send(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationForSend | None:
+    with conn.cursor(row_factory=class_row(ConversationForSend)) as cursor:
+        return cursor.execute(
+            """
+            SELECT v.id, v.platform, v.contact_id, t.phone_digits AS contact_phone_digits, t.window_expires_at,
+                   k.id AS connection_uuid, k.is_active AS connection_is_active, k.phone_number_id
+            FROM conversations v
+            JOIN contacts t ON t.id = v.contact_id
+            LEFT JOIN connections k ON k.id = v.connection_id
+            WHERE v.id = %s
+            """,
+            (conversation_id,),
+        ).fetchone()
+
+
+def conversation_exists(conn: psycopg.Connection[Any], conversation_id: int) -> bool:
+    """Whether the id exists in any tenant (a SECURITY DEFINER function: RLS hides other tenants' rows)."""
+    row = conn.execute("SELECT conversation_exists(%s)", (conversation_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def find_reply_target(conn: psycopg.Connection[Any], conversation_id: int, message_id: int) -> str | None:
+    """The WhatsApp id of a message in this conversation, to quote it in a reply."""
+    row = conn.execute(
+        "SELECT COALESCE(meta_id, external_id) FROM messages WHERE conversation_id = %s AND id = %s",
+        (conversation_id, message_id),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    tenant_id: UUID
+    conversation_id: int
+    external_id: str
+    type: str
+    content: str
+    media_url: str | None
+    media_filename: str | None
+    reply_to_external_id: str | None
+    author_user_id: UUID | None
+    payload: dict[str, Any] | None
+    source: str
+
+
+def insert_pending_message(conn: psycopg.Connection[Any], message: PendingMessage) -> OutboundMessageRow:
+    """Record the message before Meta sees it, and show it as the conversation's latest activity."""
+    with conn.cursor(row_factory=class_row(OutboundMessageRow)) as cursor:
+        row = cursor.execute(
+            f"""
+            WITH inserted AS (
+                INSERT INTO messages (tenant_id, conversation_id, external_id, direction, type, content, media_url,
+                                      media_filename, reply_to_external_id, sent_at, status, source, author_user_id,
+                                      payload)
+                VALUES (%(tenant_id)s, %(conversation_id)s, %(external_id)s, 'outbound', %(type)s, %(content)s,
+                        %(media_url)s, %(media_filename)s, %(reply_to_external_id)s, now(), 'pending', %(source)s,
+                        (SELECT id FROM users WHERE id = %(author_user_id)s), %(payload)s)
+                RETURNING *
+            ),
+            touched AS (
+                UPDATE conversations
+                SET last_message_at = GREATEST(last_message_at, now()),
+                    last_message_preview = left(%(content)s, 100), updated_at = now()
+                WHERE id = %(conversation_id)s
+                RETURNING contact_id
+            )
+            SELECT {_MESSAGE_COLUMNS} FROM inserted m CROSS JOIN touched c
+            """,
+            vars(message) | {"payload": Jsonb(message.payload) if message.payload is not None else None},
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def _update_message(
+    conn: psycopg.Connection[Any], message_id: int, assignments: str, params: dict[str, Any]
+) -> OutboundMessageRow:
+    with conn.cursor(row_factory=class_row(OutboundMessageRow)) as cursor:
+        row = cursor.execute(
+            f"""
+            WITH updated AS (UPDATE messages SET {assignments} WHERE id = %(message_id)s RETURNING *)
+            SELECT {_MESSAGE_COLUMNS} FROM updated m JOIN conversations c ON c.id = m.conversation_id
+            """,
+            params | {"message_id": message_id},
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def find_outbound_message(conn: psycopg.Connection[Any], message_id: int) -> OutboundMessageRow | None:
+    with conn.cursor(row_factory=class_row(OutboundMessageRow)) as cursor:
+        return cursor.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE m.id = %s AND m.direction = 'outbound'",
+            (message_id,),
+        ).fetchone()
+
+
+def mark_message_sent(conn: psycopg.Connection[Any], message_id: int, wamid: str) -> OutboundMessageRow:
+    # A status webhook may have completed the row first (delivered, read): never move it backwards.
+    return _update_message(
+        conn,
+        message_id,
+        """meta_id = COALESCE(meta_id, %(wamid)s),
+           status = CASE WHEN message_status_rank(status) < message_status_rank('sent') THEN 'sent' ELSE status END,
+           status_updated_at = CASE WHEN message_status_rank(status) < message_status_rank('sent')
+                                    THEN now() ELSE status_updated_at END""",
+        {"wamid": wamid},
+    )
+
+
+def mark_message_failed(
+    conn: psycopg.Connection[Any], message_id: int, *, code: int | None, title: str, details: str | None
+) -> OutboundMessageRow:
+    return _update_message(
+        conn,
+        message_id,
+        """status = 'failed', status_updated_at = now(),
+           error_code = %(code)s, error_title = %(title)s, error_details = %(details)s""",
+        {"code": code, "title": title, "details": details},
+    )
+
+
+def note_message_outcome_unknown(conn: psycopg.Connection[Any], message_id: int, *, title: str) -> OutboundMessageRow:
+    # Still pending: Meta may have accepted it, and its status webhook (carrying our external id) will tell.
+    return _update_message(conn, message_id, "error_title = %(title)s", {"title": title})
+
+
+def expire_contact_window(conn: psycopg.Connection[Any], contact_id: UUID) -> None:
+    """Meta says the window is closed (131047), whatever our clock says: believe Meta."""
+    conn.execute(
+        """
+        UPDATE contacts
+        SET window_status = 'expired', window_expires_at = LEAST(window_expires_at, now()), updated_at = now()
+        WHERE id = %s
+        """,
+        (contact_id,),
+    )

@@ -1,0 +1,313 @@
+"""Meta's webhooks in the database: finding the number's connection, storing inbound messages, applying statuses.
+
+Each write is one set-based statement whatever the size of the delivery. Meta re-sends deliveries (and may send
+the same one twice at once), so every write is idempotent: inbound messages are deduplicated by their wamid
+(unique per tenant) as well as by (conversation_id, external_id), and statuses only ever move a message forward.
+Parameters travel in binary (`%(name)b`), as in the ingest statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True)
+class WhatsAppConnection:
+    id: UUID
+    tenant_id: UUID
+    connection_id: str
+    phone_number_id: str
+    is_active: bool
+
+
+def find_whatsapp_connections(conn: psycopg.Connection[Any], phone_number_ids: list[str]) -> list[WhatsAppConnection]:
+    # A SECURITY DEFINER function: the webhook's one narrow way through RLS before it knows the tenant.
+    with conn.cursor(row_factory=class_row(WhatsAppConnection)) as cursor:
+        return cursor.execute(
+            "SELECT f.id, f.tenant_id, f.connection_id, f.phone_number_id, f.is_active"
+            " FROM unnest(%s::text[]) AS p (phone_number_id)"
+            " CROSS JOIN LATERAL find_whatsapp_connection_by_number(p.phone_number_id) AS f",
+            (phone_number_ids,),
+        ).fetchall()
+
+
+@dataclass
+class InboundBatch:
+    """Column-wise input: one entry per sender (sender_*) or per message (message_*).
+
+    A sender is one WhatsApp user; `sender_conversation_keys` is the conversation Threadline opens for them when
+    their contact has no WhatsApp conversation on this connection yet.
+    """
+
+    sender_keys: list[str] = field(default_factory=list)
+    sender_identifiers: list[str] = field(default_factory=list)
+    sender_phone_digits: list[str | None] = field(default_factory=list)
+    sender_whatsapp_user_ids: list[str | None] = field(default_factory=list)
+    sender_names: list[str | None] = field(default_factory=list)
+    sender_conversation_keys: list[str] = field(default_factory=list)
+    sender_last_inbound_at: list[datetime | None] = field(default_factory=list)
+    sender_last_message_at: list[datetime] = field(default_factory=list)
+    sender_last_message_preview: list[str] = field(default_factory=list)
+    message_sender_keys: list[str] = field(default_factory=list)
+    message_meta_ids: list[str] = field(default_factory=list)
+    message_types: list[str] = field(default_factory=list)
+    message_contents: list[str] = field(default_factory=list)
+    message_media_mime_types: list[str | None] = field(default_factory=list)
+    message_media_filenames: list[str | None] = field(default_factory=list)
+    message_payloads: list[Jsonb | None] = field(default_factory=list)
+    message_reply_to_external_ids: list[str | None] = field(default_factory=list)
+    message_sent_at: list[datetime] = field(default_factory=list)
+    message_is_system: list[bool] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredInbound:
+    messages_added: int
+    conversations_touched: int
+
+
+_STORE_INBOUND = """
+WITH
+input_senders AS (
+    SELECT * FROM unnest(
+        %(sender_keys)b::text[], %(sender_identifiers)b::text[], %(sender_phone_digits)b::text[],
+        %(sender_whatsapp_user_ids)b::text[], %(sender_names)b::text[], %(sender_conversation_keys)b::text[],
+        %(sender_last_inbound_at)b::timestamptz[], %(sender_last_message_at)b::timestamptz[],
+        %(sender_last_message_preview)b::text[]
+    ) AS s (sender_key, identifier, phone_digits, whatsapp_user_id, name, conversation_key,
+            last_inbound_at, last_message_at, last_message_preview)
+),
+-- Best existing contact per sender: Meta's business-scoped user id first (it survives a hidden phone number),
+-- then the identifier, the exact phone digits, the last ten digits.
+matched_contacts AS (
+    SELECT DISTINCT ON (s.sender_key) s.sender_key, c.id AS contact_id
+    FROM input_senders s
+    JOIN contacts c ON c.tenant_id = %(tenant_id)b
+                   AND (c.whatsapp_user_id = s.whatsapp_user_id OR c.identifier = s.identifier
+                        OR c.phone_digits = s.phone_digits OR c.phone_last10 = right(s.phone_digits, 10))
+    ORDER BY s.sender_key, coalesce(c.whatsapp_user_id = s.whatsapp_user_id, false) DESC,
+             (c.identifier = s.identifier) DESC, coalesce(c.phone_digits = s.phone_digits, false) DESC,
+             c.created_at, c.id
+),
+-- A matched contact learns what it lacked (the BSUID, the phone digits, a name), and the newest inbound message
+-- moves last_interaction_at forward, which re-opens the 24-hour window (trigger contacts_open_window).
+refreshed_contacts AS (
+    UPDATE contacts c
+    SET last_interaction_at = GREATEST(c.last_interaction_at, seen.last_inbound_at),
+        name = COALESCE(c.name, seen.name),
+        whatsapp_user_id = COALESCE(c.whatsapp_user_id, seen.whatsapp_user_id),
+        phone_digits = COALESCE(c.phone_digits, seen.phone_digits),
+        updated_at = now()
+    FROM (
+        SELECT m.contact_id, max(s.last_inbound_at) AS last_inbound_at, min(s.name) AS name,
+               min(s.whatsapp_user_id) AS whatsapp_user_id, min(s.phone_digits) AS phone_digits
+        FROM matched_contacts m JOIN input_senders s USING (sender_key)
+        GROUP BY m.contact_id
+    ) seen
+    WHERE c.id = seen.contact_id
+      AND (seen.last_inbound_at > c.last_interaction_at
+           OR (c.last_interaction_at IS NULL AND seen.last_inbound_at IS NOT NULL)
+           OR (c.name IS NULL AND seen.name IS NOT NULL)
+           OR (c.whatsapp_user_id IS NULL AND seen.whatsapp_user_id IS NOT NULL)
+           OR (c.phone_digits IS NULL AND seen.phone_digits IS NOT NULL))
+    RETURNING c.id
+),
+created_contacts AS (
+    INSERT INTO contacts AS c (tenant_id, identifier, phone_digits, whatsapp_user_id, name, last_interaction_at)
+    SELECT DISTINCT ON (s.identifier)
+           %(tenant_id)b, s.identifier, s.phone_digits, s.whatsapp_user_id, s.name, s.last_inbound_at
+    FROM input_senders s
+    WHERE NOT EXISTS (SELECT 1 FROM matched_contacts m WHERE m.sender_key = s.sender_key)
+    ORDER BY s.identifier, s.whatsapp_user_id NULLS LAST
+    -- The same delivery, sent twice at once, created this contact after our snapshot: adopt its row.
+    ON CONFLICT (tenant_id, identifier) DO UPDATE
+    SET last_interaction_at = GREATEST(c.last_interaction_at, EXCLUDED.last_interaction_at),
+        name = COALESCE(c.name, EXCLUDED.name),
+        whatsapp_user_id = COALESCE(c.whatsapp_user_id, EXCLUDED.whatsapp_user_id),
+        phone_digits = COALESCE(c.phone_digits, EXCLUDED.phone_digits),
+        updated_at = now()
+    RETURNING c.id AS contact_id, c.identifier
+),
+contact_ids AS (
+    SELECT sender_key, contact_id FROM matched_contacts
+    UNION ALL
+    SELECT s.sender_key, k.contact_id
+    FROM input_senders s JOIN created_contacts k USING (identifier)
+    WHERE NOT EXISTS (SELECT 1 FROM matched_contacts m WHERE m.sender_key = s.sender_key)
+),
+-- A sender's messages join the contact's most recent WhatsApp conversation on this connection (one a connector
+-- pushed through ingest, or one the webhook opened before); only a contact without one gets a new conversation.
+resolved_senders AS (
+    SELECT k.sender_key, k.contact_id, s.last_message_at, s.last_message_preview,
+           COALESCE(existing.external_conversation_id, s.conversation_key) AS external_conversation_id
+    FROM contact_ids k
+    JOIN input_senders s USING (sender_key)
+    LEFT JOIN LATERAL (
+        SELECT v.external_conversation_id
+        FROM conversations v
+        WHERE v.contact_id = k.contact_id AND v.tenant_id = %(tenant_id)b AND v.platform = 'whatsapp'
+          AND v.connection_id = %(connection_uuid)b
+        ORDER BY v.last_message_at DESC NULLS LAST, v.id DESC
+        LIMIT 1
+    ) existing ON true
+),
+input_conversations AS (
+    SELECT external_conversation_id, (array_agg(contact_id))[1] AS contact_id,
+           max(last_message_at) AS last_message_at,
+           (array_agg(last_message_preview ORDER BY last_message_at DESC))[1] AS last_message_preview
+    FROM resolved_senders
+    GROUP BY external_conversation_id
+),
+upserted_conversations AS (
+    INSERT INTO conversations AS v (tenant_id, connection_id, platform, external_conversation_id, contact_id,
+                                    last_message_at, last_message_preview)
+    SELECT %(tenant_id)b, %(connection_uuid)b, 'whatsapp', i.external_conversation_id, i.contact_id,
+           i.last_message_at, i.last_message_preview
+    FROM input_conversations i
+    ORDER BY i.external_conversation_id
+    -- The newest message wins, whatever order deliveries arrive in: a re-sent one never moves these backwards.
+    ON CONFLICT (tenant_id, platform, external_conversation_id) DO UPDATE
+    SET last_message_preview = CASE
+            WHEN v.last_message_at IS NULL OR EXCLUDED.last_message_at > v.last_message_at
+            THEN EXCLUDED.last_message_preview ELSE v.last_message_preview END,
+        last_message_at = GREATEST(v.last_message_at, EXCLUDED.last_message_at),
+        updated_at = now()
+    RETURNING v.id, v.external_conversation_id
+),
+input_messages AS (
+    SELECT * FROM unnest(
+        %(message_sender_keys)b::text[], %(message_meta_ids)b::text[], %(message_types)b::text[],
+        %(message_contents)b::text[], %(message_media_mime_types)b::text[], %(message_media_filenames)b::text[],
+        %(message_payloads)b::jsonb[], %(message_reply_to_external_ids)b::text[],
+        %(message_sent_at)b::timestamptz[], %(message_is_system)b::boolean[]
+    ) AS m (sender_key, meta_id, type, content, media_mime_type, media_filename, payload, reply_to_external_id,
+            sent_at, is_system)
+),
+-- No conflict target: a re-sent wamid is skipped whichever unique key it meets, (conversation_id, external_id)
+-- or (tenant_id, meta_id), even if it would now land in another conversation.
+inserted_messages AS (
+    INSERT INTO messages (tenant_id, conversation_id, external_id, meta_id, direction, type, content,
+                          media_mime_type, media_filename, payload, reply_to_external_id, sent_at, status, source,
+                          is_system)
+    SELECT %(tenant_id)b, u.id, m.meta_id, m.meta_id, 'inbound', m.type, m.content,
+           m.media_mime_type, m.media_filename, m.payload, m.reply_to_external_id, m.sent_at, 'received',
+           'whatsapp_webhook', m.is_system
+    FROM input_messages m
+    JOIN resolved_senders r USING (sender_key)
+    JOIN upserted_conversations u USING (external_conversation_id)
+    ORDER BY u.id, m.meta_id
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM inserted_messages)::int AS messages_added,
+       (SELECT count(*) FROM upserted_conversations)::int AS conversations_touched
+"""
+
+
+def store_inbound_messages(
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, connection_uuid: UUID, batch: InboundBatch
+) -> StoredInbound:
+    params: dict[str, Any] = dict(vars(batch))
+    params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid}
+    with conn.cursor(row_factory=class_row(StoredInbound)) as cursor:
+        row = cursor.execute(_STORE_INBOUND, params).fetchone()
+    assert row is not None
+    return row
+
+
+@dataclass
+class StatusBatch:
+    """Column-wise input: one entry per status Meta reported."""
+
+    meta_ids: list[str] = field(default_factory=list)
+    callback_ids: list[str | None] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    status_at: list[datetime] = field(default_factory=list)
+    error_codes: list[int | None] = field(default_factory=list)
+    error_titles: list[str | None] = field(default_factory=list)
+    error_details: list[str | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AppliedStatuses:
+    messages_advanced: int
+    windows_closed: int
+
+
+_APPLY_STATUSES = """
+WITH
+input_statuses AS (
+    SELECT * FROM unnest(
+        %(meta_ids)b::text[], %(callback_ids)b::text[], %(statuses)b::text[], %(status_at)b::timestamptz[],
+        %(error_codes)b::integer[], %(error_titles)b::text[], %(error_details)b::text[]
+    ) AS s (meta_id, callback_id, status, status_at, error_code, error_title, error_details)
+),
+-- The message a status is about: by its wamid; or, when the send path could not record the wamid after Meta
+-- accepted the message, the still-pending row whose own id Meta echoes back as biz_opaque_callback_data.
+-- Several statuses for one message in one delivery: the most advanced one speaks for them.
+targets AS (
+    SELECT DISTINCT ON (m.id) m.id AS message_id, s.meta_id, s.status, s.status_at, s.error_code, s.error_title,
+           s.error_details
+    FROM input_statuses s
+    JOIN messages m ON m.tenant_id = %(tenant_id)b
+                   AND (m.meta_id = s.meta_id
+                        OR (m.meta_id IS NULL AND m.status = 'pending' AND m.external_id = s.callback_id))
+    ORDER BY m.id, message_status_rank(s.status) DESC, s.status_at DESC
+),
+-- Locked in id order, so two deliveries touching the same messages queue instead of deadlocking.
+locked AS (
+    SELECT m.id FROM messages m WHERE m.id IN (SELECT message_id FROM targets) ORDER BY m.id FOR UPDATE
+),
+-- Forward only: a late `delivered` never overwrites `read`. The rank is compared on the locked, latest row.
+advanced AS (
+    UPDATE messages m
+    SET status = t.status,
+        status_updated_at = t.status_at,
+        meta_id = COALESCE(m.meta_id, t.meta_id),
+        error_code = CASE WHEN t.status = 'failed' THEN t.error_code ELSE m.error_code END,
+        error_title = CASE WHEN t.status = 'failed' THEN t.error_title ELSE m.error_title END,
+        error_details = CASE WHEN t.status = 'failed' THEN t.error_details ELSE m.error_details END
+    FROM targets t
+    WHERE m.id = t.message_id
+      AND m.id IN (SELECT id FROM locked)
+      AND message_status_rank(t.status) > message_status_rank(m.status)
+    RETURNING m.id, m.conversation_id, m.status, m.error_code, t.status_at
+),
+-- Meta refused a message because the customer-service window had closed: believe it, unless the customer has
+-- written since (a newer inbound message re-opened the window).
+closed_windows AS (
+    UPDATE contacts c
+    SET window_status = 'expired',
+        window_expires_at = LEAST(c.window_expires_at, now()),
+        updated_at = now()
+    FROM (
+        SELECT v.contact_id, max(a.status_at) AS failed_at
+        FROM advanced a JOIN conversations v ON v.id = a.conversation_id
+        WHERE a.status = 'failed' AND a.error_code = %(window_closed_code)b
+        GROUP BY v.contact_id
+    ) refused
+    WHERE c.id = refused.contact_id
+      AND (c.last_interaction_at IS NULL OR c.last_interaction_at < refused.failed_at)
+    RETURNING c.id
+)
+SELECT (SELECT count(*) FROM advanced)::int AS messages_advanced,
+       (SELECT count(*) FROM closed_windows)::int AS windows_closed
+"""
+
+
+def apply_status_updates(
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, batch: StatusBatch, window_closed_code: int
+) -> AppliedStatuses:
+    params: dict[str, Any] = dict(vars(batch))
+    params |= {"tenant_id": tenant_id, "window_closed_code": window_closed_code}
+    with conn.cursor(row_factory=class_row(AppliedStatuses)) as cursor:
+        row = cursor.execute(_APPLY_STATUSES, params).fetchone()
+    assert row is not None
+    return row

@@ -1,0 +1,573 @@
+"""Sending WhatsApp messages: the 24-hour window, Meta's answer, and neither losing nor doubling a message.
+
+The order of events for one send:
+1. In one transaction: claim the Idempotency-Key (if given), check the recipient and the window, write the
+   outbound message as `pending`. Any refusal rolls all of it back: nothing is written, Meta is not called.
+2. Call Meta, outside any transaction. Our message's external id travels as `biz_opaque_callback_data`, so
+   Meta's status webhooks can find the row even if step 3 never happens.
+3. In a second transaction: mark the message sent (with the wamid) or failed (with Meta's code and title), and
+   record the response under the Idempotency-Key for retries to replay.
+If the database is down at step 3 after Meta accepted, the write is retried until the deadline, then the
+client is told the message was sent (with a warning) and the status webhook completes the row later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from threadline.db.repositories.idempotency import (
+    IdempotencyRecord,
+    attach_message_to_key,
+    claim_idempotency_key,
+    complete_idempotency_key,
+    find_idempotency_record,
+    release_idempotency_key,
+)
+from threadline.db.repositories.sending import (
+    OutboundMessageRow,
+    PendingMessage,
+    conversation_exists,
+    ensure_whatsapp_conversation,
+    expire_contact_window,
+    find_contact_for_recipient,
+    find_conversation_for_send,
+    find_outbound_message,
+    find_reply_target,
+    find_whatsapp_route,
+    insert_pending_message,
+    mark_message_failed,
+    mark_message_sent,
+    note_message_outcome_unknown,
+)
+from threadline.db.tenancy import run_in_transaction
+from threadline.domain.identifiers import normalise_identifier
+from threadline.domain.whatsapp import whatsapp_conversation_key
+from threadline.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    ThreadlineError,
+    UnprocessableRequest,
+    UpstreamFailure,
+    error_for_status,
+)
+from threadline.http.auth import Caller
+from threadline.meta.client import get_meta_client
+from threadline.meta.config import get_meta_settings
+from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
+from threadline.meta.messages import media_payload, template_payload, text_payload
+from threadline.models.sending import (
+    ConversationSendRequest,
+    MessageError,
+    OutboundMessageView,
+    SendRequest,
+    SendResponse,
+    parse_body,
+)
+from threadline.observability import logger
+
+WINDOW_EXPIRED_MESSAGE = "Session window expired"
+CUSTOMER_SERVICE_WINDOW_HOURS = 24
+SOURCE = "manual_ui"
+# Time kept back from the Lambda deadline for recording Meta's answer after the call.
+RECORDING_RESERVE_SECONDS = 3.0
+# How long a retry waits for an in-flight first attempt with the same Idempotency-Key before answering 409.
+IN_FLIGHT_WAIT_SECONDS = 10.0
+_IN_FLIGHT_POLL_SECONDS = 0.1
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+# Longer than any function may run (API Gateway stops waiting after 30 s).
+ABANDONED_CLAIM_AFTER = timedelta(seconds=60)
+
+_MEDIA_MESSAGE_TYPES = {"image": "image", "video": "video", "audio": "audio", "document": "file"}
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A checked send: the row to write and what to ask Meta."""
+
+    phone_number_id: str
+    contact_id: UUID
+    message: PendingMessage
+    meta_payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    plan: _Plan
+    row: OutboundMessageRow
+
+
+def window_is_open(window_expires_at: datetime | None, now: datetime | None = None) -> bool:
+    return window_expires_at is not None and window_expires_at > (now or datetime.now(UTC))
+
+
+def _require_open_window(window_expires_at: datetime | None) -> None:
+    if not window_is_open(window_expires_at):
+        raise InvalidRequest(WINDOW_EXPIRED_MESSAGE)
+
+
+def _new_external_id() -> str:
+    # Ours, not Meta's: it exists before Meta answers, and comes back to us as biz_opaque_callback_data.
+    return f"tl_{uuid.uuid4().hex}"
+
+
+def _phone_number_for(route_phone_number_id: str | None) -> str:
+    phone_number_id = route_phone_number_id or get_meta_settings().default_phone_number_id
+    if not phone_number_id:
+        raise InvalidRequest("No WhatsApp number is configured to send from: add a connection with a phone number id")
+    return phone_number_id
+
+
+def _recipient_digits(phone_digits: str | None) -> str:
+    if not phone_digits:
+        raise InvalidRequest("This contact has no WhatsApp phone number to send to")
+    return phone_digits
+
+
+def _view(row: OutboundMessageRow) -> OutboundMessageView:
+    error = MessageError(code=row.error_code, title=row.error_title) if row.status == "failed" else None
+    return OutboundMessageView(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        contact_id=str(row.contact_id),
+        type=row.type,
+        content=row.content,
+        media_url=row.media_url,
+        status=row.status,
+        source=row.source,
+        meta_id=row.meta_id,
+        reply_to=row.reply_to_external_id,
+        sent_at=row.sent_at,
+        created_at=row.created_at,
+        error=error,
+    )
+
+
+def _fingerprint(route: str, body: str | bytes | None) -> str:
+    raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+    return hashlib.sha256(route.encode("utf-8") + b"\n" + raw).hexdigest()
+
+
+def _checked_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters")
+    return key
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The two routes: what each checks before a message may go out.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def send_to_recipient(
+    *, caller: Caller, body: str | bytes | None, idempotency_key: str | None, remaining_ms: int
+) -> SendOutcome:
+    """`POST /api/messages/send`: a text to a known contact, inside their 24-hour window."""
+    request = parse_body(SendRequest, body)
+    recipient = normalise_identifier(request.recipient)
+
+    def plan(conn: psycopg.Connection[Any]) -> _Plan:
+        contact = find_contact_for_recipient(conn, identifier=recipient.identifier, phone_digits=recipient.phone_digits)
+        if contact is None:
+            raise NotFound("Contact not found")
+        _require_open_window(contact.window_expires_at)
+        to = _recipient_digits(contact.phone_digits)
+        route = find_whatsapp_route(conn, contact.id)
+        phone_number_id = _phone_number_for(route.phone_number_id)
+        conversation_id = route.conversation_id or ensure_whatsapp_conversation(
+            conn,
+            tenant_id=caller.tenant_id,
+            connection_uuid=route.connection_uuid,
+            external_conversation_id=whatsapp_conversation_key(phone_number_id, to),
+            contact_id=contact.id,
+        )
+        external_id = _new_external_id()
+        return _Plan(
+            phone_number_id=phone_number_id,
+            contact_id=contact.id,
+            message=PendingMessage(
+                tenant_id=caller.tenant_id,
+                conversation_id=conversation_id,
+                external_id=external_id,
+                type="text",
+                content=request.body,
+                media_url=None,
+                media_filename=None,
+                reply_to_external_id=None,
+                author_user_id=caller.user_id,
+                payload=None,
+                source=SOURCE,
+            ),
+            meta_payload=text_payload(to, request.body, callback_data=external_id),
+        )
+
+    return _send(
+        caller=caller,
+        fingerprint=_fingerprint("POST /api/messages/send", body),
+        idempotency_key=_checked_idempotency_key(idempotency_key),
+        remaining_ms=remaining_ms,
+        plan=plan,
+        success_status=200,
+    )
+
+
+def _conversation_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("Conversation not found")
+    return int(raw)
+
+
+def send_to_conversation(
+    *,
+    caller: Caller,
+    conversation_id: str,
+    body: str | bytes | None,
+    idempotency_key: str | None,
+    remaining_ms: int,
+) -> SendOutcome:
+    """`POST /api/v1/conversations/{id}/messages`: text, media or a template through the conversation's number.
+    Templates may go out when the window is closed: that is how a business re-opens a conversation."""
+    target_id = _conversation_id(conversation_id)
+    request = parse_body(ConversationSendRequest, body)
+
+    def plan(conn: psycopg.Connection[Any]) -> _Plan:
+        conversation = find_conversation_for_send(conn, target_id)
+        if conversation is None:
+            # The seed's rule: another tenant's conversation is 403, one that does not exist 404.
+            raise Forbidden("Forbidden") if conversation_exists(conn, target_id) else NotFound("Conversation not found")
+        if conversation.platform != "whatsapp":
+            raise InvalidRequest(
+                f"Sending to {conversation.platform} conversations is not supported yet; only WhatsApp can be sent to"
+            )
+        if conversation.connection_is_active is False:
+            raise InvalidRequest("This conversation's connection is inactive")
+        if request.template is None:
+            _require_open_window(conversation.window_expires_at)
+        to = _recipient_digits(conversation.contact_phone_digits)
+        phone_number_id = _phone_number_for(conversation.phone_number_id)
+        reply_to = _reply_target(conn, target_id, request.reply_to)
+        external_id = _new_external_id()
+        message, payload = _conversation_message(request, to=to, reply_to=reply_to, external_id=external_id)
+        return _Plan(
+            phone_number_id=phone_number_id,
+            contact_id=conversation.contact_id,
+            message=PendingMessage(
+                tenant_id=caller.tenant_id,
+                conversation_id=target_id,
+                external_id=external_id,
+                reply_to_external_id=reply_to,
+                author_user_id=caller.user_id,
+                source=SOURCE,
+                **message,
+            ),
+            meta_payload=payload,
+        )
+
+    return _send(
+        caller=caller,
+        fingerprint=_fingerprint(f"POST /api/v1/conversations/{target_id}/messages", body),
+        idempotency_key=_checked_idempotency_key(idempotency_key),
+        remaining_ms=remaining_ms,
+        plan=plan,
+        success_status=201,
+    )
+
+
+def _reply_target(conn: psycopg.Connection[Any], conversation_id: int, reply_to: str | None) -> str | None:
+    if reply_to is None:
+        return None
+    if not reply_to.isdigit():
+        return reply_to  # a WhatsApp message id (wamid) as the client knows it
+    target = find_reply_target(conn, conversation_id, int(reply_to)) if len(reply_to) <= 18 else None
+    if target is None:
+        raise InvalidRequest("reply_to names no message in this conversation")
+    return target
+
+
+def _conversation_message(
+    request: ConversationSendRequest, *, to: str, reply_to: str | None, external_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stored columns and Meta's payload for the one kind of message the request carries."""
+    if request.template is not None:
+        template = request.template
+        columns = {
+            "type": "template",
+            "content": f"Template {template.name} ({template.language})",
+            "media_url": None,
+            "media_filename": None,
+            "payload": {"template": template.model_dump()},
+        }
+        payload = template_payload(to, template.name, template.language, template.components, callback_data=external_id)
+        return columns, payload
+    if request.media is not None:
+        media = request.media
+        caption = media.caption or request.content or None
+        columns = {
+            "type": _MEDIA_MESSAGE_TYPES[media.type],
+            "content": caption or "",
+            "media_url": media.url,
+            "media_filename": media.filename,
+            "payload": None,
+        }
+        payload = media_payload(
+            to,
+            media.type,
+            media.url,
+            caption=caption,
+            filename=media.filename,
+            reply_to=reply_to,
+            callback_data=external_id,
+        )
+        return columns, payload
+    assert request.content is not None
+    columns = {"type": "text", "content": request.content, "media_url": None, "media_filename": None, "payload": None}
+    return columns, text_payload(to, request.content, reply_to=reply_to, callback_data=external_id)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The send itself, shared by both routes.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _send(
+    *,
+    caller: Caller,
+    fingerprint: str,
+    idempotency_key: str | None,
+    remaining_ms: int,
+    plan: Callable[[psycopg.Connection[Any]], _Plan],
+    success_status: int,
+) -> SendOutcome:
+    deadline = time.monotonic() + remaining_ms / 1000
+    meta_deadline = deadline - RECORDING_RESERVE_SECONDS
+
+    def claim_check_and_record(conn: psycopg.Connection[Any]) -> _Prepared | IdempotencyRecord:
+        if idempotency_key is not None:
+            earlier = claim_idempotency_key(
+                conn, tenant_id=caller.tenant_id, key=idempotency_key, fingerprint=fingerprint
+            )
+            if earlier is not None:
+                return earlier
+        checked = plan(conn)
+        row = insert_pending_message(conn, checked.message)
+        if idempotency_key is not None:
+            attach_message_to_key(conn, idempotency_key, row.id)
+        return _Prepared(checked, row)
+
+    prepared = run_in_transaction(claim_check_and_record, tenant_id=caller.tenant_id)
+    if isinstance(prepared, IdempotencyRecord):
+        assert idempotency_key is not None
+        return _replay(
+            caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline, success_status=success_status
+        )
+    return _deliver(
+        caller, prepared, idempotency_key, meta_deadline=meta_deadline, deadline=deadline, success_status=success_status
+    )
+
+
+def _deliver(
+    caller: Caller,
+    prepared: _Prepared,
+    idempotency_key: str | None,
+    *,
+    meta_deadline: float,
+    deadline: float,
+    success_status: int,
+) -> SendOutcome:
+    plan, row = prepared.plan, prepared.row
+    try:
+        sent = get_meta_client().send_message(plan.phone_number_id, plan.meta_payload, deadline=meta_deadline)
+    except MetaWindowClosed as error:
+        # Meta knows better than our clock: the window is closed. Say so exactly as when we knew it ourselves.
+        _record_failure(caller, row, error, idempotency_key, InvalidRequest(WINDOW_EXPIRED_MESSAGE), plan.contact_id)
+        raise InvalidRequest(WINDOW_EXPIRED_MESSAGE) from None
+    except MetaApiError as error:
+        refusal = UpstreamFailure(
+            f"Meta refused the message: {error.title}",
+            details=error.details,
+            fields={"code": error.code, "title": error.title, "details": error.details},
+        )
+        _record_failure(caller, row, error, idempotency_key, refusal)
+        raise refusal from None
+    except MetaUnavailable as error:
+        if error.outcome_unknown:
+            unconfirmed_title = error.title
+            # Meta may have sent it. Keep the message pending for its status webhook, and make retries with this
+            # Idempotency-Key replay this answer instead of sending a second copy.
+            unknown = UpstreamFailure(
+                "Meta did not confirm the message; it may still be delivered. Do not resend it: its status will update",
+                details=error.message,
+                fields={"message_id": row.id},
+            )
+            _record_outcome(
+                caller,
+                lambda conn: note_message_outcome_unknown(conn, row.id, title=unconfirmed_title),
+                idempotency_key,
+                unknown,
+                message_id=row.id,
+                deadline=deadline,
+            )
+            raise unknown from None
+        unreachable = UpstreamFailure("Meta could not be reached; the message was not sent", details=error.message)
+        _record_failure(caller, row, error, idempotency_key, None)
+        raise unreachable from None
+    except MetaError as error:
+        # Not configured, or an answer we could not read before sending: nothing went out.
+        _record_failure(caller, row, error, idempotency_key, None)
+        raise UpstreamFailure(f"Meta could not be used: {error.message}") from None
+
+    def record_sent(conn: psycopg.Connection[Any]) -> SendOutcome:
+        completed = mark_message_sent(conn, row.id, sent.wamid)
+        outcome = SendOutcome(success_status, SendResponse(message=_view(completed), meta_id=sent.wamid).to_body())
+        if idempotency_key is not None:
+            complete_idempotency_key(
+                conn, idempotency_key, response_status=outcome.status_code, response_body=outcome.body
+            )
+        return outcome
+
+    try:
+        return _with_retries(lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id), deadline=deadline)
+    except psycopg.Error:
+        # Meta accepted the message: it must not be reported as failed, or the agent will send it again. The row is
+        # completed from Meta's status webhook (biz_opaque_callback_data carries its external id).
+        logger.error(
+            "message sent but not recorded",
+            extra={"message_id": row.id, "external_id": row.external_id, "meta_id": sent.wamid},
+        )
+        response = SendResponse(
+            message=_view(row).model_copy(update={"status": "sent", "meta_id": sent.wamid}),
+            meta_id=sent.wamid,
+            warning="Message sent, but its record could not be updated yet; Meta's status webhook will complete it",
+        )
+        return SendOutcome(success_status, response.to_body())
+
+
+def _record_failure(
+    caller: Caller,
+    row: OutboundMessageRow,
+    error: MetaError,
+    idempotency_key: str | None,
+    answer: ThreadlineError | None,
+    expired_contact: UUID | None = None,
+) -> None:
+    """Mark the message failed with Meta's code and title. With an `answer`, retries with the key replay it;
+    without one the key is released, because nothing reached Meta and a retry may try again."""
+
+    def mark_failed(conn: psycopg.Connection[Any]) -> None:
+        mark_message_failed(conn, row.id, code=error.code, title=error.title, details=error.details)
+        if expired_contact is not None:
+            expire_contact_window(conn, expired_contact)
+
+    _record_outcome(caller, mark_failed, idempotency_key, answer, message_id=row.id)
+
+
+def _record_outcome(
+    caller: Caller,
+    update: Callable[[psycopg.Connection[Any]], object],
+    idempotency_key: str | None,
+    answer: ThreadlineError | None,
+    *,
+    message_id: int,
+    deadline: float | None = None,
+) -> None:
+    def record(conn: psycopg.Connection[Any]) -> None:
+        update(conn)
+        if idempotency_key is None:
+            return
+        if answer is None:
+            release_idempotency_key(conn, idempotency_key)
+        else:
+            complete_idempotency_key(
+                conn, idempotency_key, response_status=answer.status_code, response_body=_error_record(answer)
+            )
+
+    try:
+        _with_retries(
+            lambda: run_in_transaction(record, tenant_id=caller.tenant_id),
+            deadline=deadline or time.monotonic() + RECORDING_RESERVE_SECONDS,
+        )
+    except psycopg.Error:
+        # The client still gets the true answer; the message stays pending and the key unfinished (a retry with
+        # it is told the outcome is unknown rather than sending again).
+        logger.exception("could not record the outcome of a send", extra={"message_id": message_id})
+
+
+_RECORDING_BACKOFF_SECONDS = (0.1, 0.3, 0.6, 1.0)
+
+
+def _with_retries(write: Callable[[], Any], *, deadline: float) -> Any:
+    """Retry a recording write (each attempt already retries a dropped connection) while time remains: after
+    Meta has acted, giving up on the record is the last resort."""
+    for pause in _RECORDING_BACKOFF_SECONDS:
+        try:
+            return write()
+        except psycopg.OperationalError:
+            if time.monotonic() + pause >= deadline:
+                raise
+            logger.warning("recording a send failed; retrying", extra={"pause_seconds": pause})
+            time.sleep(pause)
+    return write()
+
+
+def _error_record(error: ThreadlineError) -> dict[str, Any]:
+    return {"error": {"message": error.message, "details": error.details, "fields": error.fields}}
+
+
+def _replay(
+    caller: Caller, key: str, fingerprint: str, record: IdempotencyRecord, *, deadline: float, success_status: int
+) -> SendOutcome:
+    """Answer a retry exactly as the first attempt was answered, waiting for it if it is still in flight."""
+    if record.request_fingerprint != fingerprint:
+        raise UnprocessableRequest("This Idempotency-Key was already used for a different request")
+    wait_until = min(deadline, time.monotonic() + IN_FLIGHT_WAIT_SECONDS)
+    while _may_still_be_running(record) and time.monotonic() < wait_until:
+        time.sleep(_IN_FLIGHT_POLL_SECONDS)
+        current = run_in_transaction(lambda conn: find_idempotency_record(conn, key), tenant_id=caller.tenant_id)
+        if current is None:
+            # The first attempt reached nobody and released the key; this retry is now free to send.
+            raise Conflict("The first request with this Idempotency-Key failed before sending; retry it")
+        record = current
+    if record.completed_at is None or record.response_status is None or record.response_body is None:
+        return _unfinished_first_attempt(caller, record, success_status)
+    stored = record.response_body
+    if record.response_status >= 400:
+        error = stored.get("error") or {}
+        raise error_for_status(
+            record.response_status, error.get("message", ""), details=error.get("details"), fields=error.get("fields")
+        )
+    return SendOutcome(record.response_status, stored)
+
+
+def _may_still_be_running(record: IdempotencyRecord) -> bool:
+    # No attempt outlives the function's timeout: an older unfinished claim belongs to one that died.
+    return record.completed_at is None and datetime.now(UTC) - record.created_at < ABANDONED_CLAIM_AFTER
+
+
+def _unfinished_first_attempt(caller: Caller, record: IdempotencyRecord, success_status: int) -> SendOutcome:
+    """The first attempt is still running, or died before recording its answer. If Meta's status webhook has
+    since confirmed its message, that is the answer; otherwise the outcome is not known yet."""
+    message_id = record.message_id
+    if message_id is not None:
+        row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
+        if row is not None and row.status in {"sent", "delivered", "read"}:
+            return SendOutcome(success_status, SendResponse(message=_view(row), meta_id=row.meta_id).to_body())
+    raise Conflict("A request with this Idempotency-Key is still in progress; retry later")

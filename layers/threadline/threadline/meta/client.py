@@ -1,0 +1,296 @@
+"""The Graph API client that sends WhatsApp messages: one pooled HTTP session per warm container.
+
+Retry policy. Meta has no idempotency key for /messages, so a retry is only safe when the failed attempt cannot
+have sent anything, or when Meta said in so many words that it did not:
+- retried: HTTP 429 and codes 130429 / 4 / 80007 (throughput and call-rate limits: the message was refused);
+  connection failures before the request was written (refused, DNS, connect timeout); HTTP 5xx, where Meta's
+  front end answered that it failed the request (a small duplicate risk Meta's own retry guidance accepts; if every
+  attempt fails the caller still gets `outcome_unknown=True`).
+- not retried here: 131056, the pair rate limit (about one message per 6 seconds to the same user): a retry within
+  our sub-second backoff would be refused again and would only burn the function's time, so the caller gets
+  MetaRateLimited with `retry_after_seconds` and decides; read timeouts and connections dropped after the request
+  was written (Meta may be delivering the message: `outcome_unknown=True`); any other error answer.
+Backoff is exponential with full jitter, at least Retry-After when Meta sends one, and never crosses the caller's
+deadline: no attempt starts and no sleep begins when the remaining time cannot fit them, and each attempt's
+timeouts are clipped to the time left.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
+
+from threadline.meta.config import MetaSettings, get_meta_settings
+from threadline.meta.errors import (
+    MetaError,
+    MetaNotConfigured,
+    MetaRateLimited,
+    MetaUnavailable,
+    meta_error_from_response,
+)
+from threadline.observability import logger
+
+# An attempt is only worth starting with this much time left: a connect plus a short answer.
+MIN_ATTEMPT_SECONDS = 0.25
+BACKOFF_BASE_SECONDS = 0.25
+BACKOFF_CAP_SECONDS = 4.0
+# A Retry-After longer than this is the caller's to schedule (a queue, a later try), not ours to sleep through.
+MAX_IN_CALL_WAIT_SECONDS = 10.0
+# Pair rate limits are not worth a quick retry: see the module docstring.
+_NOT_RETRIED_IN_CALL_CODES = frozenset({131056})
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    wamid: str  # messages[0].id: the id Meta's status webhooks will name
+    wa_id: str | None  # contacts[0].wa_id: the recipient's WhatsApp id, when Meta returns it
+
+
+class _HasRemainingTime(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def deadline_from_lambda_context(context: _HasRemainingTime, *, reserve_seconds: float = 1.0) -> float:
+    """A `time.monotonic()` deadline that leaves `reserve_seconds` of the invocation for recording the outcome."""
+    return time.monotonic() + context.get_remaining_time_in_millis() / 1000 - reserve_seconds
+
+
+def _failed_before_sending(error: BaseException) -> bool:
+    """True when urllib3 never opened the connection (refused, DNS, connect timeout), so nothing was written."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectTimeoutError):  # NewConnectionError and NameResolutionError derive from it
+            return True
+        reason = getattr(current, "reason", None)  # urllib3's MaxRetryError carries the cause here
+        candidates = [*current.args, reason, current.__cause__, current.__context__]
+        pending.extend(candidate for candidate in candidates if isinstance(candidate, BaseException))
+    return False
+
+
+def _transport_error(error: requests.RequestException) -> MetaError:
+    if isinstance(error, requests.exceptions.SSLError):
+        # Usually a certificate problem, which does not clear by itself; nothing was sent.
+        return MetaUnavailable("TLS handshake with Meta failed", retryable=False)
+    if isinstance(error, requests.exceptions.ConnectTimeout) or (
+        isinstance(error, requests.exceptions.ConnectionError) and _failed_before_sending(error)
+    ):
+        return MetaUnavailable("Could not connect to Meta's Graph API")
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return MetaUnavailable("Meta did not answer in time", outcome_unknown=True)
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return MetaNotConfigured("META_GRAPH_URL is not a usable URL")
+    # Dropped mid-exchange (reset, truncated answer): the request may have been written and acted on.
+    return MetaUnavailable("The connection to Meta failed during the request", outcome_unknown=True)
+
+
+def _retry_in_call(error: MetaError) -> bool:
+    if isinstance(error, MetaRateLimited):
+        return error.code not in _NOT_RETRIED_IN_CALL_CODES
+    if isinstance(error, MetaUnavailable):
+        if error.http_status is not None:
+            return error.http_status >= 500
+        return error.retryable and not error.outcome_unknown
+    return False
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _sent_message(body: Any) -> SentMessage | None:
+    if not isinstance(body, Mapping):
+        return None
+    messages = body.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    wamid = first.get("id") if isinstance(first, Mapping) else None
+    if not isinstance(wamid, str) or not wamid:
+        return None
+    contacts = body.get("contacts")
+    contact = contacts[0] if isinstance(contacts, list) and contacts else None
+    wa_id = contact.get("wa_id") if isinstance(contact, Mapping) else None
+    return SentMessage(wamid=wamid, wa_id=wa_id if isinstance(wa_id, str) and wa_id else None)
+
+
+class MetaClient:
+    def __init__(
+        self,
+        settings: MetaSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._session = session or self._pooled_session()
+
+    @staticmethod
+    def _pooled_session() -> requests.Session:
+        session = requests.Session()
+        # Retries are ours (they depend on Meta's error codes and the deadline), so urllib3 makes none.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=10, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers["User-Agent"] = "threadline-meta-client"
+        return session
+
+    @property
+    def settings(self) -> MetaSettings:
+        return self._settings
+
+    def close(self) -> None:
+        self._session.close()
+
+    def messages_url(self, phone_number_id: str) -> str:
+        return f"{self._settings.graph_url.rstrip('/')}/{self._settings.api_version}/{phone_number_id}/messages"
+
+    def send_message(
+        self, phone_number_id: str, payload: dict[str, Any], *, deadline: float | None = None
+    ) -> SentMessage:
+        """POST the payload to /{phone_number_id}/messages. `deadline` is a `time.monotonic()` value after which no
+        attempt or backoff starts; raises a MetaError subclass when no message id comes back."""
+        if not phone_number_id:
+            raise MetaNotConfigured("No WhatsApp phone number id to send from (set META_PHONE_NUMBER_ID)")
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        url = self.messages_url(phone_number_id)
+        log_context = {"phone_number_id": phone_number_id, "message_type": payload.get("type")}
+        last_error: MetaError | None = None
+        may_have_reached_meta = False
+        attempt = 0
+        while attempt < self._settings.max_attempts:
+            timeout = self._timeout(deadline)
+            if timeout is None:
+                break
+            attempt += 1
+            started = self._clock()
+            try:
+                response = self._session.post(url, json=payload, headers=headers, timeout=timeout)
+            except requests.RequestException as error:
+                failure = _transport_error(error)
+                failure.__cause__ = error
+            else:
+                body = _json_or_none(response)
+                if 200 <= response.status_code < 300 and (sent := _sent_message(body)) is not None:
+                    logger.info(
+                        "Meta accepted the message",
+                        extra={**log_context, "attempt": attempt, "wamid": sent.wamid, "elapsed_ms": self._ms(started)},
+                    )
+                    return sent
+                failure = meta_error_from_response(
+                    response.status_code, body if body is not None else response.text, headers=response.headers
+                )
+            last_error = failure
+            may_have_reached_meta = may_have_reached_meta or failure.outcome_unknown
+            will_retry = _retry_in_call(failure) and attempt < self._settings.max_attempts
+            delay = self._backoff(attempt, failure.retry_after_seconds) if will_retry else None
+            if delay is not None and deadline is not None and self._clock() + delay + MIN_ATTEMPT_SECONDS > deadline:
+                delay = None
+            logger.warning(
+                "Meta send attempt failed",
+                extra={
+                    **log_context,
+                    "attempt": attempt,
+                    "error_class": type(failure).__name__,
+                    "meta_code": failure.code,
+                    "meta_title": failure.title,
+                    "http_status": failure.http_status,
+                    "fbtrace_id": failure.fbtrace_id,
+                    "outcome_unknown": failure.outcome_unknown,
+                    "retry_in_seconds": None if delay is None else round(delay, 3),
+                    "elapsed_ms": self._ms(started),
+                },
+            )
+            if delay is None:
+                break
+            self._sleep(delay)
+        raise self._final_error(last_error, may_have_reached_meta, attempt)
+
+    def _access_token(self) -> str:
+        try:
+            token = self._settings.access_token()
+        except Exception as error:
+            # Secrets Manager unreachable or the secret unreadable: nothing was sent, so a later retry is safe.
+            raise MetaUnavailable(
+                "Could not read the Meta access token from Secrets Manager", retryable=True
+            ) from error
+        if not token:
+            raise MetaNotConfigured("No Meta access token (set META_ACCESS_TOKEN, or META_SECRET_ARN in AWS)")
+        return token
+
+    def _timeout(self, deadline: float | None) -> tuple[float, float] | None:
+        connect, read = self._settings.connect_timeout_seconds, self._settings.read_timeout_seconds
+        if deadline is None:
+            return connect, read
+        remaining = deadline - self._clock()
+        if remaining < MIN_ATTEMPT_SECONDS:
+            return None
+        return min(connect, remaining), min(read, remaining)
+
+    @staticmethod
+    def _backoff(attempt: int, retry_after: float | None) -> float | None:
+        if retry_after is not None and retry_after > MAX_IN_CALL_WAIT_SECONDS:
+            return None
+        # Full jitter: spreads retries from many containers hitting the same limit at once.
+        jitter = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))  # noqa: S311
+        return max(retry_after or 0.0, jitter)
+
+    def _ms(self, started: float) -> int:
+        return int((self._clock() - started) * 1000)
+
+    @staticmethod
+    def _final_error(last_error: MetaError | None, may_have_reached_meta: bool, attempts: int) -> MetaError:
+        if last_error is None:
+            return MetaUnavailable("No time left to call Meta before the deadline", retryable=True)
+        last_error.attempts = attempts
+        if may_have_reached_meta and not last_error.outcome_unknown:
+            # A later refusal says nothing about an earlier attempt that may have been delivered.
+            error = MetaUnavailable(
+                f"An earlier attempt may have reached Meta; the last answer was: {last_error}",
+                code=last_error.code,
+                title=last_error.title,
+                details=last_error.details,
+                http_status=last_error.http_status,
+                fbtrace_id=last_error.fbtrace_id,
+                retry_after_seconds=last_error.retry_after_seconds,
+                outcome_unknown=True,
+            )
+            error.attempts = attempts
+            error.__cause__ = last_error
+            return error
+        return last_error
+
+
+@lru_cache(maxsize=1)
+def get_meta_client() -> MetaClient:
+    """The container's client: built on first use, its session (and pooled connections) kept while warm."""
+    return MetaClient(get_meta_settings())
+
+
+def reset_meta_client() -> None:
+    """Forget the client and the settings (tests and `make dev` change the environment between uses)."""
+    if get_meta_client.cache_info().currsize:
+        get_meta_client().close()
+    get_meta_client.cache_clear()
+    get_meta_settings.cache_clear()
+    if "aws_lambda_powertools.utilities.parameters" in sys.modules:
+        from aws_lambda_powertools.utilities.parameters import clear_caches
+
+        clear_caches()

@@ -1,0 +1,140 @@
+"""Requests and responses of the send routes.
+
+`POST /api/messages/send` (../shared/seeds/send-message-api.md): `{recipient, body}` -> `{success, message, meta_id}`.
+`POST /api/v1/conversations/{id}/messages` (../shared/seeds/conversations-and-messages-api.md): `{content, media?,
+reply_to?}` or `{template: {name, language, components}}`, answered in the same shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from threadline.errors import InvalidRequest
+from threadline.models.validation import describe_validation_error
+
+# Meta's limits: 4,096 characters of text, 1,024 of a media caption.
+MAX_TEXT_CHARS = 4_096
+MAX_CAPTION_CHARS = 1_024
+MAX_URL_CHARS = 2_048
+MAX_BODY_BYTES = 256_000
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+MediaType = Literal["image", "document", "audio", "video"]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL Meta can fetch")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+MessageText = Annotated[Text, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(_no_nul)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class SendRequest(_Strict):
+    recipient: Annotated[Name, StringConstraints(max_length=256)]
+    body: MessageText
+
+
+class MediaAttachment(_Strict):
+    type: MediaType
+    url: Annotated[Text, Field(max_length=MAX_URL_CHARS), AfterValidator(_http_url)]
+    caption: Annotated[Text, Field(max_length=MAX_CAPTION_CHARS)] | None = None
+    filename: Annotated[Name, StringConstraints(max_length=240)] | None = None
+
+
+class TemplateMessage(_Strict):
+    name: Name
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")]
+    components: Annotated[list[dict[str, Any]], Field(max_length=20)] = Field(default_factory=list)
+
+
+class ConversationSendRequest(_Strict):
+    content: Annotated[Text, Field(max_length=MAX_TEXT_CHARS)] | None = None
+    media: MediaAttachment | None = None
+    template: TemplateMessage | None = None
+    # The message replied to: Threadline's message id or a WhatsApp message id (wamid).
+    reply_to: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_message(self) -> ConversationSendRequest:
+        if self.template is not None and (self.media is not None or self.content):
+            raise ValueError("template cannot be combined with content or media")
+        if self.template is None and self.media is None and not self.content:
+            raise ValueError("content is required (or media, or template)")
+        if self.media is not None and self.media.type == "audio" and (self.media.caption or self.content):
+            raise ValueError("audio messages cannot carry a caption")
+        if self.media is not None and self.content and len(self.content) > MAX_CAPTION_CHARS:
+            raise ValueError(f"content used as a media caption must be at most {MAX_CAPTION_CHARS} characters")
+        return self
+
+
+class MessageError(BaseModel):
+    code: int | None
+    title: str | None
+
+
+class OutboundMessageView(BaseModel):
+    id: int
+    conversation_id: int
+    contact_id: str
+    direction: Literal["outbound"] = "outbound"
+    type: str
+    content: str
+    media_url: str | None
+    status: str
+    source: str
+    meta_id: str | None
+    reply_to: str | None
+    sent_at: datetime
+    created_at: datetime
+    error: MessageError | None = None
+
+
+class SendResponse(BaseModel):
+    success: bool = True
+    message: OutboundMessageView
+    meta_id: str | None
+    # Set when Meta accepted the message but Threadline could not yet record that (it will, from Meta's status
+    # webhook): the message was sent, do not send it again.
+    warning: str | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        """The seed's `{success, message, meta_id}`, plus `warning` only when there is one."""
+        body = self.model_dump(mode="json")
+        if body["warning"] is None:
+            del body["warning"]
+        return body
+
+
+def parse_body(model: type[ModelT], body: str | bytes | None) -> ModelT:
+    """Validate a JSON request body into `model`, raising InvalidRequest with a sentence a developer can act on."""
+    if body is None or not body.strip():
+        raise InvalidRequest("Request body is required")
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidRequest(f"Request body too large: at most {MAX_BODY_BYTES} bytes")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]
+        if problem["type"] == "json_invalid":
+            raise InvalidRequest("Request body must be valid JSON") from None
+        if problem["type"] == "model_type" and not problem["loc"]:
+            raise InvalidRequest("Request body must be a JSON object") from None
+        raise InvalidRequest(describe_validation_error(error)) from None

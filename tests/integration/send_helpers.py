@@ -1,0 +1,114 @@
+"""Arranging WhatsApp contacts with a known window, and calling the real send handler as API Gateway would."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from devtools.lambda_runtime import LocalLambdaContext, load_handler
+from devtools.template import load_template
+from tests.conftest import load_event
+from tests.integration.ingest_helpers import call_ingest
+
+
+@dataclass(frozen=True)
+class WhatsAppTenant:
+    tenant_id: uuid.UUID
+    connection_id: str
+    api_secret: str
+    phone_number_id: str
+
+
+def make_whatsapp_tenant(admin: psycopg.Connection[Any]) -> WhatsAppTenant:
+    from threadline.db.repositories.tenants import insert_tenant
+    from threadline.domain.connections import create_connection
+
+    tenant = insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}")
+    phone_number_id = str(uuid.uuid4().int)[:15]
+    created = create_connection(
+        admin,
+        tenant_id=tenant.id,
+        platform="whatsapp",
+        connection_id=f"wa_{uuid.uuid4().hex[:12]}",
+        phone_number_id=phone_number_id,
+    )
+    return WhatsAppTenant(tenant.id, created.connection.connection_id, created.api_secret, phone_number_id)
+
+
+def customer_wrote(
+    tenant: WhatsAppTenant, *, phone: str, ago: timedelta, conversation: str | None = None, platform: str = "whatsapp"
+) -> int:
+    """A connector reports an inbound message sent `ago`: this is what opens (or re-opens) the window."""
+    sent_at = (datetime.now(UTC) - ago).isoformat()
+    external = conversation or f"chat_{uuid.uuid4().hex[:8]}"
+    status, body = call_ingest(
+        {
+            "platform": platform,
+            "connection_id": tenant.connection_id,
+            "conversations": [
+                {
+                    "external_conversation_id": external,
+                    "participant_identifier": phone,
+                    "participant_name": "Jane Customer",
+                    "messages": [
+                        {
+                            "id": f"in_{uuid.uuid4().hex[:10]}",
+                            "direction": "inbound",
+                            "type": "text",
+                            "content": "Hello?",
+                            "sent_at": sent_at,
+                        }
+                    ],
+                }
+            ],
+        },
+        api_key=tenant.api_secret,
+    )
+    assert status == 200, body
+    return int(body["results"][0]["conversation_id"])
+
+
+def send_handler() -> Any:
+    return load_handler(load_template().functions["SendFunction"])
+
+
+def call_send(
+    body: Any,
+    *,
+    tenant_id: uuid.UUID | str | None,
+    event_file: str = "send-seed-path.json",
+    idempotency_key: str | None = None,
+    conversation_id: int | str | None = None,
+    timeout_seconds: int = 29,
+) -> tuple[int, Any]:
+    event = load_event(event_file)
+    event["headers"].pop("idempotency-key", None)
+    if idempotency_key is not None:
+        event["headers"]["idempotency-key"] = idempotency_key
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    if tenant_id is None:
+        claims.pop("tenant_id")
+    else:
+        claims["tenant_id"] = str(tenant_id)
+    claims["sub"] = f"service:{tenant_id}"
+    if conversation_id is not None:
+        prefix = event["rawPath"].rsplit("/", 2)[0]
+        path = f"{prefix}/{conversation_id}/messages"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["pathParameters"] = {"id": str(conversation_id)}
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    context = LocalLambdaContext(function_name="SendFunction", timeout_seconds=timeout_seconds)
+    response = send_handler()(event, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def outbound_messages(admin: psycopg.Connection[Any], tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    with admin.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        return cursor.execute(
+            "SELECT * FROM messages WHERE tenant_id = %s AND direction = 'outbound' ORDER BY id", (tenant_id,)
+        ).fetchall()

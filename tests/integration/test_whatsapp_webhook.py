@@ -1,0 +1,938 @@
+"""Meta's WhatsApp webhook end to end: the real Lambda handler, API Gateway v2.0 events, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from devtools.lambda_runtime import LocalLambdaContext, load_handler
+from devtools.localenv import LOCAL_META_APP_SECRET, LOCAL_META_VERIFY_TOKEN
+from devtools.template import load_template
+from tests.conftest import load_event, table_counts
+from tests.integration.ingest_helpers import call_ingest
+from threadline.meta.config import get_meta_settings
+from threadline.meta.webhook import signature_for
+
+APP_SECRET = "test-app-secret-" + uuid.uuid4().hex
+VERIFY_TOKEN = "test-verify-token-" + uuid.uuid4().hex
+
+
+@pytest.fixture(autouse=True)
+def meta_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("META_APP_SECRET", APP_SECRET)
+    monkeypatch.setenv("META_VERIFY_TOKEN", VERIFY_TOKEN)
+    monkeypatch.delenv("META_SECRET_ARN", raising=False)
+    get_meta_settings.cache_clear()
+    yield
+    get_meta_settings.cache_clear()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers: numbers, Meta-shaped payloads, the handler, and the database's state
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Number:
+    """A WhatsApp business number: its connection and tenant."""
+
+    tenant_id: uuid.UUID
+    connection_uuid: uuid.UUID
+    connection_id: str
+    phone_number_id: str
+    api_secret: str
+
+
+@pytest.fixture
+def make_number(admin: psycopg.Connection[Any]) -> Callable[..., Number]:
+    from threadline.db.repositories.tenants import insert_tenant
+    from threadline.domain.connections import create_connection
+
+    def make(tenant_id: uuid.UUID | None = None, phone_number_id: str | None = None) -> Number:
+        tenant = tenant_id or insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}").id
+        created = create_connection(
+            admin,
+            tenant_id=tenant,
+            platform="whatsapp",
+            phone_number_id=phone_number_id or str(uuid.uuid4().int)[:15],
+        )
+        record = created.connection
+        assert record.phone_number_id is not None
+        return Number(tenant, record.id, record.connection_id, record.phone_number_id, created.api_secret)
+
+    return make
+
+
+@pytest.fixture
+def number(make_number: Callable[..., Number]) -> Number:
+    return make_number()
+
+
+def now_seconds(offset_seconds: int = 0) -> int:
+    return int(time.time()) + offset_seconds
+
+
+def wamid() -> str:
+    return "wamid." + base64.b64encode(uuid.uuid4().bytes).decode()
+
+
+def text_message(
+    message_id: str, body: str, *, sender: str | None = "16505551234", user_id: str | None = None, at: int | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"id": message_id, "timestamp": str(at or now_seconds()), "type": "text"}
+    message["text"] = {"body": body}
+    if sender:
+        message["from"] = sender
+    if user_id:
+        message["from_user_id"] = user_id
+    return message
+
+
+def contact(
+    name: str | None = "Sheena Nelson", *, wa_id: str | None = "16505551234", user_id: str | None = None, **profile: str
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"profile": ({"name": name} if name else {}) | profile}
+    if wa_id:
+        entry["wa_id"] = wa_id
+    if user_id:
+        entry["user_id"] = user_id
+    return entry
+
+
+def status(
+    message_id: str, state: str, *, at: int | None = None, callback: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "id": message_id,
+        "status": state,
+        "timestamp": str(at or now_seconds()),
+        "recipient_id": "16505551234",
+    }
+    if callback:
+        update["biz_opaque_callback_data"] = callback
+    return update | extra
+
+
+def change(phone_number_id: str, **value: Any) -> dict[str, Any]:
+    return {
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+        }
+        | value,
+        "field": "messages",
+    }
+
+
+def notification(*changes: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": list(changes)}]}
+
+
+def webhook_handler() -> Any:
+    return load_handler(load_template().functions["WhatsAppWebhookFunction"])
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    content_type: str | None
+
+
+def invoke(event: dict[str, Any]) -> Answer:
+    response = webhook_handler()(event, LocalLambdaContext(function_name="WhatsAppWebhookFunction"))
+    content_type = (response.get("headers") or {}).get("Content-Type")
+    body = response.get("body")
+    if content_type == "application/json":
+        body = json.loads(body)
+    return Answer(response["statusCode"], body, content_type)
+
+
+def post(
+    payload: Any,
+    *,
+    secret: str | None = APP_SECRET,
+    signature: str | None = None,
+    base64_encoded: bool = False,
+) -> Answer:
+    """POST `payload` (a dict, or the raw body) signed with `secret` unless a `signature` or None is forced."""
+    event = load_event("whatsapp-webhook-message.json")
+    raw = payload if isinstance(payload, bytes) else (payload if isinstance(payload, str) else json.dumps(payload))
+    raw_bytes = raw if isinstance(raw, bytes) else raw.encode()
+    event["headers"].pop("x-hub-signature-256")
+    if signature is not None:
+        event["headers"]["x-hub-signature-256"] = signature
+    elif secret is not None:
+        event["headers"]["x-hub-signature-256"] = signature_for(raw_bytes, secret)
+    try:
+        text = None if base64_encoded else raw_bytes.decode()
+    except UnicodeDecodeError:
+        text = None  # API Gateway base64-encodes what is not text
+    event["isBase64Encoded"] = text is None
+    event["body"] = base64.b64encode(raw_bytes).decode() if text is None else text
+    return invoke(event)
+
+
+def verify(query: dict[str, str]) -> Answer:
+    event = load_event("whatsapp-webhook-verify.json")
+    event["queryStringParameters"] = query
+    event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in query.items())
+    return invoke(event)
+
+
+def fingerprint(admin: psycopg.Connection[Any]) -> tuple[str, ...]:
+    """Every row of every table the webhook writes: equal fingerprints mean nothing changed."""
+    return tuple(
+        admin.execute(f"SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {table} t").fetchone()[  # type: ignore[index]
+            0
+        ]
+        for table in ("contacts", "conversations", "messages")
+    )
+
+
+def one_row(admin: psycopg.Connection[Any], query: str, *params: Any) -> dict[str, Any]:
+    with admin.cursor(row_factory=dict_row) as cursor:
+        row = cursor.execute(query, params).fetchone()
+    assert row is not None, (query, params)
+    return row
+
+
+def stored_message(admin: psycopg.Connection[Any], tenant_id: uuid.UUID, meta_id: str) -> dict[str, Any]:
+    return one_row(
+        admin,
+        "SELECT m.*, c.external_conversation_id, c.connection_id AS conversation_connection, c.contact_id,"
+        " c.last_message_at, c.last_message_preview"
+        " FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.tenant_id = %s AND m.meta_id = %s",
+        tenant_id,
+        meta_id,
+    )
+
+
+def contact_row(admin: psycopg.Connection[Any], contact_id: uuid.UUID) -> dict[str, Any]:
+    return one_row(admin, "SELECT * FROM contacts WHERE id = %s", contact_id)
+
+
+def outbound_message(
+    admin: psycopg.Connection[Any],
+    number: Number,
+    *,
+    meta_id: str | None,
+    status: str = "sent",
+    external_id: str | None = None,
+    wa_id: str = "16505551234",
+    last_interaction_at: datetime | None = None,
+) -> int:
+    """A message the send path wrote: its contact (window open from `last_interaction_at`) and conversation."""
+    contact_id = admin.execute(
+        "INSERT INTO contacts (tenant_id, identifier, phone_digits, last_interaction_at) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (tenant_id, identifier) DO UPDATE SET identifier = EXCLUDED.identifier RETURNING id",
+        (number.tenant_id, f"+{wa_id}", wa_id, last_interaction_at or datetime.now(UTC) - timedelta(hours=1)),
+    ).fetchone()[0]  # type: ignore[index]
+    conversation_id = admin.execute(
+        "INSERT INTO conversations (tenant_id, connection_id, platform, external_conversation_id, contact_id)"
+        " VALUES (%s, %s, 'whatsapp', %s, %s)"
+        " ON CONFLICT (tenant_id, platform, external_conversation_id) DO UPDATE SET platform = 'whatsapp'"
+        " RETURNING id",
+        (number.tenant_id, number.connection_uuid, f"whatsapp:{number.phone_number_id}:{wa_id}", contact_id),
+    ).fetchone()[0]  # type: ignore[index]
+    return admin.execute(
+        "INSERT INTO messages (tenant_id, conversation_id, external_id, meta_id, direction, type, content, sent_at,"
+        " status, source) VALUES (%s, %s, %s, %s, 'outbound', 'text', 'Hello from us', now(), %s, 'api')"
+        " RETURNING id",
+        (number.tenant_id, conversation_id, external_id or f"msg_{uuid.uuid4().hex}", meta_id, status),
+    ).fetchone()[0]  # type: ignore[index]
+
+
+def message_state(admin: psycopg.Connection[Any], message_id: int) -> dict[str, Any]:
+    return one_row(
+        admin,
+        "SELECT status, status_updated_at, meta_id, error_code, error_title, error_details FROM messages WHERE id = %s",
+        message_id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The handshake
+# ---------------------------------------------------------------------------------------------------------------
+class TestHandshake:
+    def test_the_right_token_gets_the_challenge_back_as_plain_text(self):
+        answer = verify({"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": VERIFY_TOKEN})
+
+        assert answer.status == 200
+        assert answer.body == "1158201444"
+        assert answer.content_type == "text/plain"
+
+    def test_a_wrong_token_is_refused(self):
+        answer = verify({"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "guess"})
+
+        assert (answer.status, answer.body) == (403, {"error": "Verification failed"})
+
+    def test_a_mode_other_than_subscribe_is_refused(self):
+        answer = verify({"hub.mode": "unsubscribe", "hub.challenge": "1158201444", "hub.verify_token": VERIFY_TOKEN})
+
+        assert (answer.status, answer.body) == (403, {"error": "Verification failed"})
+
+    def test_no_parameters_at_all_is_refused(self):
+        assert verify({}).status == 403
+
+    def test_without_a_configured_verify_token_nothing_verifies(self, monkeypatch):
+        monkeypatch.delenv("META_VERIFY_TOKEN")
+        get_meta_settings.cache_clear()
+
+        answer = verify({"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": ""})
+
+        assert answer.status == 403
+
+    def test_the_sample_event_verifies_with_the_local_token(self, monkeypatch):
+        monkeypatch.setenv("META_VERIFY_TOKEN", LOCAL_META_VERIFY_TOKEN)
+        get_meta_settings.cache_clear()
+
+        answer = invoke(load_event("whatsapp-webhook-verify.json"))
+
+        assert (answer.status, answer.body) == (200, "1158201444")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signatures
+# ---------------------------------------------------------------------------------------------------------------
+class TestSignature:
+    def payload(self, number: Number) -> dict[str, Any]:
+        return notification(
+            change(number.phone_number_id, contacts=[contact()], messages=[text_message(wamid(), "Hi")])
+        )
+
+    def test_a_missing_signature_is_401_and_writes_nothing(self, number, admin):
+        before = fingerprint(admin)
+
+        answer = post(self.payload(number), secret=None)
+
+        assert (answer.status, answer.body) == (401, {"error": "Missing X-Hub-Signature-256 header"})
+        assert fingerprint(admin) == before
+
+    def test_a_signature_made_with_another_secret_is_401_and_writes_nothing(self, number, admin):
+        before = fingerprint(admin)
+
+        answer = post(self.payload(number), secret="not-the-app-secret")
+
+        assert (answer.status, answer.body) == (401, {"error": "Invalid signature"})
+        assert fingerprint(admin) == before
+
+    def test_a_tampered_body_is_401(self, number, admin):
+        original = json.dumps(self.payload(number))
+        tampered = original.replace('"Hi"', '"Hi, please refund me"')
+        before = fingerprint(admin)
+
+        answer = post(tampered, signature=signature_for(original.encode(), APP_SECRET))
+
+        assert answer.status == 401
+        assert fingerprint(admin) == before
+
+    def test_a_malformed_signature_header_is_401(self, number):
+        assert post(self.payload(number), signature="sha1=abc").status == 401
+        assert post(self.payload(number), signature="sha256=\u00e9").status == 401
+
+    def test_the_right_signature_is_accepted(self, number, admin):
+        answer = post(self.payload(number))
+
+        assert (answer.status, answer.body) == (200, {"success": True})
+        assert table_counts(admin)["messages"] > 0
+
+    def test_a_base64_encoded_body_is_checked_on_its_decoded_bytes(self, number, admin):
+        payload = self.payload(number)
+        payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "Olá, ça va? 👋"
+        message_id = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+
+        answer = post(json.dumps(payload, ensure_ascii=False).encode(), base64_encoded=True)
+
+        assert answer.status == 200
+        assert stored_message(admin, number.tenant_id, message_id)["content"] == "Olá, ça va? 👋"
+
+    def test_without_a_configured_app_secret_nothing_is_trusted(self, number, admin, monkeypatch):
+        monkeypatch.delenv("META_APP_SECRET")
+        get_meta_settings.cache_clear()
+        before = fingerprint(admin)
+
+        answer = post(self.payload(number))
+
+        assert (answer.status, answer.body) == (500, {"error": "Internal server error"})
+        assert fingerprint(admin) == before
+
+    def test_the_sample_events_are_signed_with_the_local_app_secret(self, make_number, admin, monkeypatch):
+        monkeypatch.setenv("META_APP_SECRET", LOCAL_META_APP_SECRET)
+        get_meta_settings.cache_clear()
+        sample = make_number(phone_number_id="106540352242922")
+
+        assert invoke(load_event("whatsapp-webhook-message.json")).status == 200
+        assert invoke(load_event("whatsapp-webhook-status.json")).status == 200
+        row = stored_message(admin, sample.tenant_id, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=")
+        assert row["content"] == "Does it come in another color?"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bad input: the error shape, and not a row changed
+# ---------------------------------------------------------------------------------------------------------------
+class TestBadInput:
+    @pytest.fixture
+    def before(self, number, admin):
+        # Something a bad delivery could have touched if it were half-applied.
+        self.sent_id = outbound_message(admin, number, meta_id="wamid.sent-before")
+        return fingerprint(admin)
+
+    @pytest.mark.parametrize(
+        ("body", "error"),
+        [
+            ("{not json", "Request body must be valid JSON"),
+            ("", "Request body must be valid JSON"),
+            (b"\xff\xfe not utf-8", "Request body must be valid JSON"),
+            ("[1, 2]", "Request body must be a JSON object"),
+            ('{"entry": []}', "object: is required"),
+        ],
+    )
+    def test_a_body_that_is_not_a_notification_is_400(self, before, admin, body, error):
+        answer = post(body)
+
+        assert (answer.status, answer.body) == (400, {"error": error})
+        assert fingerprint(admin) == before
+
+    def test_one_malformed_change_refuses_the_whole_delivery(self, number, before, admin):
+        body = notification(
+            change(number.phone_number_id, statuses=[status("wamid.sent-before", "read")]),
+            {"field": "messages", "value": {"metadata": {}, "messages": []}},
+        )
+
+        answer = post(body)
+
+        assert answer.status == 400
+        assert answer.body == {"error": "entry[0].changes[1].value.metadata.phone_number_id: is required"}
+        assert message_state(admin, self.sent_id)["status"] == "sent"
+        assert fingerprint(admin) == before
+
+    @pytest.mark.parametrize(
+        ("message", "error"),
+        [
+            (
+                {"id": "wamid.x", "timestamp": "soon", "type": "text", "from": "1"},
+                "entry[0].changes[0].value.messages[0].timestamp: must be a Unix timestamp in seconds",
+            ),
+            (
+                {"id": "wamid.x", "timestamp": "1769941800", "type": "text"},
+                "entry[0].changes[0].value.messages[0]: a message needs `from` or `from_user_id`",
+            ),
+            (
+                {"timestamp": "1769941800", "type": "text", "from": "1"},
+                "entry[0].changes[0].value.messages[0].id: is required",
+            ),
+            (
+                {"id": "", "timestamp": "1769941800", "type": "text", "from": "1"},
+                "entry[0].changes[0].value.messages[0].id: must not be empty",
+            ),
+        ],
+    )
+    def test_a_message_without_what_threadline_needs_is_400(self, number, before, admin, message, error):
+        answer = post(notification(change(number.phone_number_id, messages=[message])))
+
+        assert (answer.status, answer.body) == (400, {"error": error})
+        assert fingerprint(admin) == before
+
+    def test_a_status_without_a_timestamp_is_400(self, number, before, admin):
+        update = status("wamid.sent-before", "read")
+        del update["timestamp"]
+
+        answer = post(notification(change(number.phone_number_id, statuses=[update])))
+
+        assert answer.status == 400
+        assert answer.body == {"error": "entry[0].changes[0].value.statuses[0].timestamp: is required"}
+        assert fingerprint(admin) == before
+
+    def test_an_unknown_phone_number_id_is_acknowledged_and_nothing_is_written(self, before, admin):
+        body = notification(change("999000111222333", contacts=[contact()], messages=[text_message(wamid(), "Hi")]))
+
+        answer = post(body)
+
+        assert (answer.status, answer.body) == (200, {"success": True})
+        assert fingerprint(admin) == before
+
+    def test_a_deactivated_connection_is_acknowledged_and_nothing_is_written(self, number, before, admin):
+        admin.execute("UPDATE connections SET is_active = false WHERE id = %s", (number.connection_uuid,))
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact()],
+                messages=[text_message(wamid(), "Hi")],
+                statuses=[status("wamid.sent-before", "read")],
+            )
+        )
+
+        assert post(body).status == 200
+        assert fingerprint(admin) == before
+
+    def test_other_objects_and_other_fields_are_acknowledged_and_ignored(self, number, before, admin):
+        page = {"object": "page", "entry": [{"id": "1", "messaging": []}]}
+        template_review = notification(
+            {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 1}}
+        )
+
+        assert post(page).status == 200
+        assert post(template_review).status == 200
+        assert fingerprint(admin) == before
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inbound messages
+# ---------------------------------------------------------------------------------------------------------------
+class TestInboundMessages:
+    def test_a_text_message_creates_the_contact_and_conversation_and_opens_the_window(self, number, admin):
+        sent_at = now_seconds(-600)
+        message_id = wamid()
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact("Sheena Nelson", user_id="US.13491208655302741918")],
+                messages=[text_message(message_id, "Does it come in another color?", at=sent_at)],
+            )
+        )
+
+        assert post(body).status == 200
+
+        row = stored_message(admin, number.tenant_id, message_id)
+        assert row["external_id"] == message_id and row["meta_id"] == message_id
+        assert (row["direction"], row["type"], row["status"], row["source"]) == (
+            "inbound",
+            "text",
+            "received",
+            "whatsapp_webhook",
+        )
+        assert row["content"] == "Does it come in another color?"
+        assert row["media_url"] is None
+        assert row["sent_at"] == datetime.fromtimestamp(sent_at, UTC)
+        assert row["external_conversation_id"] == f"whatsapp:{number.phone_number_id}:16505551234"
+        assert row["conversation_connection"] == number.connection_uuid
+        assert row["last_message_preview"] == "Does it come in another color?"
+        person = contact_row(admin, row["contact_id"])
+        assert (person["name"], person["identifier"], person["phone_digits"]) == (
+            "Sheena Nelson",
+            "+16505551234",
+            "16505551234",
+        )
+        assert person["whatsapp_user_id"] == "US.13491208655302741918"
+        assert person["last_interaction_at"] == datetime.fromtimestamp(sent_at, UTC)
+        assert person["window_status"] == "open"
+        assert person["window_expires_at"] == datetime.fromtimestamp(sent_at, UTC) + timedelta(hours=24)
+
+    def test_meta_resending_the_same_delivery_stores_the_message_once(self, number, admin):
+        body = notification(
+            change(number.phone_number_id, contacts=[contact()], messages=[text_message(wamid(), "Once")])
+        )
+        assert post(body).status == 200
+        after_first = table_counts(admin)
+        first = fingerprint(admin)
+
+        assert post(body).status == 200
+
+        assert table_counts(admin) == after_first
+        messages = admin.execute("SELECT count(*) FROM messages WHERE tenant_id = %s", (number.tenant_id,)).fetchone()
+        assert messages == (1,)
+        # Contacts and messages untouched; only the conversation's updated_at may move.
+        assert fingerprint(admin)[0] == first[0] and fingerprint(admin)[2] == first[2]
+
+    def test_the_same_delivery_twice_at_once_stores_one_message_one_contact_one_conversation(self, number, admin):
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact("Ana", wa_id="5511987654321")],
+                messages=[text_message(wamid(), "Olá", sender="5511987654321")],
+            )
+        )
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: post(copy.deepcopy(body)), range(4)))
+
+        assert [answer.status for answer in answers] == [200] * 4
+        counts = admin.execute(
+            "SELECT (SELECT count(*) FROM messages WHERE tenant_id = %(t)s),"
+            " (SELECT count(*) FROM contacts WHERE tenant_id = %(t)s),"
+            " (SELECT count(*) FROM conversations WHERE tenant_id = %(t)s)",
+            {"t": number.tenant_id},
+        ).fetchone()
+        assert counts == (1, 1, 1)
+
+    def test_an_existing_contact_is_matched_by_the_last_ten_digits_and_its_conversation_is_joined(self, number, admin):
+        # A connector pushed this customer earlier through ingest, with a local-format number.
+        status_code, _ = call_ingest(
+            {
+                "platform": "whatsapp",
+                "connection_id": number.connection_id,
+                "conversations": [
+                    {
+                        "external_conversation_id": "chat_from_connector",
+                        "participant_identifier": "07700 900123",
+                        "participant_name": "Oliver",
+                        "messages": [
+                            {
+                                "id": "m1",
+                                "direction": "inbound",
+                                "type": "text",
+                                "content": "Hello",
+                                "sent_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+                            }
+                        ],
+                    }
+                ],
+            },
+            api_key=number.api_secret,
+        )
+        assert status_code == 200
+        message_id = wamid()
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact("Oliver Twist", wa_id="447700900123", user_id="GB.5550001")],
+                messages=[text_message(message_id, "Any news?", sender="447700900123")],
+            )
+        )
+
+        assert post(body).status == 200
+
+        row = stored_message(admin, number.tenant_id, message_id)
+        assert row["external_conversation_id"] == "chat_from_connector"
+        assert admin.execute("SELECT count(*) FROM contacts WHERE tenant_id = %s", (number.tenant_id,)).fetchone() == (
+            1,
+        )
+        person = contact_row(admin, row["contact_id"])
+        # The connector's contact keeps its identity and name, and learns Meta's business-scoped user id.
+        assert (person["identifier"], person["name"], person["whatsapp_user_id"]) == (
+            "07700900123",
+            "Oliver",
+            "GB.5550001",
+        )
+        assert person["window_status"] == "open"
+
+    def test_a_username_user_without_a_phone_number_is_keyed_on_the_business_scoped_user_id(self, number, admin):
+        bsuid = "BR.1502576394655843"
+        first, second = wamid(), wamid()
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact("Maria", wa_id=None, user_id=bsuid, username="@maria.lopez")],
+                messages=[text_message(first, "Oi", sender=None, user_id=bsuid, at=now_seconds(-60))],
+            )
+        )
+        assert post(body).status == 200
+        later = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact(None, wa_id=None, user_id=bsuid, username="@maria.lopez")],
+                messages=[text_message(second, "Tudo bem?", sender=None, user_id=bsuid)],
+            )
+        )
+
+        assert post(later).status == 200
+
+        one, two = stored_message(admin, number.tenant_id, first), stored_message(admin, number.tenant_id, second)
+        assert one["conversation_id"] == two["conversation_id"]
+        assert one["external_conversation_id"] == f"whatsapp:{number.phone_number_id}:{bsuid}"
+        person = contact_row(admin, one["contact_id"])
+        assert (person["whatsapp_user_id"], person["phone_digits"], person["name"]) == (bsuid, None, "Maria")
+        assert person["identifier"] == bsuid.casefold()
+        assert person["window_status"] == "open"
+
+    def test_a_known_customer_who_hides_their_number_stays_in_their_conversation(self, number, admin):
+        bsuid = "US.13491208655302741918"
+        before_username = wamid()
+        post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact("Sheena", user_id=bsuid)],
+                    messages=[text_message(before_username, "Hi", user_id=bsuid, at=now_seconds(-3600))],
+                )
+            )
+        )
+        after_username = wamid()
+
+        answer = post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact(None, wa_id=None, user_id=bsuid, username="@sheena")],
+                    messages=[text_message(after_username, "Me again", sender=None, user_id=bsuid)],
+                )
+            )
+        )
+
+        assert answer.status == 200
+        one = stored_message(admin, number.tenant_id, before_username)
+        two = stored_message(admin, number.tenant_id, after_username)
+        assert (one["contact_id"], one["conversation_id"]) == (two["contact_id"], two["conversation_id"])
+        assert two["last_message_preview"] == "Me again"
+
+    def test_media_and_other_types_map_to_threadline_types(self, number, admin):
+        ids = {name: wamid() for name in ("image", "document", "sticker", "voice", "location", "reaction", "button")}
+        at = str(now_seconds(-30))
+        base = {"from": "16505551234", "timestamp": at}
+        messages = [
+            base
+            | {
+                "id": ids["image"],
+                "type": "image",
+                "image": {"id": "1479537139650973", "mime_type": "image/jpeg", "sha256": "abc", "caption": "Blue?"},
+            },
+            base
+            | {
+                "id": ids["document"],
+                "type": "document",
+                "document": {"id": "2", "mime_type": "application/pdf", "filename": "invoice.pdf"},
+            },
+            base | {"id": ids["sticker"], "type": "sticker", "sticker": {"id": "3", "mime_type": "image/webp"}},
+            base | {"id": ids["voice"], "type": "audio", "audio": {"id": "4", "mime_type": "audio/ogg", "voice": True}},
+            base
+            | {
+                "id": ids["location"],
+                "type": "location",
+                "location": {"latitude": 38.9, "longitude": -77.0, "name": "Philz Coffee"},
+            },
+            base | {"id": ids["reaction"], "type": "reaction", "reaction": {"message_id": "wamid.ours", "emoji": "👍"}},
+            base
+            | {
+                "id": ids["button"],
+                "type": "button",
+                "button": {"payload": "STOP", "text": "Stop promotions"},
+                "context": {"from": "15550783881", "id": "wamid.template"},
+            },
+        ]
+
+        assert post(notification(change(number.phone_number_id, contacts=[contact()], messages=messages))).status == 200
+
+        def summary(name: str) -> tuple[Any, ...]:
+            row = stored_message(admin, number.tenant_id, ids[name])
+            return row["type"], row["content"], row["media_mime_type"], row["media_filename"], row["media_url"]
+
+        assert summary("image") == ("image", "Blue?", "image/jpeg", None, None)
+        assert summary("document") == ("file", "invoice.pdf", "application/pdf", "invoice.pdf", None)
+        assert summary("sticker") == ("image", "Sticker", "image/webp", None, None)
+        assert summary("voice") == ("audio", "Voice message", "audio/ogg", None, None)
+        assert summary("location") == ("location", "Location: Philz Coffee", None, None, None)
+        assert summary("reaction") == ("text", "Reacted 👍 to a message", None, None, None)
+        assert summary("button") == ("text", "Stop promotions", None, None, None)
+        image = stored_message(admin, number.tenant_id, ids["image"])
+        assert image["payload"]["media_id"] == "1479537139650973"
+        assert image["payload"]["image"]["sha256"] == "abc"
+        assert stored_message(admin, number.tenant_id, ids["reaction"])["reply_to_external_id"] == "wamid.ours"
+        assert stored_message(admin, number.tenant_id, ids["button"])["reply_to_external_id"] == "wamid.template"
+        conversations = admin.execute(
+            "SELECT count(*) FROM conversations WHERE tenant_id = %s", (number.tenant_id,)
+        ).fetchone()
+        assert conversations == (1,)
+
+    def test_an_older_delivery_arriving_late_never_moves_the_window_or_preview_back(self, number, admin):
+        newer, older = wamid(), wamid()
+        post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact()],
+                    messages=[text_message(newer, "Newer", at=now_seconds(-60))],
+                )
+            )
+        )
+
+        post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact()],
+                    messages=[text_message(older, "Older", at=now_seconds(-7200))],
+                )
+            )
+        )
+
+        row = stored_message(admin, number.tenant_id, older)
+        assert row["last_message_preview"] == "Newer"
+        person = contact_row(admin, row["contact_id"])
+        assert person["last_interaction_at"] == stored_message(admin, number.tenant_id, newer)["sent_at"]
+
+    def test_a_nul_character_from_meta_is_dropped_rather_than_refusing_the_delivery(self, number, admin):
+        message_id = wamid()
+
+        answer = post(
+            notification(
+                change(number.phone_number_id, contacts=[contact()], messages=[text_message(message_id, "a\u0000b")])
+            )
+        )
+
+        assert answer.status == 200
+        assert stored_message(admin, number.tenant_id, message_id)["content"] == "ab"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Statuses
+# ---------------------------------------------------------------------------------------------------------------
+class TestStatuses:
+    def deliver(self, number: Number, *updates: dict[str, Any]) -> Answer:
+        return post(notification(change(number.phone_number_id, statuses=list(updates))))
+
+    def test_sent_then_read_then_a_late_delivered_stays_read(self, number, admin):
+        message_id = outbound_message(admin, number, meta_id="wamid.out-1")
+        t = now_seconds(-100)
+
+        assert self.deliver(number, status("wamid.out-1", "sent", at=t)).status == 200
+        assert message_state(admin, message_id)["status"] == "sent"
+        self.deliver(number, status("wamid.out-1", "read", at=t + 20))
+        self.deliver(number, status("wamid.out-1", "delivered", at=t + 10))
+
+        state = message_state(admin, message_id)
+        assert state["status"] == "read"
+        assert state["status_updated_at"] == datetime.fromtimestamp(t + 20, UTC)
+
+    def test_out_of_order_statuses_in_one_delivery_keep_the_most_advanced(self, number, admin):
+        message_id = outbound_message(admin, number, meta_id="wamid.out-2")
+        t = now_seconds(-100)
+
+        self.deliver(
+            number,
+            status("wamid.out-2", "read", at=t + 20),
+            status("wamid.out-2", "delivered", at=t + 10),
+            status("wamid.out-2", "sent", at=t),
+        )
+
+        assert message_state(admin, message_id)["status"] == "read"
+
+    def test_failed_stores_meta_code_title_and_details(self, number, admin):
+        message_id = outbound_message(admin, number, meta_id="wamid.out-3")
+        error = {
+            "code": 131026,
+            "title": "Message undeliverable",
+            "message": "Message undeliverable",
+            "error_data": {"details": "Message Undeliverable."},
+        }
+
+        self.deliver(number, status("wamid.out-3", "failed", errors=[error]))
+
+        state = message_state(admin, message_id)
+        assert (state["status"], state["error_code"], state["error_title"], state["error_details"]) == (
+            "failed",
+            131026,
+            "Message undeliverable",
+            "Message Undeliverable.",
+        )
+
+    def test_failed_because_the_window_closed_marks_the_contact_window_expired(self, number, admin):
+        message_id = outbound_message(
+            admin, number, meta_id="wamid.out-4", last_interaction_at=datetime.now(UTC) - timedelta(hours=23)
+        )
+        error = {"code": 131047, "title": "Re-engagement message", "error_data": {"details": "More than 24 hours"}}
+
+        self.deliver(number, status("wamid.out-4", "failed", errors=[error]))
+
+        assert message_state(admin, message_id)["error_code"] == 131047
+        window = admin.execute(
+            "SELECT k.window_status, k.window_expires_at <= now() FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id WHERE m.id = %s",
+            (message_id,),
+        ).fetchone()
+        assert window == ("expired", True)
+
+    def test_a_window_refusal_older_than_the_customer_s_last_message_leaves_the_window_open(self, number, admin):
+        message_id = outbound_message(
+            admin, number, meta_id="wamid.out-5", last_interaction_at=datetime.now(UTC) - timedelta(minutes=1)
+        )
+        error = {"code": 131047, "title": "Re-engagement message"}
+
+        self.deliver(number, status("wamid.out-5", "failed", at=now_seconds(-600), errors=[error]))
+
+        assert message_state(admin, message_id)["status"] == "failed"
+        window = admin.execute(
+            "SELECT k.window_status FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " JOIN contacts k ON k.id = c.contact_id WHERE m.id = %s",
+            (message_id,),
+        ).fetchone()
+        assert window == ("open",)
+
+    def test_a_status_completes_a_pending_row_through_biz_opaque_callback_data(self, number, admin):
+        # The send path's own update failed after Meta accepted: the row is pending, without a wamid.
+        message_id = outbound_message(admin, number, meta_id=None, status="pending", external_id="msg_ours_1")
+
+        self.deliver(number, status("wamid.accepted-1", "sent", callback="msg_ours_1"))
+
+        state = message_state(admin, message_id)
+        assert (state["status"], state["meta_id"]) == ("sent", "wamid.accepted-1")
+        self.deliver(number, status("wamid.accepted-1", "delivered", callback="msg_ours_1"))
+        assert message_state(admin, message_id)["status"] == "delivered"
+
+    def test_callback_data_never_rewrites_a_row_that_already_has_its_wamid(self, number, admin):
+        message_id = outbound_message(admin, number, meta_id="wamid.own", status="sent", external_id="msg_ours_2")
+
+        self.deliver(number, status("wamid.someone-else", "read", callback="msg_ours_2"))
+
+        assert message_state(admin, message_id)["status"] == "sent"
+        assert message_state(admin, message_id)["meta_id"] == "wamid.own"
+
+    def test_statuses_for_messages_threadline_does_not_know_change_nothing(self, number, admin):
+        outbound_message(admin, number, meta_id="wamid.known")
+        before = fingerprint(admin)
+
+        answer = self.deliver(number, status("wamid.unknown", "read"), status("wamid.known", "played"))
+
+        assert answer.status == 200
+        assert fingerprint(admin) == before
+
+    def test_another_tenant_s_wamid_is_never_touched(self, make_number, admin):
+        ours, theirs = make_number(), make_number()
+        our_message = outbound_message(admin, ours, meta_id="wamid.shared-id")
+        their_message = outbound_message(admin, theirs, meta_id="wamid.shared-id")
+        their_inbound = wamid()
+        post(
+            notification(
+                change(theirs.phone_number_id, contacts=[contact()], messages=[text_message(their_inbound, "Theirs")])
+            )
+        )
+        their_before = admin.execute(
+            "SELECT m::text FROM messages m WHERE tenant_id = %s ORDER BY id", (theirs.tenant_id,)
+        ).fetchall()
+
+        self.deliver(ours, status("wamid.shared-id", "read"), status(their_inbound, "read"))
+        post(
+            notification(
+                change(ours.phone_number_id, contacts=[contact()], messages=[text_message(their_inbound, "Replay")])
+            )
+        )
+
+        assert message_state(admin, our_message)["status"] == "read"
+        assert message_state(admin, their_message)["status"] == "sent"
+        assert (
+            admin.execute(
+                "SELECT m::text FROM messages m WHERE tenant_id = %s ORDER BY id", (theirs.tenant_id,)
+            ).fetchall()
+            == their_before
+        )
+        # The same wamid arriving on our number is our message: stored for us, theirs untouched.
+        assert stored_message(admin, ours.tenant_id, their_inbound)["content"] == "Replay"
+
+    def test_messages_and_statuses_for_two_tenants_in_one_delivery_each_land_with_their_tenant(
+        self, make_number, admin
+    ):
+        first, second = make_number(), make_number()
+        first_out = outbound_message(admin, first, meta_id="wamid.first-out")
+        one, two = wamid(), wamid()
+        body = notification(
+            change(first.phone_number_id, statuses=[status("wamid.first-out", "delivered")]),
+            change(second.phone_number_id, contacts=[contact()], messages=[text_message(two, "Second")]),
+            change(first.phone_number_id, contacts=[contact()], messages=[text_message(one, "First")]),
+        )
+
+        assert post(body).status == 200
+
+        assert message_state(admin, first_out)["status"] == "delivered"
+        assert stored_message(admin, first.tenant_id, one)["content"] == "First"
+        assert stored_message(admin, second.tenant_id, two)["content"] == "Second"
+        assert admin.execute("SELECT count(*) FROM messages WHERE meta_id IN (%s, %s)", (one, two)).fetchone() == (2,)
