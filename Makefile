@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 SAM_BUILD_ENV := PYENV_VERSION=$(shell $(PYTHON) -c 'import platform; print(platform.python_version())'):3.13.0
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install dev test test-fast lint typecheck sam-validate build layer-requirements bench bench-ingest bench-coldstart stop clean
+.PHONY: help install dev test test-fast lint typecheck sam-validate build layer-requirements openapi bench bench-ingest bench-coldstart bench-read bench-expiry stop clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,8 +27,13 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed ## create .venv and install the locked dependencies
 
-layer-requirements: | $(UV) ## export the layer's requirements.txt from the lock
+layer-requirements: | $(UV) ## export the layer's (and the WebSocket authorizer's) requirements.txt from the lock
 	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header -o layers/threadline/requirements.txt > /dev/null
+	$(UV) export --frozen --only-group websocket-authorizer --no-hashes --no-emit-project --no-header \
+		-o functions/websocket_authorizer/requirements.txt > /dev/null
+
+openapi: install ## write api/openapi.yaml from template.yaml and the models (Swagger UI: /docs on make dev)
+	$(BIN)/python -m devtools.openapi
 
 dev: install ## run the whole API locally on http://127.0.0.1:$(PORT) (embedded PostgreSQL, no Docker)
 	$(BIN)/threadline serve --demo --port $(PORT)
@@ -53,10 +58,16 @@ sam-validate: install ## sam validate --lint (cfn-lint)
 build: install ## sam build (arm64 layer and functions) into .aws-sam/
 	$(SAM_BUILD_ENV) $(BIN)/sam build
 
-bench: bench-ingest bench-coldstart ## every benchmark
+bench: bench-ingest bench-coldstart bench-read bench-expiry ## every benchmark
+
+bench-expiry: install ## one window-expiry run over 1,000,000 closed windows (target < 5 s) vs a plain UPDATE
+	$(BIN)/python -m bench.expiry
 
 bench-ingest: install ## messages/s through the real handler vs raw COPY and the seed's JSONB model
 	$(BIN)/python -m bench.ingest
+
+bench-read: install ## read API handler p50/p99 at 1,000,000 messages and 100,000 conversations, first vs deep pages
+	$(BIN)/python -m bench.read
 
 bench-coldstart: install ## import time of each function's module vs a Powertools hello-world
 	$(BIN)/python -m bench.coldstart

@@ -101,17 +101,24 @@ def cmd_serve(args: argparse.Namespace, database_url: str) -> None:
 
 def cmd_invoke(args: argparse.Namespace, database_url: str) -> None:
     from devtools.lambda_runtime import apply_function_environment, invoke
-    from devtools.localenv import prepare_local_environment
+    from devtools.localenv import configure_local_meta, prepare_local_environment
     from devtools.template import load_template
 
+    # As `make dev` does: Meta is the local sandbox unless configured, and the webhook secrets have local values
+    # (the sample webhook events are signed with them).
+    meta = configure_local_meta(announce=lambda line: print(line, file=sys.stderr))
     prepare_local_environment(database_url)
     functions = load_template().functions
     name = args.function if args.function in functions else _function_by_folder(functions, args.function)
     apply_function_environment(functions[name])
     event = json.loads(Path(args.event).read_text())
-    # As with `sam local invoke`: the function's logs go to stderr, its result alone to stdout.
-    with contextlib.redirect_stdout(sys.stderr):
-        result = invoke(functions[name], event)
+    try:
+        # As with `sam local invoke`: the function's logs go to stderr, its result alone to stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            result = invoke(functions[name], event)
+    finally:
+        if meta.sandbox is not None:
+            meta.sandbox.stop()
     _print(result)
 
 
@@ -158,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     connection_deactivate = connection.add_parser("deactivate")
     connection_deactivate.add_argument("connection_id")
     connection_deactivate.set_defaults(run=cmd_connection_deactivate)
+
+    from devtools.cli_locations import add_location_commands
+
+    add_location_commands(commands)
+
+    from devtools.cli_sessions import add_session_commands
+
+    add_session_commands(commands)
 
     token = commands.add_parser("token", help="a bearer token the local gateway accepts")
     token.add_argument("--tenant", required=True)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from dataclasses import dataclass
 from uuid import UUID
 
 from devtools.auth import issue_token
 from devtools.gateway import serve
-from devtools.localenv import LocalMeta, configure_local_meta, prepare_local_environment
+from devtools.localenv import LocalMeta, configure_local_meta, configure_local_websocket, prepare_local_environment
 
 DEMO_TENANT = "Demo Tenant"
 DEMO_AGENT_EMAIL = "agent@demo.threadline.local"
 DEMO_CONNECTION_ID = "wa_demo"
-DEMO_PHONE_NUMBER_ID = "100000000000001"
+# The phone number id of Meta's documentation examples, which events/whatsapp-webhook-*.json use too.
+DEMO_PHONE_NUMBER_ID = "106540352242922"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,21 @@ def _meta_lines(meta: LocalMeta) -> str:
     return "\n".join(lines)
 
 
+def _websocket_lines(websocket_url: str, token: str | None) -> str:
+    connect_url = (
+        f"'{websocket_url}/?token={token}'"
+        if token
+        else (f'"{websocket_url}/?token=$(.venv/bin/threadline token --tenant TENANT_ID | jq -r .token)"')
+    )
+    return f"""Real-time events (WebSocket API) on {websocket_url}  (WS_PORT changes the port)
+
+  websocat {connect_url}
+  then send  {{"action": "subscribe_conversation", "conversation_id": 1}}
+  or         {{"action": "subscribe_session", "session_uuid": "wses_..."}}
+  and every message written to it arrives as a frame.
+"""
+
+
 def _announce(line: str) -> None:
     print(line, flush=True)
 
@@ -111,15 +128,26 @@ def _announce(line: str) -> None:
 def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
     # Before the template's environment is exported: only the developer's own Meta settings may opt out of the sandbox.
     meta = configure_local_meta(default_phone_number_id=DEMO_PHONE_NUMBER_ID, announce=_announce)
+    # Likewise session replies (process=true): a local fake Bedrock with a canned answer unless BEDROCK_MODEL_ID or
+    # BEDROCK_ENDPOINT_URL is set. Its server thread is a daemon: it ends with this process.
+    from devtools.fake_bedrock import configure_local_bedrock
+
+    bedrock = configure_local_bedrock(announce=_announce)
+    print("\n".join(["!" * 100 if bedrock.sandbox else "-" * 100, bedrock.notice]), flush=True)
     prepare_local_environment(database_url)
-    gateway = serve(port)
+    gateway = serve(port, websocket_port=int(os.environ["WS_PORT"]) if os.environ.get("WS_PORT") else None)
+    if gateway.websocket_url is not None:
+        configure_local_websocket(gateway.base_url)  # publishers post frames to this gateway's management API
     print(_meta_lines(meta), flush=True)
+    token: str | None = None
     if with_demo:
         demo = ensure_demo(database_url)
         token = issue_token(tenant_id=str(demo.tenant_id), user_id=str(demo.agent_id), ttl_seconds=12 * 3600)
         print(_instructions(gateway.base_url, demo, token), flush=True)
     else:
         print(f"Threadline is serving template.yaml's routes on {gateway.base_url}", flush=True)
+    if gateway.websocket_url is not None:
+        print(_websocket_lines(gateway.websocket_url, token), flush=True)
     try:
         gateway.serve_forever()
     except KeyboardInterrupt:

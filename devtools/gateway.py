@@ -3,12 +3,16 @@
 Each HTTP request becomes an API Gateway HTTP API payload v2.0 event handed to the real handler; routes that
 carry the JWT authorizer in the template get the same treatment as in AWS (401 `{"message":"Unauthorized"}`
 without a valid bearer token, verified claims under requestContext.authorizer.jwt.claims otherwise).
+
+The template's WebSocket API is served next to it on ws://127.0.0.1:PORT+1 (devtools/websocket_gateway.py), and
+its management API (`/@connections/{id}`, where the publishers post frames) on this HTTP port.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import traceback
 import uuid
@@ -16,11 +20,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devtools.auth import TokenRejected, verify_bearer
+from devtools.docs import docs_answer
 from devtools.lambda_runtime import invoke
 from devtools.template import Route, Template, load_template, most_specific_first
+from devtools.websocket_gateway import LocalWebSocketApi
+
+# API Gateway's management API: POST (send a frame), GET (describe), DELETE (disconnect) one connection. AWS puts the
+# stage before it (https://{api}.execute-api.{region}.amazonaws.com/{stage}/@connections/{id}); both forms work here.
+_MANAGEMENT_PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<connection_id>[^/]+)$")
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 
@@ -89,16 +99,34 @@ def build_event(
 class LocalGateway(ThreadingHTTPServer):
     daemon_threads = True
     template: Template
+    websocket: LocalWebSocketApi | None
 
-    def __init__(self, address: tuple[str, int], template: Template | None = None) -> None:
+    def __init__(
+        self, address: tuple[str, int], template: Template | None = None, websocket_port: int | None = None
+    ) -> None:
+        """`websocket_port` defaults to the HTTP port + 1 (any free port when the HTTP port is 0)."""
         super().__init__(address, _RequestHandler)
         template = template or load_template()
         self.template = replace(template, routes=most_specific_first(template.routes))
+        self.websocket = None
+        if template.websocket is not None:
+            host, port = str(address[0]), int(address[1])
+            chosen = websocket_port if websocket_port is not None else (port + 1 if port else 0)
+            self.websocket = LocalWebSocketApi(self.template, host=host, port=chosen).start()
 
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def websocket_url(self) -> str | None:
+        return self.websocket.url if self.websocket is not None else None
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self.websocket is not None:
+            self.websocket.stop()
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -126,11 +154,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
+        management = _MANAGEMENT_PATH.match(url.path)
+        if management is not None and self.server.websocket is not None:
+            self._manage_connection(unquote(management["connection_id"]), body)
+            return
         for route in self.server.template.routes:
             path_parameters = route.match(self.command, url.path)
             if path_parameters is not None:
                 break
         else:
+            # Not an API route: Swagger UI and api/openapi.yaml under /docs, else API Gateway's 404.
+            docs = docs_answer(self.command, url.path)
+            if docs is not None:
+                self._respond(*docs)
+                return
             self._respond(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
             return
         claims = None
@@ -163,6 +200,31 @@ class _RequestHandler(BaseHTTPRequestHandler):
         response_headers.setdefault("X-Local-Duration-Ms", f"{(time.perf_counter() - started) * 1000:.1f}")
         self._respond(status, response_headers, response_body)
 
+    def _manage_connection(self, connection_id: str, body: bytes) -> None:
+        """The management API, answered as AWS answers it (a 410 GoneException for a connection that is not open).
+        Requests are signed by boto3; as with any local endpoint, the signature is not checked."""
+        websocket = self.server.websocket
+        assert websocket is not None
+        gone = {"Content-Type": "application/json", "x-amzn-ErrorType": "GoneException"}
+        if self.command == "POST":
+            if websocket.post_to_connection(connection_id, body):
+                self._respond(200, {"Content-Type": "application/json"}, b"")
+            else:
+                self._respond(410, gone, b'{"message":"Gone"}')
+        elif self.command == "GET":
+            description = websocket.describe_connection(connection_id)
+            if description is None:
+                self._respond(410, gone, b'{"message":"Gone"}')
+            else:
+                self._respond(200, {"Content-Type": "application/json"}, json.dumps(description).encode())
+        elif self.command == "DELETE":
+            if websocket.close_connection(connection_id):
+                self._respond(204, {}, b"")
+            else:
+                self._respond(410, gone, b'{"message":"Gone"}')
+        else:
+            self._respond(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
 
@@ -178,5 +240,5 @@ def _http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
     return int(result["statusCode"]), headers, raw
 
 
-def serve(port: int, host: str = "127.0.0.1") -> LocalGateway:
-    return LocalGateway((host, port))
+def serve(port: int, host: str = "127.0.0.1", websocket_port: int | None = None) -> LocalGateway:
+    return LocalGateway((host, port), websocket_port=websocket_port)

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from devtools.fake_graph import FakeGraphApi
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database
@@ -101,3 +102,26 @@ def configure_local_meta(
     if client_module is not None:
         client_module.reset_meta_client()  # the client and its settings are cached per process; what they read just changed
     return LocalMeta(graph_url=graph_url, sandbox=sandbox, notice=notice, webhook_secrets=webhook_secrets)
+
+
+def _has_aws_credentials(env: MutableMapping[str, str]) -> bool:
+    """Whether boto3 could find credentials without asking an instance-metadata endpoint (which would stall)."""
+    if env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE") or env.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
+        return True
+    if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        return True
+    aws_folder = Path(env.get("HOME", str(Path.home()))) / ".aws"
+    return (aws_folder / "credentials").exists() or (aws_folder / "config").exists()
+
+
+def configure_local_websocket(management_url: str, environ: MutableMapping[str, str] | None = None) -> None:
+    """Point the real-time publishers at the local gateway's management API. boto3 signs every request; the local
+    gateway does not check signatures, so without any AWS credentials placeholder ones are set for this process."""
+    from threadline.realtime.publisher import MANAGEMENT_URL_VARIABLE, reset_management_client
+
+    env = os.environ if environ is None else environ
+    env[MANAGEMENT_URL_VARIABLE] = management_url
+    if not _has_aws_credentials(env):
+        env["AWS_ACCESS_KEY_ID"] = "local"
+        env["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - a placeholder: nothing checks it
+    reset_management_client()

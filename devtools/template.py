@@ -1,10 +1,11 @@
-"""Reads template.yaml: the functions, their HttpApi routes and their environment.
+"""Reads template.yaml: the functions, their HttpApi routes, the WebSocket API's routes, and their environment.
 
 The local gateway serves exactly the routes declared here, so the template stays the single route table.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -78,10 +79,37 @@ class Function:
 
 
 @dataclass(frozen=True)
+class WebSocketRoute:
+    route_key: str  # $connect, $disconnect, $default or an action's name
+    function: str
+    authorized: bool  # a Lambda authorizer guards it ($connect only, in API Gateway)
+    responds: bool = False  # two-way: the handler's body is sent back to the client (RouteResponseSelectionExpression)
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    route_selection_expression: str
+    routes: dict[str, WebSocketRoute]
+
+    def select_route(self, body: str) -> WebSocketRoute | None:
+        """API Gateway's route selection for a message: the value the selection expression names in the JSON body
+        when a route has that key, else $default (None when there is no $default either)."""
+        field_name = self.route_selection_expression.removeprefix("$request.body.")
+        try:
+            message = json.loads(body)
+        except ValueError:
+            message = None
+        selected = message.get(field_name) if isinstance(message, dict) else None
+        if isinstance(selected, str) and selected in self.routes and not selected.startswith("$"):
+            return self.routes[selected]
+        return self.routes.get("$default")
+
+
+@dataclass(frozen=True)
 class Template:
     functions: dict[str, Function]
     routes: list[Route]
-    websocket: dict[str, Any] = field(default_factory=dict)
+    websocket: WebSocketApi | None = None
 
 
 def _resolve(value: Any, parameters: dict[str, Any]) -> str | None:
@@ -137,7 +165,53 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
                     authorized=bool(authorizer) and authorizer != "NONE",
                 )
             )
-    return Template(functions=functions, routes=most_specific_first(routes))
+    return Template(functions=functions, routes=most_specific_first(routes), websocket=_websocket_api(document))
+
+
+def _function_in_uri(uri: Any) -> str | None:
+    """`!Sub arn:...:functions/${SomeFunction.Arn}/invocations` -> SomeFunction."""
+    text = uri.get("Fn::Sub") if isinstance(uri, dict) else uri
+    found = re.search(r"\$\{([A-Za-z0-9]+)\.Arn\}", text) if isinstance(text, str) else None
+    return found[1] if found else None
+
+
+def _referenced(value: Any) -> str | None:
+    """The logical id in `!Ref X` or `!Sub integrations/${X}`."""
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    text = value.get("Fn::Sub") if isinstance(value, dict) else None
+    found = re.search(r"\$\{([A-Za-z0-9]+)\}", text) if isinstance(text, str) else None
+    return found[1] if found else None
+
+
+def _websocket_api(document: dict[str, Any]) -> WebSocketApi | None:
+    """The template's WebSocket API: each route's key and the function its Lambda proxy integration invokes."""
+    resources: dict[str, Any] = document["Resources"]
+    apis = [
+        (logical_id, resource.get("Properties") or {})
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::ApiGatewayV2::Api"
+        and (resource.get("Properties") or {}).get("ProtocolType") == "WEBSOCKET"
+    ]
+    if not apis:
+        return None
+    api_id, api_properties = apis[0]
+    routes: dict[str, WebSocketRoute] = {}
+    for resource in resources.values():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") != "AWS::ApiGatewayV2::Route" or _referenced(properties.get("ApiId")) != api_id:
+            continue
+        integration = resources.get(_referenced(properties.get("Target")) or "", {})
+        function = _function_in_uri((integration.get("Properties") or {}).get("IntegrationUri"))
+        if function is not None:
+            route_key = str(properties["RouteKey"])
+            routes[route_key] = WebSocketRoute(
+                route_key=route_key,
+                function=function,
+                authorized=properties.get("AuthorizationType") == "CUSTOM",
+                responds=bool(properties.get("RouteResponseSelectionExpression")),
+            )
+    return WebSocketApi(route_selection_expression=str(api_properties["RouteSelectionExpression"]), routes=routes)
 
 
 def most_specific_first(routes: list[Route]) -> list[Route]:

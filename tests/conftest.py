@@ -142,3 +142,47 @@ def fake_graph() -> Iterator[Any]:
                 else:
                     os.environ[name] = value
             reset_meta_client()
+
+
+FAKE_BEDROCK_MODEL_ID = "anthropic.fake-claude-v1:0"
+_BEDROCK_ENVIRONMENT = (
+    "BEDROCK_MODEL_ID",
+    "BEDROCK_REGION",
+    "BEDROCK_ENDPOINT_URL",
+    "BEDROCK_MAX_TOKENS",
+    "BEDROCK_HISTORY_TOKEN_BUDGET",
+    "BEDROCK_SYSTEM_PROMPT",
+    "BEDROCK_READ_TIMEOUT_SECONDS",
+    "BEDROCK_MAX_ATTEMPTS",
+)
+
+
+@pytest.fixture
+def fake_bedrock() -> Iterator[Any]:
+    """A fake Bedrock Converse endpoint on a real local port, with the language model client pointed at it (a
+    test model id). Script answers with `fake_bedrock.script(...)`; read `fake_bedrock.requests`. Tests may set
+    other BEDROCK_* variables (then call reset_llm_client()); all of them are restored afterwards."""
+    from devtools.fake_bedrock import FakeBedrock
+    from threadline.domain.llm import reset_llm_client
+
+    saved = {name: os.environ.get(name) for name in _BEDROCK_ENVIRONMENT}
+    with FakeBedrock() as server:
+        for name in _BEDROCK_ENVIRONMENT:
+            os.environ.pop(name, None)
+        os.environ.update(
+            {
+                "BEDROCK_MODEL_ID": FAKE_BEDROCK_MODEL_ID,
+                "BEDROCK_REGION": "us-east-1",
+                "BEDROCK_ENDPOINT_URL": server.base_url,
+            }
+        )
+        reset_llm_client()
+        try:
+            yield server
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            reset_llm_client()

@@ -439,6 +439,6 @@ def test_one_conversation_refused_by_the_database_does_not_lose_the_others(conne
     assert [r["status"] for r in answer["results"]] == ["created", "error: conversation rejected by policy", "created"]
     assert answer["results"][1]["messages_added"] == 0
     assert admin.execute(
-        "SELECT array_agg(external_conversation_id ORDER BY 1) FROM conversations WHERE tenant_id = %s",
+        "SELECT array_agg(external_conversation_id ORDER BY external_conversation_id) FROM conversations WHERE tenant_id = %s",
         (connector.tenant_id,),
     ).fetchone() == (["good-1", "good-2"],)

@@ -65,3 +65,36 @@ def test_development_tools_never_ship_in_the_layer():
         assert f"\n{dev_only}==" not in f"\n{requirements}", dev_only
     source = "\n".join(path.read_text() for path in (layer / "threadline").rglob("*.py"))
     assert "devtools" not in source and "import jwt" not in source
+
+
+def test_every_websocket_route_has_a_sample_event():
+    websocket = load_template().websocket
+    assert websocket is not None
+    samples = [json.loads(path.read_text()) for path in EVENTS.glob("websocket-*.json")]
+    sampled = {event["requestContext"]["routeKey"] for event in samples if event.get("type") != "REQUEST"}
+    missing = set(websocket.routes) - sampled
+    assert not missing, f"add an API Gateway WebSocket sample event under events/websocket-*.json for {sorted(missing)}"
+    assert {"$connect", "$disconnect", "$default"} <= set(websocket.routes)
+    assert websocket.routes["$connect"].authorized
+    assert not any(route.authorized for key, route in websocket.routes.items() if key != "$connect")
+
+
+def test_websocket_authorizer_requirements_are_exported_from_the_lock():
+    exported = subprocess.run(
+        [
+            str(REPO_ROOT / ".uv/bin/uv"),
+            "export",
+            "--frozen",
+            "--only-group",
+            "websocket-authorizer",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    committed = (REPO_ROOT / "functions/websocket_authorizer/requirements.txt").read_text()
+    assert committed == exported, "run `make layer-requirements`"

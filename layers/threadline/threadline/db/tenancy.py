@@ -3,6 +3,8 @@ transaction into the next invocation that reuses the connection."""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,7 +19,10 @@ T = TypeVar("T")
 # A dropped connection, a failover, a deadlock or a serialization failure: nothing was committed, so running
 # the whole unit of work again on a fresh connection is safe (every write path is idempotent by design).
 _RETRYABLE = (psycopg.OperationalError,)
-_ATTEMPTS = 3
+_ATTEMPTS = 4
+# Concurrent writers that collided (deadlock, serialization failure) would collide again if retried in lockstep:
+# each waits a random moment first.
+_COLLISION_BACKOFF_SECONDS = 0.05
 
 
 def run_in_transaction(work: Callable[[psycopg.Connection[Any]], T], *, tenant_id: UUID | str | None = None) -> T:
@@ -36,6 +41,8 @@ def run_in_transaction(work: Callable[[psycopg.Connection[Any]], T], *, tenant_i
             if attempt == _ATTEMPTS:
                 raise
             logger.warning("retrying transaction", extra={"attempt": attempt, "error": type(error).__name__})
+            if isinstance(error, psycopg.errors.TransactionRollback):
+                time.sleep(random.uniform(0, _COLLISION_BACKOFF_SECONDS * attempt))  # noqa: S311 - jitter, not a secret
     raise AssertionError("unreachable")
 
 

@@ -7,6 +7,7 @@ platform), the key, the connection's active flag. Nothing is written unless all 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,6 +26,7 @@ from threadline.models.ingest import (
     parse_ingest_request,
 )
 from threadline.observability import logger, metrics
+from threadline.realtime.publisher import IngestedConversation, publish_ingested_messages
 
 PREVIEW_CHARS = 100
 
@@ -121,7 +123,7 @@ def ingest_conversations(*, api_key: str | None, body: str | bytes | None) -> In
         set_transaction_tenant(conn, connection.tenant_id)
         return connection
 
-    def store_whole_batch(conn: psycopg.Connection[Any]) -> dict[str, IngestResult]:
+    def store_whole_batch(conn: psycopg.Connection[Any]) -> tuple[UUID, dict[str, IngestResult]]:
         connection = authorise_and_scope(conn)
         stored = store_conversation_batch(
             conn,
@@ -130,17 +132,32 @@ def ingest_conversations(*, api_key: str | None, body: str | bytes | None) -> In
             platform=request.platform,
             batch=build_batch(request.conversations),
         )
-        return {row.external_conversation_id: _result_for(row) for row in stored}
+        return connection.tenant_id, {row.external_conversation_id: _result_for(row) for row in stored}
 
-    def store_conversation_by_conversation(conn: psycopg.Connection[Any]) -> dict[str, IngestResult]:
-        return _store_one_by_one(conn, authorise_and_scope(conn), request)
+    def store_conversation_by_conversation(conn: psycopg.Connection[Any]) -> tuple[UUID, dict[str, IngestResult]]:
+        connection = authorise_and_scope(conn)
+        return connection.tenant_id, _store_one_by_one(conn, connection, request)
 
     try:
-        results_by_id = run_in_transaction(store_whole_batch)
+        tenant_id, results_by_id = run_in_transaction(store_whole_batch)
     except (psycopg.DataError, psycopg.IntegrityError):
         # The database refused something in the batch (nothing was written): find out which conversation.
         logger.warning("batch refused; storing conversation by conversation")
-        results_by_id = run_in_transaction(store_conversation_by_conversation)
+        tenant_id, results_by_id = run_in_transaction(store_conversation_by_conversation)
     results = [results_by_id[conversation.external_conversation_id] for conversation in request.conversations]
     metrics.add_metric(name="MessagesIngested", unit=MetricUnit.Count, value=sum(r.messages_added for r in results))
+    # Committed: now the subscribers may hear of it (never raises; one indexed query when nobody listens).
+    publish_ingested_messages(tenant_id, _ingested(request, results))
     return IngestResponse(processed=len(results), results=results)
+
+
+def _ingested(request: IngestRequest, results: list[IngestResult]) -> list[IngestedConversation]:
+    return [
+        IngestedConversation(
+            conversation_id=result.conversation_id,
+            messages_added=result.messages_added,
+            message_external_ids=[message.id for message in conversation.messages],
+        )
+        for conversation, result in zip(request.conversations, results, strict=True)
+        if result.conversation_id is not None and result.messages_added > 0
+    ]

@@ -75,6 +75,8 @@ from threadline.models.sending import (
     parse_body,
 )
 from threadline.observability import logger
+from threadline.realtime.events import MessageEventKind, outbound_message
+from threadline.realtime.publisher import ExpiredWindow, publish_message_event, publish_window_expiries
 
 WINDOW_EXPIRED_MESSAGE = "Session window expired"
 CUSTOMER_SERVICE_WINDOW_HOURS = 24
@@ -379,6 +381,8 @@ def _send(
         return _replay(
             caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline, success_status=success_status
         )
+    # Committed as pending: the agents watching the conversation see it before Meta answers.
+    publish_message_event(caller.tenant_id, "created", outbound_message(prepared.row))
     return _deliver(
         caller, prepared, idempotency_key, meta_deadline=meta_deadline, deadline=deadline, success_status=success_status
     )
@@ -424,6 +428,7 @@ def _deliver(
                 idempotency_key,
                 unknown,
                 message_id=row.id,
+                event="updated",
                 deadline=deadline,
             )
             raise unknown from None
@@ -435,17 +440,19 @@ def _deliver(
         _record_failure(caller, row, error, idempotency_key, None)
         raise UpstreamFailure(f"Meta could not be used: {error.message}") from None
 
-    def record_sent(conn: psycopg.Connection[Any]) -> SendOutcome:
+    def record_sent(conn: psycopg.Connection[Any]) -> tuple[SendOutcome, OutboundMessageRow]:
         completed = mark_message_sent(conn, row.id, sent.wamid)
         outcome = SendOutcome(success_status, SendResponse(message=_view(completed), meta_id=sent.wamid).to_body())
         if idempotency_key is not None:
             complete_idempotency_key(
                 conn, idempotency_key, response_status=outcome.status_code, response_body=outcome.body
             )
-        return outcome
+        return outcome, completed
 
     try:
-        return _with_retries(lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id), deadline=deadline)
+        outcome, completed = _with_retries(
+            lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id), deadline=deadline
+        )
     except psycopg.Error:
         # Meta accepted the message: it must not be reported as failed, or the agent will send it again. The row is
         # completed from Meta's status webhook (biz_opaque_callback_data carries its external id).
@@ -459,6 +466,8 @@ def _deliver(
             warning="Message sent, but its record could not be updated yet; Meta's status webhook will complete it",
         )
         return SendOutcome(success_status, response.to_body())
+    publish_message_event(caller.tenant_id, "status", outbound_message(completed))
+    return outcome
 
 
 def _record_failure(
@@ -472,12 +481,15 @@ def _record_failure(
     """Mark the message failed with Meta's code and title. With an `answer`, retries with the key replay it;
     without one the key is released, because nothing reached Meta and a retry may try again."""
 
-    def mark_failed(conn: psycopg.Connection[Any]) -> None:
-        mark_message_failed(conn, row.id, code=error.code, title=error.title, details=error.details)
+    def mark_failed(conn: psycopg.Connection[Any]) -> OutboundMessageRow:
+        failed = mark_message_failed(conn, row.id, code=error.code, title=error.title, details=error.details)
         if expired_contact is not None:
             expire_contact_window(conn, expired_contact)
+        return failed
 
-    _record_outcome(caller, mark_failed, idempotency_key, answer, message_id=row.id)
+    recorded = _record_outcome(caller, mark_failed, idempotency_key, answer, message_id=row.id, event="status")
+    if recorded and expired_contact is not None:
+        publish_window_expiries(caller.tenant_id, [ExpiredWindow(expired_contact, datetime.now(UTC))])
 
 
 def _record_outcome(
@@ -487,21 +499,26 @@ def _record_outcome(
     answer: ThreadlineError | None,
     *,
     message_id: int,
+    event: MessageEventKind,
     deadline: float | None = None,
-) -> None:
-    def record(conn: psycopg.Connection[Any]) -> None:
-        update(conn)
+) -> bool:
+    """Record what became of a send; True when it was recorded (and announced to the conversation's subscribers
+    when `update` returns the message)."""
+
+    def record(conn: psycopg.Connection[Any]) -> object:
+        updated = update(conn)
         if idempotency_key is None:
-            return
+            return updated
         if answer is None:
             release_idempotency_key(conn, idempotency_key)
         else:
             complete_idempotency_key(
                 conn, idempotency_key, response_status=answer.status_code, response_body=_error_record(answer)
             )
+        return updated
 
     try:
-        _with_retries(
+        updated = _with_retries(
             lambda: run_in_transaction(record, tenant_id=caller.tenant_id),
             deadline=deadline or time.monotonic() + RECORDING_RESERVE_SECONDS,
         )
@@ -509,6 +526,10 @@ def _record_outcome(
         # The client still gets the true answer; the message stays pending and the key unfinished (a retry with
         # it is told the outcome is unknown rather than sending again).
         logger.exception("could not record the outcome of a send", extra={"message_id": message_id})
+        return False
+    if isinstance(updated, OutboundMessageRow):
+        publish_message_event(caller.tenant_id, event, outbound_message(updated))
+    return True
 
 
 _RECORDING_BACKOFF_SECONDS = (0.1, 0.3, 0.6, 1.0)

@@ -36,6 +36,7 @@ from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.meta.config import get_meta_settings
 from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notification, signature_matches
 from threadline.observability import logger, metrics
+from threadline.realtime.publisher import publish_stored_messages
 
 SUBSCRIBE_MODE = "subscribe"
 MAX_CHALLENGE_CHARS = 1_024
@@ -346,6 +347,9 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         if delivery.group_messages_skipped:
             logger.info("group messages skipped", extra={"count": delivery.group_messages_skipped})
         stored, applied = _store_delivery(connection, delivery)
+        # After the commit, and never failing the delivery: subscribers hear of new messages and moved statuses.
+        publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
+        publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
         messages_added += stored.messages_added
         statuses_applied += applied.messages_advanced
         windows_closed += applied.windows_closed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from threadline.errors import NotFound, ThreadlineError
+from threadline.errors import InvalidRequest, NotFound, ThreadlineError
 from threadline.http.errors import ErrorEnvelope, error_response, internal_error_response
 from threadline.observability import logger
 
@@ -17,6 +17,12 @@ def create_resolver(envelope: ErrorEnvelope) -> APIGatewayHttpResolver:
         if error.status_code >= 500:
             logger.error("request failed", extra={"error": error.message, "details": error.details})
         return error_response(envelope, error)
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _answer_undecodable_body(error: UnicodeDecodeError) -> Response:
+        # Powertools' decoded_body decodes a base64 body (API Gateway's choice for non-text bytes) as UTF-8: bytes
+        # that are not UTF-8 are the client's mistake, not a server error.
+        return error_response(envelope, InvalidRequest("Request body must be valid JSON"))
 
     @app.exception_handler(Exception)
     def _answer_unexpected_error(error: Exception) -> Response:

@@ -71,6 +71,8 @@ class InboundBatch:
 class StoredInbound:
     messages_added: int
     conversations_touched: int
+    # The messages stored now (not those Meta re-sent), for the real-time feed.
+    message_ids: list[int] = field(default_factory=list)
 
 
 _STORE_INBOUND = """
@@ -207,7 +209,8 @@ inserted_messages AS (
     RETURNING id
 )
 SELECT (SELECT count(*) FROM inserted_messages)::int AS messages_added,
-       (SELECT count(*) FROM upserted_conversations)::int AS conversations_touched
+       (SELECT count(*) FROM upserted_conversations)::int AS conversations_touched,
+       ARRAY(SELECT id FROM inserted_messages ORDER BY id) AS message_ids
 """
 
 
@@ -239,6 +242,8 @@ class StatusBatch:
 class AppliedStatuses:
     messages_advanced: int
     windows_closed: int
+    # The messages whose status moved, for the real-time feed.
+    message_ids: list[int] = field(default_factory=list)
 
 
 _APPLY_STATUSES = """
@@ -298,7 +303,8 @@ closed_windows AS (
     RETURNING c.id
 )
 SELECT (SELECT count(*) FROM advanced)::int AS messages_advanced,
-       (SELECT count(*) FROM closed_windows)::int AS windows_closed
+       (SELECT count(*) FROM closed_windows)::int AS windows_closed,
+       ARRAY(SELECT id FROM advanced ORDER BY id) AS message_ids
 """
 
 

@@ -1,0 +1,52 @@
+"""The tenant's conversations: the list (newest activity first) and one conversation with its contact and channel.
+
+Contract: ../shared/seeds/conversations-and-messages-api.md (agents, JWT; plain `{"error": ...}` errors).
+"""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from threadline.domain.conversations import list_tenant_conversations, show_conversation
+from threadline.errors import InvalidRequest
+from threadline.http.auth import caller_from_event
+from threadline.http.errors import ErrorEnvelope, json_response
+from threadline.http.resolver import create_resolver
+from threadline.models.conversations import (
+    CONVERSATION_ID_EXPLANATION,
+    CONVERSATION_QUERY_EXPLANATIONS,
+    ConversationListQuery,
+)
+from threadline.models.query import parse_id, parse_query
+from threadline.observability import logger, metrics, tracer
+
+app = create_resolver(ErrorEnvelope.PLAIN)
+
+
+@app.get("/api/v1/conversations")
+@app.get("/v1/conversations")
+def list_conversations():
+    caller = caller_from_event(app.current_event.raw_event)
+    query = parse_query(
+        ConversationListQuery,
+        app.current_event.query_string_parameters,
+        explanations=CONVERSATION_QUERY_EXPLANATIONS,
+        refuse=InvalidRequest,
+    )
+    return json_response(200, list_tenant_conversations(caller, query).model_dump(mode="json"))
+
+
+@app.get("/api/v1/conversations/<conversation_id>")
+@app.get("/v1/conversations/<conversation_id>")
+def get_conversation(conversation_id: str):
+    caller = caller_from_event(app.current_event.raw_event)
+    conversation = show_conversation(
+        caller, parse_id(conversation_id, explanation=CONVERSATION_ID_EXPLANATION, refuse=InvalidRequest)
+    )
+    return json_response(200, conversation.model_dump(mode="json"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

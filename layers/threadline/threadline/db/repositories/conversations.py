@@ -1,0 +1,173 @@
+"""Reading conversations: the tenant's list (newest activity first) and one conversation with its channel.
+
+Every list query filters with plain equalities on the leading columns of one of the activity indexes
+(migration 0005) and orders by that index's trailing columns, so PostgreSQL reads a page as one index range:
+a cursor (keyset) page costs what the first page costs. Only the page's rows are joined to their contacts;
+rows skipped by an offset are read from the index alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from threadline.models.ingest import Platform
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    status: str | None = None
+    location_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class ActivityPosition:
+    """A conversation's place in the list order: last_message_at DESC NULLS LAST, id DESC."""
+
+    last_message_at: datetime | None
+    id: int
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: int
+    platform: Platform
+    status: str
+    location_id: UUID | None
+    last_message_at: datetime | None
+    last_message_preview: str | None
+    unread_count: int
+    contact_id: UUID
+    contact_name: str | None
+    contact_identifier: str
+    contact_avatar_url: str | None
+    window_expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ConversationDetailRow(ConversationRow):
+    external_conversation_id: str
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    connection_id: str | None
+    connection_platform: Platform | None
+    connection_phone_number_id: str | None
+    connection_is_active: bool | None
+    location_name: str | None
+
+
+_ROW_COLUMNS = sql.SQL("""
+    c.id, c.platform, c.status, c.location_id, c.last_message_at, c.last_message_preview, c.unread_count,
+    k.id AS contact_id, k.name AS contact_name, k.identifier AS contact_identifier,
+    k.avatar_url AS contact_avatar_url, k.window_expires_at
+""")
+
+_LIST_ORDER = sql.SQL("last_message_at DESC NULLS LAST, id DESC")
+
+
+def _filter_predicates(filters: ConversationFilters) -> list[sql.Composable]:
+    # Equalities only, in index-column order: each combination matches one activity index's leading columns.
+    # Workspace chat sessions are conversations of the same store, but not the inbox's (the indexes are partial).
+    predicates: list[sql.Composable] = [sql.SQL("tenant_id = %(tenant_id)s"), sql.SQL("platform <> 'workspace'")]
+    if filters.location_id is not None:
+        predicates.append(sql.SQL("location_id = %(location_id)s"))
+    if filters.status is not None:
+        predicates.append(sql.SQL("status = %(status)s"))
+    return predicates
+
+
+def _positions_query(filters: ConversationFilters, after: ActivityPosition | None) -> sql.Composable:
+    """The ids and sort keys of one page, read from the activity index alone."""
+    predicates = _filter_predicates(filters)
+
+    def branch(extra: list[sql.Composable]) -> sql.Composable:
+        return sql.SQL(
+            "SELECT id, last_message_at FROM conversations WHERE {where} ORDER BY {order} LIMIT %(limit)s"
+        ).format(where=sql.SQL(" AND ").join(predicates + extra), order=_LIST_ORDER)
+
+    if after is None:
+        return sql.SQL("{first} OFFSET %(offset)s").format(first=branch([]))
+    if after.last_message_at is None:
+        # Already among the conversations without messages, which sort last.
+        return branch([sql.SQL("last_message_at IS NULL AND id < %(after_id)s")])
+    # After a dated position come the older dated rows, then every undated one. Two index ranges, merged in order:
+    # an OR of the two would make PostgreSQL filter the tenant's rows from the top instead of seeking.
+    return sql.SQL("({dated}) UNION ALL ({undated}) ORDER BY {order} LIMIT %(limit)s").format(
+        dated=branch(
+            [
+                sql.SQL("last_message_at <= %(after_at)s"),
+                sql.SQL("(last_message_at < %(after_at)s OR id < %(after_id)s)"),
+            ]
+        ),
+        undated=branch([sql.SQL("last_message_at IS NULL")]),
+        order=_LIST_ORDER,
+    )
+
+
+def list_conversations(
+    conn: psycopg.Connection[Any],
+    *,
+    tenant_id: UUID,
+    filters: ConversationFilters,
+    after: ActivityPosition | None,
+    offset: int,
+    limit: int,
+) -> list[ConversationRow]:
+    """A page of conversations after `after` (a cursor) or after skipping `offset` rows; never both."""
+    query = sql.SQL("""
+        WITH page AS ({positions})
+        SELECT {columns}
+        FROM page p
+        JOIN conversations c ON c.id = p.id
+        JOIN contacts k ON k.id = c.contact_id
+        ORDER BY p.last_message_at DESC NULLS LAST, p.id DESC
+    """).format(positions=_positions_query(filters, after), columns=_ROW_COLUMNS)
+    params = {
+        "tenant_id": tenant_id,
+        "status": filters.status,
+        "location_id": filters.location_id,
+        "after_at": after.last_message_at if after else None,
+        "after_id": after.id if after else None,
+        "offset": offset,
+        "limit": limit,
+    }
+    with conn.cursor(row_factory=class_row(ConversationRow)) as cursor:
+        return cursor.execute(query, params).fetchall()
+
+
+def count_conversations(
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, filters: ConversationFilters, cap: int
+) -> int:
+    """How many conversations match, counting no further than `cap` (so never more than `cap` index entries)."""
+    query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM conversations WHERE {where} LIMIT %(cap)s) matching").format(
+        where=sql.SQL(" AND ").join(_filter_predicates(filters))
+    )
+    row = conn.execute(
+        query, {"tenant_id": tenant_id, "status": filters.status, "location_id": filters.location_id, "cap": cap}
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def find_conversation(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationDetailRow | None:
+    """One conversation with its contact, connection and location; None when RLS hides it or it does not exist."""
+    query = sql.SQL("""
+        SELECT {columns},
+               c.external_conversation_id, c.message_count, c.created_at, c.updated_at,
+               n.connection_id, n.platform AS connection_platform, n.phone_number_id AS connection_phone_number_id,
+               n.is_active AS connection_is_active, l.name AS location_name
+        FROM conversations c
+        JOIN contacts k ON k.id = c.contact_id
+        LEFT JOIN connections n ON n.id = c.connection_id
+        LEFT JOIN locations l ON l.id = c.location_id
+        WHERE c.id = %(conversation_id)s
+    """).format(columns=_ROW_COLUMNS)
+    with conn.cursor(row_factory=class_row(ConversationDetailRow)) as cursor:
+        return cursor.execute(query, {"conversation_id": conversation_id}).fetchone()

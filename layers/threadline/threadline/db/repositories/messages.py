@@ -1,0 +1,138 @@
+"""Reading a conversation's messages: its timeline, newest first by cursor or by page in either order.
+
+Pages walk the timeline index (tenant_id, conversation_id, sent_at DESC, id DESC) forwards or backwards. A cursor
+page seeks straight to its position; a numbered page skips its offset inside the index (the tenant is an index
+column, so RLS needs no heap visit per skipped row), and only the rows it returns are read and joined to authors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+SortOrder = Literal["asc", "desc"]
+Direction = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True)
+class TimelinePosition:
+    """A message's place in the timeline: (sent_at, id)."""
+
+    sent_at: datetime
+    id: int
+
+
+@dataclass(frozen=True)
+class ConversationHeader:
+    """What every message page needs about its conversation: the authors who are not agents, and the total."""
+
+    id: int
+    tenant_id: UUID
+    tenant_name: str
+    message_count: int
+    contact_id: UUID
+    contact_name: str | None
+    contact_identifier: str
+    contact_avatar_url: str | None
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: int
+    direction: Direction
+    type: str
+    content: str
+    status: str
+    is_system: bool
+    sent_at: datetime
+    created_at: datetime
+    media_url: str | None
+    media_mime_type: str | None
+    media_filename: str | None
+    media_size_bytes: int | None
+    error_code: int | None
+    error_title: str | None
+    error_details: str | None
+    author_user_id: UUID | None
+    author_name: str | None
+    author_avatar_url: str | None
+
+
+def find_conversation_header(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationHeader | None:
+    """None when the conversation does not exist or belongs to another tenant (RLS hides it): the same answer."""
+    with conn.cursor(row_factory=class_row(ConversationHeader)) as cursor:
+        return cursor.execute(
+            """
+            SELECT c.id, c.tenant_id, t.name AS tenant_name, c.message_count,
+                   k.id AS contact_id, k.name AS contact_name, k.identifier AS contact_identifier,
+                   k.avatar_url AS contact_avatar_url
+            FROM conversations c
+            JOIN contacts k ON k.id = c.contact_id
+            JOIN tenants t ON t.id = c.tenant_id
+            WHERE c.id = %s
+            """,
+            (conversation_id,),
+        ).fetchone()
+
+
+_ORDER = {
+    "asc": sql.SQL("sent_at ASC, id ASC"),
+    "desc": sql.SQL("sent_at DESC, id DESC"),
+}
+
+_WITH_AUTHORS = """
+    WITH page AS ({page})
+    SELECT m.id, m.direction, m.type, m.content, m.status, m.is_system, m.sent_at, m.created_at,
+           m.media_url, m.media_mime_type, m.media_filename, m.media_size_bytes,
+           m.error_code, m.error_title, m.error_details,
+           m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url
+    FROM page p
+    JOIN messages m ON m.id = p.id
+    LEFT JOIN users u ON u.id = m.author_user_id
+    ORDER BY {outer_order}
+"""
+
+
+def _page_with_authors(page: sql.Composable, order: SortOrder) -> sql.Composed:
+    outer_order = sql.SQL("p.sent_at ASC, p.id ASC") if order == "asc" else sql.SQL("p.sent_at DESC, p.id DESC")
+    return sql.SQL(_WITH_AUTHORS).format(page=page, outer_order=outer_order)
+
+
+def list_messages_before(
+    conn: psycopg.Connection[Any], conversation: ConversationHeader, *, before: TimelinePosition | None, limit: int
+) -> list[MessageRow]:
+    """Newest first, starting just older than `before` (or at the newest message)."""
+    seek = sql.SQL("AND sent_at <= %(before_at)s AND (sent_at < %(before_at)s OR id < %(before_id)s)")
+    page = sql.SQL(
+        "SELECT id, sent_at FROM messages"
+        " WHERE tenant_id = %(tenant_id)s AND conversation_id = %(conversation_id)s {seek}"
+        " ORDER BY {order} LIMIT %(limit)s"
+    ).format(seek=seek if before else sql.SQL(""), order=_ORDER["desc"])
+    params = {
+        "tenant_id": conversation.tenant_id,
+        "conversation_id": conversation.id,
+        "before_at": before.sent_at if before else None,
+        "before_id": before.id if before else None,
+        "limit": limit,
+    }
+    with conn.cursor(row_factory=class_row(MessageRow)) as cursor:
+        return cursor.execute(_page_with_authors(page, "desc"), params).fetchall()
+
+
+def list_messages_page(
+    conn: psycopg.Connection[Any], conversation: ConversationHeader, *, order: SortOrder, offset: int, limit: int
+) -> list[MessageRow]:
+    """One numbered page in either order (oldest first for `asc`)."""
+    page = sql.SQL(
+        "SELECT id, sent_at FROM messages WHERE tenant_id = %(tenant_id)s AND conversation_id = %(conversation_id)s"
+        " ORDER BY {order} OFFSET %(offset)s LIMIT %(limit)s"
+    ).format(order=_ORDER[order])
+    params = {"tenant_id": conversation.tenant_id, "conversation_id": conversation.id, "offset": offset, "limit": limit}
+    with conn.cursor(row_factory=class_row(MessageRow)) as cursor:
+        return cursor.execute(_page_with_authors(page, order), params).fetchall()

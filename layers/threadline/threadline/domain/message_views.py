@@ -1,0 +1,231 @@
+"""A conversation's messages as the two read contracts show them: who wrote each one, and what it carries.
+
+Authors: a system message is written by "system"; a message an agent sent from Threadline by that agent; an
+outbound message without an agent (sent from the business's own phone and synced by a connector) by the business,
+i.e. the tenant; an inbound one by the customer (the contact, named by its identifier when it has no name).
+
+Totals come from conversations.message_count, which triggers keep exact (migration 0005), so no page counts rows.
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+
+from threadline.db.repositories.messages import (
+    ConversationHeader,
+    MessageRow,
+    TimelinePosition,
+    find_conversation_header,
+    list_messages_before,
+    list_messages_page,
+)
+from threadline.db.tenancy import run_in_transaction
+from threadline.domain.conversations import CONVERSATION_NOT_FOUND
+from threadline.domain.pagination import (
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    list_fingerprint,
+    plan_numbered_page,
+)
+from threadline.errors import InvalidRequest, NotFound, ThreadlineError
+from threadline.http.auth import Caller
+from threadline.models.messages import (
+    AgentMessage,
+    AgentMessagePage,
+    AgentMessageQuery,
+    AgentMessagesResponse,
+    Attachment,
+    Author,
+    DeliveryError,
+    MessageList,
+    MessageListQuery,
+    MessageView,
+    SortOrder,
+)
+from threadline.observability import logger
+
+SYSTEM_AUTHOR_ID = "system"
+SYSTEM_AUTHOR_NAME = "System"
+UNNAMED_AGENT = "Agent"
+# Only Python's built-in table: the answer must not depend on the host's /etc/mime.types.
+_MIME_TYPES = mimetypes.MimeTypes(filenames=())
+_UNKNOWN_MIME_TYPE = "application/octet-stream"
+_OPPOSITE_ORDER: dict[SortOrder, SortOrder] = {"asc": "desc", "desc": "asc"}
+
+
+def initials(name: str) -> str:
+    """First letters of the first and last words, upper-cased ("John Smith" -> "JS"; one word -> one letter).
+    A word's first letter or digit counts, so "+1 555" gives "15" and "@jane" gives "J"."""
+    letters = [next((char for char in word if char.isalnum()), "") for word in name.split()]
+    letters = [letter for letter in letters if letter]
+    if not letters:
+        return ""
+    return (letters[0] + letters[-1] if len(letters) > 1 else letters[0]).upper()
+
+
+def _author(name: str, **fields: Any) -> Author:
+    return Author(name=name, initials=initials(name), **fields)
+
+
+def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
+    if message.is_system:
+        return _author(SYSTEM_AUTHOR_NAME, id=SYSTEM_AUTHOR_ID, type="system", avatar_url=None)
+    if message.author_user_id is not None:
+        return _author(
+            message.author_name or UNNAMED_AGENT,
+            id=str(message.author_user_id),
+            type="agent",
+            avatar_url=message.author_avatar_url,
+        )
+    if message.direction == "outbound":
+        return _author(conversation.tenant_name, id=str(conversation.tenant_id), type="agent", avatar_url=None)
+    return _author(
+        conversation.contact_name or conversation.contact_identifier,
+        id=str(conversation.contact_id),
+        type="customer",
+        avatar_url=conversation.contact_avatar_url,
+    )
+
+
+def attachments_of(message: MessageRow) -> list[Attachment]:
+    """A message carries at most one medium; it is listed when the message has its URL."""
+    if not message.media_url:
+        return []
+    path = urlsplit(message.media_url).path
+    file_name = unquote(PurePosixPath(path).name)
+    mime_type = message.media_mime_type or _MIME_TYPES.guess_type(path)[0] or _UNKNOWN_MIME_TYPE
+    return [
+        Attachment(
+            id=message.id,
+            name=message.media_filename or file_name or f"{message.type}-{message.id}",
+            size=message.media_size_bytes,
+            type=mime_type,
+            url=message.media_url,
+            created_at=message.sent_at,
+        )
+    ]
+
+
+def _message_view(message: MessageRow, conversation: ConversationHeader) -> MessageView:
+    failed = message.error_code is not None or message.error_title is not None
+    return MessageView(
+        id=message.id,
+        direction=message.direction,
+        type=message.type,
+        content=message.content,
+        status=message.status,
+        sent_at=message.sent_at,
+        is_system=message.is_system,
+        author=author_of(message, conversation),
+        attachments=attachments_of(message),
+        error=DeliveryError(code=message.error_code, title=message.error_title, details=message.error_details)
+        if failed
+        else None,
+    )
+
+
+def _agent_message(message: MessageRow, conversation: ConversationHeader) -> AgentMessage:
+    author = author_of(message, conversation)
+    return AgentMessage(
+        id=message.id,
+        body=message.content,
+        is_agent=author.type == "agent",
+        is_system_message=message.is_system,
+        created_at=message.sent_at,
+        author=author,
+        attachments=attachments_of(message),
+    )
+
+
+def message_list_fingerprint(conversation_id: int) -> str:
+    return list_fingerprint("messages", conversation_id)
+
+
+def conversation_messages(caller: Caller, conversation_id: int, query: MessageListQuery) -> MessageList:
+    """Newest first; `before` continues after the last message of the previous page."""
+    fingerprint = message_list_fingerprint(conversation_id)
+    before = None
+    if query.before is not None:
+        try:
+            sent_at, message_id = decode_cursor(query.before, fingerprint)
+        except InvalidCursor as error:
+            raise InvalidRequest(f"before is not valid for this conversation ({error})") from None
+        if sent_at is None:
+            raise InvalidRequest("before is not valid for this conversation (not a cursor)")
+        before = TimelinePosition(sent_at, message_id)
+
+    def read(conn: psycopg.Connection[Any]) -> tuple[ConversationHeader | None, list[MessageRow]]:
+        conversation = find_conversation_header(conn, conversation_id)
+        if conversation is None:
+            return None, []
+        return conversation, list_messages_before(conn, conversation, before=before, limit=query.limit + 1)
+
+    conversation, rows = run_in_transaction(read, tenant_id=caller.tenant_id)
+    if conversation is None:
+        raise NotFound(CONVERSATION_NOT_FOUND)
+    page, has_more = rows[: query.limit], len(rows) > query.limit
+    return MessageList(
+        conversation_id=conversation.id,
+        total=conversation.message_count,
+        limit=query.limit,
+        messages=[_message_view(row, conversation) for row in page],
+        next_cursor=encode_cursor(fingerprint, page[-1].sent_at, page[-1].id) if has_more else None,
+    )
+
+
+@dataclass(frozen=True)
+class _AgentPage:
+    conversation: ConversationHeader | None
+    rows: list[MessageRow]
+
+
+def _read_agent_page(caller: Caller, conversation_id: int, query: AgentMessageQuery) -> _AgentPage:
+    def read(conn: psycopg.Connection[Any]) -> _AgentPage:
+        conversation = find_conversation_header(conn, conversation_id)
+        if conversation is None:
+            return _AgentPage(None, [])
+        plan = plan_numbered_page(total=conversation.message_count, page=query.page, limit=query.limit)
+        if plan is None:
+            return _AgentPage(conversation, [])
+        rows = list_messages_page(
+            conn,
+            conversation,
+            order=_OPPOSITE_ORDER[query.order] if plan.order_reversed else query.order,
+            offset=plan.offset,
+            limit=plan.limit,
+        )
+        return _AgentPage(conversation, rows[::-1] if plan.order_reversed else rows)
+
+    try:
+        return run_in_transaction(read, tenant_id=caller.tenant_id)
+    except psycopg.Error as error:
+        # The agent contract names its 500: DATABASE_ERROR, "Failed to retrieve messages".
+        logger.exception("reading messages failed")
+        raise ThreadlineError("Failed to retrieve messages", details="Internal server error") from error
+
+
+def agent_conversation_messages(
+    caller: Caller, conversation_id: int, query: AgentMessageQuery
+) -> AgentMessagesResponse:
+    read = _read_agent_page(caller, conversation_id, query)
+    if read.conversation is None:
+        raise NotFound(CONVERSATION_NOT_FOUND, details=f"No conversation exists with ID {conversation_id}")
+    conversation = read.conversation
+    return AgentMessagesResponse(
+        data=AgentMessagePage(
+            conversation_id=conversation.id,
+            page=query.page,
+            limit=query.limit,
+            total=conversation.message_count,
+            total_pages=math.ceil(conversation.message_count / query.limit),
+            messages=[_agent_message(row, conversation) for row in read.rows],
+        )
+    )

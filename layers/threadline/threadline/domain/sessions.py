@@ -1,0 +1,347 @@
+"""Workspace chat sessions: workspaces and sessions, message capture, and replies from the language model.
+
+A session is backed by one conversation (platform 'workspace') and its messages are rows of `messages`: a user
+message is inbound, an assistant message outbound. The URL names a workspace by uuid or config id and a session by
+its `wses_` id or uuid; a session of another workspace, or of another tenant (RLS), is simply not found.
+
+A user message with process=true:
+1. one transaction: store the user message and read the history the reply needs; commit; broadcast it;
+2. outside any transaction: ask the language model (threadline.domain.llm), threaded by claudeSessionId;
+3. a second transaction: store the reply as the assistant message (same channel, context and thread); broadcast.
+When 2 or 3 fails the user message stays stored, and the answer is the seed's: 500 with
+{success: true, userMessage, processingError}.
+
+Threads: claudeSessionId is stored on each message (messages.thread_id). With one, the model sees only that
+thread's earlier messages in the session; without, the whole session's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from aws_lambda_powertools.metrics import MetricUnit
+
+from threadline.db.repositories.sessions import (
+    NewSessionMessage,
+    SessionMessageRow,
+    SessionRecord,
+    WorkspaceRecord,
+    find_workspace,
+    insert_session,
+    insert_session_message,
+    insert_workspace,
+    recent_session_history,
+)
+from threadline.db.tenancy import run_in_transaction
+from threadline.domain.llm import (
+    CHARACTERS_PER_TOKEN,
+    LlmFailure,
+    Role,
+    Turn,
+    generate_reply,
+    history_window,
+)
+from threadline.errors import Conflict, NotFound
+from threadline.http.auth import Caller
+from threadline.llm_config import get_llm_settings
+from threadline.models.sessions import (
+    SESSION_NOT_FOUND,
+    WORKSPACE_NOT_FOUND,
+    CapturedMessage,
+    CaptureRequest,
+    SessionMessage,
+    SessionView,
+    WorkspaceView,
+    js_timestamp,
+    parse_capture_request,
+    parse_create_session_request,
+    parse_create_workspace_request,
+)
+from threadline.observability import logger, metrics
+
+# How many earlier messages are read at most before the token budget picks from them.
+HISTORY_MESSAGE_LIMIT = 100
+# Time kept back from the model call for saving its reply and answering before the function's timeout.
+REPLY_RESERVE_SECONDS = 2.5
+_DIRECTION_BY_ROLE: dict[Role, str] = {"user": "inbound", "assistant": "outbound"}
+_ROLE_BY_DIRECTION: dict[str, Role] = {direction: role for role, direction in _DIRECTION_BY_ROLE.items()}
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    status_code: int
+    body: dict[str, Any]
+
+
+def detect_content_type(content: str) -> str:
+    """'json' when the content is a JSON object or array (e.g. an assistant's list of events), else 'text'."""
+    candidate = content.strip()
+    if candidate[:1] not in ("{", "["):
+        return "text"
+    try:
+        return "json" if isinstance(json.loads(candidate), dict | list) else "text"
+    except ValueError:
+        return "text"
+
+
+def _as_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Workspaces and sessions (the API and the CLI; `conn` is scoped to the tenant, or the owner's for the CLI)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def create_workspace(
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, name: str, config_id: str | None = None
+) -> WorkspaceRecord:
+    record = insert_workspace(conn, tenant_id=tenant_id, name=name, config_id=config_id)
+    if record is None:
+        raise Conflict(f"A workspace with configId {config_id} already exists")
+    return record
+
+
+def resolve_workspace(conn: psycopg.Connection[Any], *, tenant_id: UUID, workspace_ref: str) -> WorkspaceRecord:
+    workspace = find_workspace(
+        conn, tenant_id=tenant_id, workspace_uuid=_as_uuid(workspace_ref), config_id=workspace_ref
+    )
+    if workspace is None:
+        raise NotFound(WORKSPACE_NOT_FOUND)
+    return workspace
+
+
+def create_session(
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, workspace_ref: str, title: str | None = None
+) -> SessionRecord:
+    workspace = resolve_workspace(conn, tenant_id=tenant_id, workspace_ref=workspace_ref)
+    return insert_session(conn, tenant_id=tenant_id, workspace_id=workspace.id, title=title)
+
+
+def workspace_view(record: WorkspaceRecord) -> dict[str, Any]:
+    return WorkspaceView(
+        id=str(record.id), configId=record.config_id, name=record.name, createdAt=record.created_at
+    ).model_dump(mode="json")
+
+
+def session_view(record: SessionRecord) -> dict[str, Any]:
+    return SessionView(
+        id=record.public_id,
+        uuid=str(record.uuid),
+        workspaceId=str(record.workspace_id),
+        title=record.title,
+        createdAt=record.created_at,
+    ).model_dump(mode="json")
+
+
+def create_workspace_for(caller: Caller, body: str | bytes | None) -> SessionOutcome:
+    request = parse_create_workspace_request(body)
+    record = run_in_transaction(
+        lambda conn: create_workspace(conn, tenant_id=caller.tenant_id, name=request.name, config_id=request.config_id),
+        tenant_id=caller.tenant_id,
+    )
+    return SessionOutcome(201, {"success": True, "workspace": workspace_view(record)})
+
+
+def create_session_for(caller: Caller, workspace_ref: str, body: str | bytes | None) -> SessionOutcome:
+    request = parse_create_session_request(body)
+    record = run_in_transaction(
+        lambda conn: create_session(conn, tenant_id=caller.tenant_id, workspace_ref=workspace_ref, title=request.title),
+        tenant_id=caller.tenant_id,
+    )
+    return SessionOutcome(201, {"success": True, "session": session_view(record)})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Message capture
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def full_message(row: SessionMessageRow) -> dict[str, Any]:
+    return SessionMessage(
+        id=row.id,
+        uuid=row.uuid,
+        workspaceId=str(row.workspace_id),
+        workspaceSessionId=row.workspace_session_id,
+        workspaceSessionUuid=str(row.workspace_session_uuid),
+        role=_ROLE_BY_DIRECTION[row.direction],
+        content=row.content,
+        contentType=row.content_type,
+        contextType=row.context_type,
+        # Threadline has no context objects of its own: the context is always the session's workspace.
+        contextId=str(row.workspace_id),
+        channel=row.channel,
+        username=row.username,
+        createdAt=row.created_at,
+        updatedAt=row.updated_at,
+    ).model_dump(mode="json")
+
+
+def brief_message(row: SessionMessageRow) -> dict[str, Any]:
+    return CapturedMessage(
+        id=row.id,
+        workspaceId=str(row.workspace_id),
+        workspaceSessionId=row.workspace_session_id,
+        role=_ROLE_BY_DIRECTION[row.direction],
+        content=row.content,
+        contentType=row.content_type,
+        channel=row.channel,
+        createdAt=row.created_at,
+    ).model_dump(mode="json")
+
+
+def websocket_message(row: SessionMessageRow) -> dict[str, Any]:
+    """The seed's WebSocket `message` (the publisher wraps it in {type, sessionUuid, message})."""
+    return {
+        "id": str(row.id),
+        "role": _ROLE_BY_DIRECTION[row.direction],
+        "content": row.content,
+        "metadata": row.metadata or {},
+        "createdAt": js_timestamp(row.created_at),
+    }
+
+
+def _broadcast(tenant_id: UUID, row: SessionMessageRow) -> None:
+    """Tell the session's WebSocket subscribers, after the commit. Never fails the request: the message is stored,
+    and a client that missed the frame sees the message when it next reads the session."""
+    try:
+        from threadline.realtime.publisher import publish_session_message
+    except ImportError:
+        logger.debug("no real-time publisher in this build; session message not broadcast")
+        return
+    try:
+        # Subscribers name the session as the seed does ("sessionUuid": "wses_..."): by its public id.
+        publish_session_message(tenant_id, row.workspace_session_id, websocket_message(row))
+    except Exception:
+        logger.exception("broadcasting a session message failed", extra={"message_id": row.id})
+
+
+def _new_message(request: CaptureRequest, caller: Caller, *, role: Role, content: str) -> NewSessionMessage:
+    return NewSessionMessage(
+        direction=_DIRECTION_BY_ROLE[role],
+        content=content,
+        content_type=detect_content_type(content),
+        channel=request.channel,
+        metadata=request.metadata,
+        context_type=request.context_type,
+        thread_id=request.claude_session_id,
+        author_user_id=caller.user_id if role == "user" else None,
+    )
+
+
+def _store(
+    conn: psycopg.Connection[Any], caller: Caller, workspace_ref: str, session_ref: str, message: NewSessionMessage
+) -> SessionMessageRow:
+    row = insert_session_message(
+        conn,
+        tenant_id=caller.tenant_id,
+        workspace_ref=workspace_ref,
+        workspace_uuid=_as_uuid(workspace_ref),
+        session_ref=session_ref,
+        session_uuid=_as_uuid(session_ref),
+        message=message,
+    )
+    if row is None:
+        raise NotFound(SESSION_NOT_FOUND)
+    return row
+
+
+def capture_assistant_message(
+    *, caller: Caller, workspace_ref: str, session_ref: str, body: str | bytes | None
+) -> SessionOutcome:
+    """POST .../message/assistant (and the deprecated .../message): store a message the assistant side sends."""
+    request = parse_capture_request(body, allow_processing=False)
+    message = _new_message(request, caller, role="assistant", content=request.message)
+    row = run_in_transaction(
+        lambda conn: _store(conn, caller, workspace_ref, session_ref, message), tenant_id=caller.tenant_id
+    )
+    _broadcast(caller.tenant_id, row)
+    metrics.add_metric(name="SessionMessagesCaptured", unit=MetricUnit.Count, value=1)
+    return SessionOutcome(200, {"success": True, "message": brief_message(row)})
+
+
+@dataclass(frozen=True)
+class _StoredUserMessage:
+    row: SessionMessageRow
+    # Earlier turns, newest first, each with its full length in characters; empty unless a reply is wanted.
+    history: list[tuple[Turn, int]]
+
+
+def capture_user_message(
+    *, caller: Caller, workspace_ref: str, session_ref: str, body: str | bytes | None, remaining_ms: int
+) -> SessionOutcome:
+    """POST .../message/user: store the user's message and, with process=true, the model's reply."""
+    request = parse_capture_request(body, allow_processing=True)
+    message = _new_message(request, caller, role="user", content=request.message)
+    settings = get_llm_settings()
+    wants_reply = request.process and settings.is_configured
+    history_chars = settings.history_token_budget * CHARACTERS_PER_TOKEN
+
+    def store_and_read_history(conn: psycopg.Connection[Any]) -> _StoredUserMessage:
+        row = _store(conn, caller, workspace_ref, session_ref, message)
+        if not wants_reply:
+            return _StoredUserMessage(row, [])
+        earlier = recent_session_history(
+            conn,
+            tenant_id=caller.tenant_id,
+            conversation_id=row.conversation_id,
+            thread_id=request.claude_session_id,
+            before=row,
+            limit=HISTORY_MESSAGE_LIMIT,
+            max_chars=history_chars,
+        )
+        turns = [(Turn(_ROLE_BY_DIRECTION[m.direction], m.content), m.content_chars) for m in earlier]
+        return _StoredUserMessage(row, turns)
+
+    started = time.monotonic()
+    stored = run_in_transaction(store_and_read_history, tenant_id=caller.tenant_id)
+    _broadcast(caller.tenant_id, stored.row)
+    metrics.add_metric(name="SessionMessagesCaptured", unit=MetricUnit.Count, value=1)
+    user_message = full_message(stored.row)
+    if not request.process:
+        return SessionOutcome(200, {"success": True, "userMessage": user_message, "assistantMessage": None})
+
+    deadline = started + remaining_ms / 1000 - REPLY_RESERVE_SECONDS
+    try:
+        reply_row = _reply(caller, workspace_ref, session_ref, request, stored, deadline=deadline)
+    except LlmFailure as failure:
+        metrics.add_metric(name="SessionRepliesFailed", unit=MetricUnit.Count, value=1)
+        return SessionOutcome(500, {"success": True, "userMessage": user_message, "processingError": failure.message})
+    _broadcast(caller.tenant_id, reply_row)
+    metrics.add_metric(name="SessionRepliesGenerated", unit=MetricUnit.Count, value=1)
+    return SessionOutcome(
+        200, {"success": True, "userMessage": user_message, "assistantMessage": full_message(reply_row)}
+    )
+
+
+def _reply(
+    caller: Caller,
+    workspace_ref: str,
+    session_ref: str,
+    request: CaptureRequest,
+    stored: _StoredUserMessage,
+    *,
+    deadline: float,
+) -> SessionMessageRow:
+    """Generate and store the assistant's reply; LlmFailure when there is none to show."""
+    latest = Turn("user", stored.row.content)
+    turns = history_window(stored.history, latest, token_budget=get_llm_settings().history_token_budget)
+    reply = generate_reply(turns, deadline=deadline)
+    message = _new_message(request, caller, role="assistant", content=reply)
+    try:
+        return run_in_transaction(
+            lambda conn: _store(conn, caller, workspace_ref, session_ref, message), tenant_id=caller.tenant_id
+        )
+    except NotFound:
+        raise LlmFailure("The session was removed before the reply could be saved") from None
+    except psycopg.Error:
+        logger.exception("saving the language model's reply failed")
+        raise LlmFailure("The reply could not be saved") from None

@@ -1,0 +1,101 @@
+"""The conversations API's queries and answers (../shared/seeds/conversations-and-messages-api.md):
+`GET /api/v1/conversations` (also `/v1/conversations`) and `GET /api/v1/conversations/{id}`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from threadline.models.ingest import Platform
+from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
+
+ConversationStatus = Literal["open", "pending", "resolved", "closed"]
+DEFAULT_CONVERSATION_PAGE = 20
+# Deeper than this, offsets are refused in favour of the cursor, which costs the same at any depth.
+MAX_CONVERSATION_OFFSET = 1_000_000
+
+
+class ConversationListQuery(QueryModel):
+    location_id: UUID | None = None
+    status: ConversationStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_CONVERSATION_PAGE
+    offset: Annotated[int, Field(ge=0, le=MAX_CONVERSATION_OFFSET)] = 0
+    cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)] | None = Field(
+        default=None, description="next_cursor of the previous page, with the same location_id and status"
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_page(self) -> ConversationListQuery:
+        if self.cursor is not None and self.offset:
+            raise ValueError("use either cursor or offset, not both")
+        return self
+
+
+CONVERSATION_QUERY_EXPLANATIONS = {
+    "location_id": "location_id must be a UUID",
+    "status": "status must be one of open, pending, resolved, closed",
+    "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
+    "offset": f"offset must be an integer between 0 and {MAX_CONVERSATION_OFFSET:,}; use cursor for deeper pages",
+    "cursor": "cursor is not valid; use next_cursor from the previous page",
+}
+CONVERSATION_ID_EXPLANATION = "conversation id must be a positive integer"
+
+
+class ContactSummary(BaseModel):
+    id: UUID
+    name: str | None
+    identifier: str
+    avatar_url: str | None
+
+
+class CustomerServiceWindow(BaseModel):
+    """WhatsApp's 24-hour window: free text may be sent while it is open, only templates once it has expired."""
+
+    status: Literal["open", "expired"]
+    expires_at: UtcDatetime | None = Field(description="when it closes (or closed); null if the contact never wrote")
+
+
+class ConversationSummary(BaseModel):
+    id: int
+    platform: Platform
+    status: ConversationStatus
+    location_id: UUID | None
+    contact: ContactSummary
+    last_message_preview: str | None = Field(max_length=100)
+    last_message_at: UtcDatetime | None
+    unread_count: int = Field(description="inbound messages since the last reply (or read marker)")
+    window: CustomerServiceWindow
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummary]
+    total: int = Field(description="matching conversations, counted up to a cap (see total_is_exact)")
+    total_is_exact: bool = Field(description="false when more conversations match than were counted")
+    limit: int
+    offset: int
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last page")
+
+
+class Channel(BaseModel):
+    """The connection that brought the conversation in."""
+
+    connection_id: str
+    platform: Platform
+    phone_number_id: str | None
+    is_active: bool
+
+
+class LocationSummary(BaseModel):
+    id: UUID
+    name: str
+
+
+class ConversationDetail(ConversationSummary):
+    external_conversation_id: str
+    message_count: int
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    channel: Channel | None = Field(description="null when the connection was deleted")
+    location: LocationSummary | None

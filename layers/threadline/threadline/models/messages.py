@@ -1,0 +1,124 @@
+"""A conversation's messages, in two contracts:
+
+- `GET /api/v1/conversations/{id}/messages` (../shared/seeds/conversations-and-messages-api.md): newest first,
+  `before` cursor and `limit`, plain `{"error": ...}` errors;
+- `GET /api/agent/conversations/{conversation_id}/messages` (../shared/seeds/agent-conversation-messages-api.md):
+  `page`, `limit`, `order`, the `{success, data}` envelope and `{success: false, error: {code, message, details}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from threadline.errors import InvalidRequest
+from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
+
+DEFAULT_MESSAGE_PAGE = 50
+# Keeps (page - 1) * limit a modest bigint; a page past the last one is simply empty.
+MAX_PAGE_NUMBER = 10_000_000
+
+AuthorType = Literal["customer", "agent", "system"]
+SortOrder = Literal["asc", "desc"]
+
+
+class MessageListQuery(QueryModel):
+    before: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)] | None = Field(
+        default=None, description="next_cursor of the previous page: messages older than its last one"
+    )
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_MESSAGE_PAGE
+
+
+MESSAGE_QUERY_EXPLANATIONS = {
+    "before": "before is not valid; use next_cursor from the previous page",
+    "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
+}
+
+
+class AgentMessageQuery(QueryModel):
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE_NUMBER)] = 1
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_MESSAGE_PAGE
+    order: SortOrder = "asc"
+
+
+# Worded as the seed words its example ("Limit must be between 1 and 100").
+AGENT_QUERY_EXPLANATIONS = {
+    "page": f"Page must be an integer between 1 and {MAX_PAGE_NUMBER}",
+    "limit": f"Limit must be between 1 and {MAX_PAGE_SIZE}",
+    "order": "Order must be 'asc' or 'desc'",
+}
+AGENT_CONVERSATION_ID_EXPLANATION = "Conversation ID must be a positive integer"
+
+
+def refuse_agent_parameters(reason: str) -> InvalidRequest:
+    """The agent contract's 400: the same message every time, the reason in `details`."""
+    return InvalidRequest("Invalid request parameters", details=reason)
+
+
+class Author(BaseModel):
+    id: str = Field(description="the customer's contact id, the agent's user id, the tenant's id, or \"system\"")
+    name: str
+    type: AuthorType
+    avatar_url: str | None
+    initials: str = Field(description="first letters of the first and last words of the name, upper-cased")
+
+
+class Attachment(BaseModel):
+    id: int = Field(description="the message's id: a message carries at most one medium")
+    name: str
+    size: int | None = Field(description="bytes, when known")
+    type: str = Field(description="MIME type")
+    url: str
+    created_at: UtcDatetime
+
+
+class AgentMessage(BaseModel):
+    id: int
+    body: str
+    is_agent: bool
+    is_system_message: bool
+    created_at: UtcDatetime = Field(description="when the message was sent")
+    author: Author
+    attachments: list[Attachment]
+
+
+class AgentMessagePage(BaseModel):
+    conversation_id: int
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+    messages: list[AgentMessage]
+
+
+class AgentMessagesResponse(BaseModel):
+    success: Literal[True] = True
+    data: AgentMessagePage
+
+
+class DeliveryError(BaseModel):
+    code: int | None
+    title: str | None
+    details: str | None
+
+
+class MessageView(BaseModel):
+    id: int
+    direction: Literal["inbound", "outbound"]
+    type: str
+    content: str
+    status: str = Field(description="received (inbound); pending, sent, delivered, read or failed (outbound)")
+    sent_at: UtcDatetime
+    is_system: bool
+    author: Author
+    attachments: list[Attachment]
+    error: DeliveryError | None = Field(description="why an outbound message failed, when it did")
+
+
+class MessageList(BaseModel):
+    conversation_id: int
+    total: int
+    limit: int
+    messages: list[MessageView] = Field(description="newest first")
+    next_cursor: str | None = Field(description="pass as `before` for older messages; null at the oldest")

@@ -1,0 +1,154 @@
+"""The frames a WebSocket subscriber receives: one JSON object per frame, told apart by `type`, keys in camelCase.
+
+Pushed by the publishers (after the write that caused them committed):
+
+    {"type": "session_message", "sessionUuid": "wses_...", "message": {...}}
+        A chat-session message was captured; `message` is the session message as the capture API returns it.
+    {"type": "conversation_message", "conversationId": 123, "event": "created" | "status" | "updated",
+     "message": {"id", "conversationId", "externalId", "direction", "type", "content", "mediaUrl", "status",
+                 "source", "sentAt", "createdAt", "error": null | {"code", "title"}}}
+        created: a new message (ingested, received by webhook, or an agent's send, which starts as `pending`);
+        status:  its delivery status moved (sent, delivered, read, failed);
+        updated: anything else about it changed (e.g. Meta did not confirm a send: `error.title` says so).
+    {"type": "conversation_resync", "conversationId": 123, "messagesAdded": 240}
+        More messages arrived at once than are pushed one by one (a connector's backfill): reload the timeline.
+    {"type": "conversation_window", "conversationId": 123, "contactId": "...", "windowStatus": "expired",
+     "windowExpiresAt": "2026-02-02T10:30:00.000Z"}
+        The contact's 24-hour WhatsApp window closed: free-form replies are refused until the customer writes again.
+
+Answers to a client's own actions:
+
+    {"type": "subscribed" | "unsubscribed", "topic": "conversation", "conversationId": 123}
+    {"type": "subscribed" | "unsubscribed", "topic": "session", "sessionUuid": "wses_..."}
+    {"type": "error", "error": "Conversation not found", "action": "subscribe_conversation"}
+
+Timestamps are ISO 8601 in UTC with milliseconds and a `Z`, as the session API writes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+from threadline.db.repositories.realtime import RealtimeMessage
+
+if TYPE_CHECKING:  # the send path's module, needed at runtime only by the send path, which has imported it
+    from threadline.db.repositories.sending import OutboundMessageRow
+
+MessageEventKind = Literal["created", "status", "updated"]
+
+
+@dataclass(frozen=True)
+class ConversationEvent:
+    """A frame for the subscribers of one conversation."""
+
+    conversation_id: int
+    frame: dict[str, Any]
+
+
+def timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, date | UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode_frame(frame: Mapping[str, Any]) -> bytes:
+    """UTF-8 JSON; datetimes become the frames' timestamps, so callers may hand over rows as they read them."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode("utf-8")
+
+
+def session_message_frame(session_uuid: str, message: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "session_message", "sessionUuid": session_uuid, "message": dict(message)}
+
+
+def message_json(message: RealtimeMessage) -> dict[str, Any]:
+    error = None
+    if message.status == "failed" or message.error_title is not None:
+        error = {"code": message.error_code, "title": message.error_title}
+    return {
+        "id": message.id,
+        "conversationId": message.conversation_id,
+        "externalId": message.external_id,
+        "direction": message.direction,
+        "type": message.type,
+        "content": message.content,
+        "mediaUrl": message.media_url,
+        "status": message.status,
+        "source": message.source,
+        "sentAt": timestamp(message.sent_at),
+        "createdAt": timestamp(message.created_at),
+        "error": error,
+    }
+
+
+def outbound_message(row: OutboundMessageRow) -> RealtimeMessage:
+    """The send path's row, seen as frames show messages."""
+    return RealtimeMessage(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        external_id=row.external_id,
+        direction="outbound",
+        type=row.type,
+        content=row.content,
+        media_url=row.media_url,
+        status=row.status,
+        source=row.source,
+        sent_at=row.sent_at,
+        created_at=row.created_at,
+        error_code=row.error_code,
+        error_title=row.error_title,
+    )
+
+
+def conversation_message_event(kind: MessageEventKind, message: RealtimeMessage) -> ConversationEvent:
+    return ConversationEvent(
+        conversation_id=message.conversation_id,
+        frame={
+            "type": "conversation_message",
+            "conversationId": message.conversation_id,
+            "event": kind,
+            "message": message_json(message),
+        },
+    )
+
+
+def conversation_resync_event(conversation_id: int, messages_added: int) -> ConversationEvent:
+    return ConversationEvent(
+        conversation_id=conversation_id,
+        frame={"type": "conversation_resync", "conversationId": conversation_id, "messagesAdded": messages_added},
+    )
+
+
+def window_expired_event(conversation_id: int, contact_id: UUID, window_expires_at: datetime) -> ConversationEvent:
+    return ConversationEvent(
+        conversation_id=conversation_id,
+        frame={
+            "type": "conversation_window",
+            "conversationId": conversation_id,
+            "contactId": str(contact_id),
+            "windowStatus": "expired",
+            "windowExpiresAt": timestamp(window_expires_at),
+        },
+    )
+
+
+def subscription_frame(
+    kind: Literal["subscribed", "unsubscribed"], topic: Literal["session", "conversation"], topic_id: str
+) -> dict[str, Any]:
+    if topic == "conversation":
+        return {"type": kind, "topic": topic, "conversationId": int(topic_id)}
+    return {"type": kind, "topic": topic, "sessionUuid": topic_id}
+
+
+def error_frame(message: str, action: str | None = None) -> dict[str, Any]:
+    return {"type": "error", "error": message, "action": action}

@@ -1,0 +1,494 @@
+"""Real-time fan-out through API Gateway's management API: who receives which frame, in what order, and that a
+broadcast never costs a write anything.
+
+Posting goes to moto's apigatewaymanagementapi (it accepts any connection id and keeps what was posted). Moto never
+answers 410, so the gone-connection and failure cases talk to a real local HTTP server that answers as the
+management API does."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote, unquote
+
+import psycopg
+import pytest
+from moto import mock_aws
+
+from devtools.fake_graph import meta_error, unused_local_url
+from tests.integration.ingest_helpers import call_ingest
+from tests.integration.send_helpers import (
+    WhatsAppTenant,
+    call_send,
+    customer_wrote,
+    make_whatsapp_tenant,
+)
+from threadline.realtime.publisher import (
+    MANAGEMENT_URL_VARIABLE,
+    MAX_MESSAGES_PUSHED_PER_CONVERSATION,
+    ExpiredWindow,
+    publish_conversation_events,
+    publish_session_message,
+    publish_stored_messages,
+    publish_window_expiries,
+    reset_management_client,
+)
+
+MOTO_MANAGEMENT_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev"
+PHONE_A = "+447700900123"
+PHONE_B = "+447700900456"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Arranging subscribers (as the owner: the WebSocket routes are tested end to end in tests/e2e).
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def subscribe(
+    admin: psycopg.Connection[Any],
+    tenant_id: uuid.UUID,
+    *topics: tuple[str, str | int],
+    connection_id: str | None = None,
+    expires_in: timedelta = timedelta(hours=2),
+) -> str:
+    connection_id = connection_id or f"conn{uuid.uuid4().hex[:12]}="
+    admin.execute(
+        "INSERT INTO websocket_connections (connection_id, tenant_id, user_id, expires_at)"
+        " VALUES (%s, %s, 'agent', now() + %s) ON CONFLICT DO NOTHING",
+        (connection_id, tenant_id, expires_in),
+    )
+    for topic, topic_id in topics:
+        admin.execute(
+            "INSERT INTO websocket_subscriptions (tenant_id, connection_id, topic, topic_id) VALUES (%s, %s, %s, %s)",
+            (tenant_id, connection_id, topic, str(topic_id)),
+        )
+    return connection_id
+
+
+def registered(admin: psycopg.Connection[Any], connection_id: str) -> tuple[int, int]:
+    """(connections, subscriptions) stored for this connection id."""
+    row = admin.execute(
+        "SELECT (SELECT count(*) FROM websocket_connections WHERE connection_id = %(c)s),"
+        " (SELECT count(*) FROM websocket_subscriptions WHERE connection_id = %(c)s)",
+        {"c": connection_id},
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def frames_in(data: bytes) -> list[dict[str, Any]]:
+    """Moto appends each post's bytes to the connection's data: split them back into frames."""
+    decoder, text, frames, position = json.JSONDecoder(), data.decode("utf-8"), [], 0
+    while position < len(text):
+        frame, position = decoder.raw_decode(text, position)
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture
+def management_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Moto's management API; `received(connection_id)` lists the frames posted to a connection."""
+    monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, MOTO_MANAGEMENT_URL)
+    reset_management_client()
+    with mock_aws():
+        from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+
+        class Received:
+            def __call__(self, connection_id: str) -> list[dict[str, Any]]:
+                # Moto keys connections by the id as it appears in the request path (percent-encoded).
+                key = quote(connection_id, safe="")
+                if key not in backend.connections:  # a defaultdict: never index it to look
+                    return []
+                return frames_in(backend.connections[key].data)
+
+        yield Received()
+    reset_management_client()
+
+
+class _ManagementServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, answers: dict[str, int], default: int) -> None:
+        super().__init__(("127.0.0.1", 0), _ManagementHandler)
+        self.answers, self.default = answers, default
+        self.posts: list[tuple[str, bytes]] = []
+
+
+class _ManagementHandler(BaseHTTPRequestHandler):
+    server: _ManagementServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        connection_id = unquote(self.path.rsplit("/@connections/", 1)[1])
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.posts.append((connection_id, body))
+        status = self.server.answers.get(connection_id, self.server.default)
+        payload = b"" if status == 200 else b'{"message":"no"}'
+        self.send_response(status)
+        if status == 410:
+            self.send_header("x-amzn-ErrorType", "GoneException")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@pytest.fixture
+def local_management(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real HTTP server answering like the management API: `start(answers, default)` sets who gets which status."""
+    servers: list[_ManagementServer] = []
+
+    def start(answers: dict[str, int] | None = None, default: int = 200) -> _ManagementServer:
+        server = _ManagementServer(answers or {}, default)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, f"http://127.0.0.1:{server.server_address[1]}/dev")
+        reset_management_client()
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    reset_management_client()
+
+
+@pytest.fixture
+def tenant_a(admin: psycopg.Connection[Any]) -> WhatsAppTenant:
+    return make_whatsapp_tenant(admin)
+
+
+@pytest.fixture
+def tenant_b(admin: psycopg.Connection[Any]) -> WhatsAppTenant:
+    return make_whatsapp_tenant(admin)
+
+
+def ingest(tenant: WhatsAppTenant, conversation: str, *messages: tuple[str, str], phone: str = PHONE_A) -> Any:
+    """Ingest inbound messages (id, sent_at) into one conversation through the real handler."""
+    status, body = call_ingest(
+        {
+            "platform": "whatsapp",
+            "connection_id": tenant.connection_id,
+            "conversations": [
+                {
+                    "external_conversation_id": conversation,
+                    "participant_identifier": phone,
+                    "participant_name": "Jane Customer",
+                    "messages": [
+                        {"id": mid, "direction": "inbound", "type": "text", "content": f"text {mid}", "sent_at": at}
+                        for mid, at in messages
+                    ],
+                }
+            ],
+        },
+        api_key=tenant.api_secret,
+    )
+    assert status == 200, body
+    return body["results"][0]
+
+
+def at(minutes: int) -> str:
+    return (datetime(2026, 2, 1, 10, 0, tzinfo=UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sessions
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_a_session_message_reaches_that_sessions_subscribers_in_that_tenant_only(
+    admin, management_api, tenant_a, tenant_b
+):
+    watcher = subscribe(admin, tenant_a.tenant_id, ("session", "wses_abc"))
+    elsewhere = subscribe(admin, tenant_a.tenant_id, ("session", "wses_other"), ("conversation", 1))
+    # Tenant B names the same session id (sessions are subscribed by id, unchecked): it must hear nothing of A's.
+    other_tenant = subscribe(admin, tenant_b.tenant_id, ("session", "wses_abc"))
+    message = {
+        "id": "456",
+        "role": "user",
+        "content": "hello",
+        "metadata": {},
+        "createdAt": datetime(2026, 2, 1, tzinfo=UTC),
+    }
+
+    publish_session_message(tenant_a.tenant_id, "wses_abc", message)
+
+    assert management_api(watcher) == [
+        {
+            "type": "session_message",
+            "sessionUuid": "wses_abc",
+            "message": {
+                "id": "456",
+                "role": "user",
+                "content": "hello",
+                "metadata": {},
+                "createdAt": "2026-02-01T00:00:00.000Z",
+            },
+        }
+    ]
+    assert management_api(elsewhere) == []
+    assert management_api(other_tenant) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ingest
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_ingest_pushes_only_the_messages_it_added_oldest_first(admin, management_api, tenant_a, tenant_b):
+    first = ingest(tenant_a, "chat_1", ("m1", at(1)), ("m2", at(2)))
+    watcher = subscribe(admin, tenant_a.tenant_id, ("conversation", first["conversation_id"]))
+    bystander = subscribe(admin, tenant_b.tenant_id, ("conversation", first["conversation_id"]))
+
+    # A retried batch with two new messages, one of them older than what is stored.
+    second = ingest(tenant_a, "chat_1", ("m1", at(1)), ("m2", at(2)), ("m4", at(4)), ("m0", at(0)))
+
+    assert second["messages_added"] == 2
+    frames = management_api(watcher)
+    assert [(f["type"], f["event"], f["conversationId"]) for f in frames] == [
+        ("conversation_message", "created", first["conversation_id"])
+    ] * 2
+    assert [f["message"]["externalId"] for f in frames] == ["m0", "m4"]
+    stored = admin.execute("SELECT id FROM messages WHERE external_id = 'm0' AND tenant_id = %s", (tenant_a.tenant_id,))
+    assert frames[0]["message"] == {
+        "id": stored.fetchone()[0],  # type: ignore[index]
+        "conversationId": first["conversation_id"],
+        "externalId": "m0",
+        "direction": "inbound",
+        "type": "text",
+        "content": "text m0",
+        "mediaUrl": None,
+        "status": "received",
+        "source": "ingest",
+        "sentAt": "2026-02-01T10:00:00.000Z",
+        "createdAt": frames[0]["message"]["createdAt"],
+        "error": None,
+    }
+    assert management_api(bystander) == []
+
+
+def test_a_backfill_sends_one_resync_frame_instead_of_every_message(admin, management_api, tenant_a):
+    first = ingest(tenant_a, "chat_backfill", ("m1", at(1)))
+    watcher = subscribe(admin, tenant_a.tenant_id, ("conversation", first["conversation_id"]))
+    backfill = [(f"b{n}", at(100 + n)) for n in range(MAX_MESSAGES_PUSHED_PER_CONVERSATION + 5)]
+
+    ingest(tenant_a, "chat_backfill", *backfill)
+
+    assert management_api(watcher) == [
+        {
+            "type": "conversation_resync",
+            "conversationId": first["conversation_id"],
+            "messagesAdded": MAX_MESSAGES_PUSHED_PER_CONVERSATION + 5,
+        }
+    ]
+
+
+def test_nobody_subscribed_means_no_call_to_aws_at_all(admin, local_management, tenant_a):
+    server = local_management()
+    other = ingest(tenant_a, "chat_watched", ("w1", at(1)))
+    subscribe(admin, tenant_a.tenant_id, ("conversation", other["conversation_id"]))
+
+    ingest(tenant_a, "chat_unwatched", ("u1", at(1)), ("u2", at(2)))
+    publish_session_message(tenant_a.tenant_id, "wses_nobody", {"id": "1"})
+
+    assert server.posts == []
+    from threadline.realtime.publisher import _management_client
+
+    assert _management_client.cache_info().currsize == 0, "no boto3 client is even created"
+
+
+def test_without_a_management_url_publishing_is_off(admin, monkeypatch, local_management, tenant_a):
+    server = local_management()
+    monkeypatch.delenv(MANAGEMENT_URL_VARIABLE)
+    first = ingest(tenant_a, "chat_off", ("o1", at(1)))
+    subscribe(admin, tenant_a.tenant_id, ("conversation", first["conversation_id"]))
+
+    ingest(tenant_a, "chat_off", ("o2", at(2)))
+
+    assert server.posts == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Gone connections, failures
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_connections_answering_410_are_forgotten_and_the_others_still_served(admin, local_management, tenant_a):
+    first = ingest(tenant_a, "chat_gone", ("g1", at(1)))
+    conversation = ("conversation", first["conversation_id"])
+    gone = subscribe(admin, tenant_a.tenant_id, conversation, ("session", "wses_1"))
+    alive = subscribe(admin, tenant_a.tenant_id, conversation)
+    server = local_management({gone: 410})
+
+    ingest(tenant_a, "chat_gone", ("g2", at(2)))
+
+    assert registered(admin, gone) == (0, 0)
+    assert registered(admin, alive) == (1, 1)
+    assert sorted(connection for connection, _ in server.posts) == sorted([gone, alive])
+    (delivered,) = [json.loads(body) for connection, body in server.posts if connection == alive]
+    assert delivered["message"]["externalId"] == "g2"
+
+
+def test_expired_connections_are_not_posted_to(admin, local_management, tenant_a):
+    first = ingest(tenant_a, "chat_expired", ("e1", at(1)))
+    subscribe(admin, tenant_a.tenant_id, ("conversation", first["conversation_id"]), expires_in=timedelta(minutes=-1))
+    server = local_management()
+
+    ingest(tenant_a, "chat_expired", ("e2", at(2)))
+
+    assert server.posts == []
+
+
+@pytest.mark.parametrize("management", ["answers 500", "refuses connections"])
+def test_a_failing_broadcast_never_fails_or_rolls_back_the_write(
+    admin, local_management, monkeypatch, tenant_a, management
+):
+    first = ingest(tenant_a, "chat_failing", ("f1", at(1)))
+    watcher = subscribe(admin, tenant_a.tenant_id, ("conversation", first["conversation_id"]))
+    server = local_management(default=500)
+    if management == "refuses connections":
+        monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, unused_local_url())
+        reset_management_client()
+
+    result = ingest(tenant_a, "chat_failing", ("f2", at(2)), ("f3", at(3)))
+
+    assert result["messages_added"] == 2
+    stored = admin.execute(
+        "SELECT count(*) FROM messages WHERE conversation_id = %s", (first["conversation_id"],)
+    ).fetchone()
+    assert stored == (3,)
+    assert registered(admin, watcher) == (1, 1), "a failure is not a 410: the subscriber stays"
+    if management == "answers 500":
+        # The frames of one connection stop at its first failure, so later ones never arrive out of order.
+        assert {connection for connection, _ in server.posts} == {watcher}
+
+
+def test_a_subscription_naming_another_tenants_conversation_never_receives_it(
+    admin, management_api, tenant_a, tenant_b
+):
+    first = ingest(tenant_a, "chat_private", ("p1", at(1)))
+    owner = subscribe(admin, tenant_a.tenant_id, ("conversation", first["conversation_id"]))
+    # Forged: the WebSocket route refuses this (the conversation is invisible to tenant B), so arrange it directly.
+    intruder = subscribe(admin, tenant_b.tenant_id, ("conversation", first["conversation_id"]))
+
+    ingest(tenant_a, "chat_private", ("p2", at(2)))
+
+    assert [f["message"]["externalId"] for f in management_api(owner)] == ["p2"]
+    assert management_api(intruder) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sends and windows
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_a_send_pushes_the_pending_message_then_its_sent_status(admin, management_api, fake_graph, tenant_a, tenant_b):
+    conversation = customer_wrote(tenant_a, phone=PHONE_A, ago=timedelta(minutes=5))
+    watcher = subscribe(admin, tenant_a.tenant_id, ("conversation", conversation))
+    bystander = subscribe(admin, tenant_b.tenant_id, ("conversation", conversation))
+
+    status, body = call_send(
+        {"content": "On its way"},
+        tenant_id=tenant_a.tenant_id,
+        event_file="conversation-send-seed-path.json",
+        conversation_id=conversation,
+    )
+
+    assert status == 201, body
+    frames = management_api(watcher)
+    assert [(f["event"], f["message"]["status"]) for f in frames] == [("created", "pending"), ("status", "sent")]
+    assert {f["message"]["id"] for f in frames} == {body["message"]["id"]}
+    assert frames[0]["message"]["direction"] == "outbound" and frames[0]["message"]["content"] == "On its way"
+    assert management_api(bystander) == []
+
+
+def test_meta_closing_the_window_pushes_the_failure_and_the_window(admin, management_api, fake_graph, tenant_a):
+    conversation = customer_wrote(tenant_a, phone=PHONE_B, ago=timedelta(hours=1))
+    watcher = subscribe(admin, tenant_a.tenant_id, ("conversation", conversation))
+    fake_graph.script(meta_error(131047, "Re-engagement message"))
+
+    status, _ = call_send(
+        {"content": "Still there?"},
+        tenant_id=tenant_a.tenant_id,
+        event_file="conversation-send-seed-path.json",
+        conversation_id=conversation,
+    )
+
+    assert status == 400
+    frames = management_api(watcher)
+    assert [f["type"] for f in frames] == ["conversation_message", "conversation_message", "conversation_window"]
+    failed = frames[1]
+    assert failed["event"] == "status" and failed["message"]["status"] == "failed"
+    assert failed["message"]["error"] == {"code": 131047, "title": "Re-engagement message"}
+    assert frames[2]["conversationId"] == conversation and frames[2]["windowStatus"] == "expired"
+
+
+def test_window_expiries_reach_the_subscribers_of_every_conversation_with_the_contact(
+    admin, management_api, tenant_a, tenant_b
+):
+    one = customer_wrote(tenant_a, phone=PHONE_A, ago=timedelta(hours=25), conversation="chat_w1")
+    two = ingest(tenant_a, "chat_w2", ("w2", at(1)), phone=PHONE_A)["conversation_id"]
+    contact = admin.execute("SELECT contact_id FROM conversations WHERE id = %s", (one,)).fetchone()[0]  # type: ignore[index]
+    both = subscribe(admin, tenant_a.tenant_id, ("conversation", one), ("conversation", two))
+    intruder = subscribe(admin, tenant_b.tenant_id, ("conversation", one))
+    expired_at = datetime(2026, 2, 2, 10, 30, tzinfo=UTC)
+
+    publish_window_expiries(tenant_a.tenant_id, [ExpiredWindow(contact, expired_at)])
+
+    assert sorted((f["conversationId"], f["windowExpiresAt"]) for f in management_api(both)) == [
+        (one, "2026-02-02T10:30:00.000Z"),
+        (two, "2026-02-02T10:30:00.000Z"),
+    ]
+    assert all(f == f | {"type": "conversation_window", "contactId": str(contact)} for f in management_api(both))
+    assert management_api(intruder) == []
+
+
+def test_many_subscribers_each_get_every_frame_in_order(admin, management_api, tenant_a):
+    from threadline.realtime.events import ConversationEvent
+
+    first = ingest(tenant_a, "chat_crowd", ("c1", at(1)))
+    conversation_id = first["conversation_id"]
+    crowd = [subscribe(admin, tenant_a.tenant_id, ("conversation", conversation_id)) for _ in range(20)]
+    events = [ConversationEvent(conversation_id, {"type": "test", "n": n}) for n in range(5)]
+
+    publish_conversation_events(tenant_a.tenant_id, events)
+
+    for connection_id in crowd:
+        assert [f["n"] for f in management_api(connection_id)] == [0, 1, 2, 3, 4]
+
+
+def test_a_publish_that_breaks_inside_returns_quietly(admin, management_api, tenant_a):
+    watcher = subscribe(admin, tenant_a.tenant_id, ("session", "wses_broken"))
+
+    publish_session_message(tenant_a.tenant_id, "wses_broken", {"unencodable": object()})
+    publish_conversation_events(tenant_a.tenant_id, [object()])  # type: ignore[list-item]
+
+    assert management_api(watcher) == []
+
+
+def test_messages_named_by_id_reach_their_conversations_subscribers(admin, management_api, tenant_a, tenant_b):
+    one = ingest(tenant_a, "chat_ids_1", ("i1", at(1)), ("i2", at(2)))["conversation_id"]
+    two = ingest(tenant_a, "chat_ids_2", ("j1", at(1)), phone=PHONE_B)["conversation_id"]
+    theirs = ingest(tenant_b, "chat_ids_b", ("k1", at(1)))["conversation_id"]
+    watcher = subscribe(admin, tenant_a.tenant_id, ("conversation", one))
+    intruder = subscribe(admin, tenant_b.tenant_id, ("conversation", one), ("conversation", theirs))
+    ids = dict(
+        admin.execute("SELECT external_id, id FROM messages WHERE conversation_id = ANY(%s)", ([one, two, theirs],))
+    )
+
+    # A webhook's status update for three messages, one of them (wrongly) another tenant's: it is not found.
+    publish_stored_messages(tenant_a.tenant_id, "status", [ids["i2"], ids["i1"], ids["j1"], ids["k1"]])
+
+    frames = management_api(watcher)
+    assert [(f["event"], f["message"]["externalId"]) for f in frames] == [("status", "i1"), ("status", "i2")]
+    assert management_api(intruder) == []
