@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import types
 import uuid
 
 import pytest
@@ -380,9 +378,8 @@ class TestOneMessageModel:
             stored = admin.execute("SELECT count(*) FROM messages WHERE id = %s", (int(message["id"]),)).fetchone()
             published.append((tenant_id, session_uuid, message, stored[0]))
 
-        recorder = types.ModuleType("threadline.realtime.publisher")
-        recorder.publish_session_message = publish_session_message  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "threadline.realtime.publisher", recorder)
+        # Recorded at the domain's seam (the publisher itself is tested in test_realtime_publisher.py).
+        monkeypatch.setattr("threadline.domain.sessions.publish_session_message", publish_session_message)
         session = make_session(admin)
 
         _, body = capture("user", session, {"message": "hello", "metadata": {"k": "v"}})
@@ -399,15 +396,26 @@ class TestOneMessageModel:
         }
 
     def test_a_failing_broadcast_does_not_fail_the_capture(self, admin, monkeypatch):
-        def publish_session_message(tenant_id, session_uuid, message):
-            raise RuntimeError("API Gateway is down")
+        from devtools.fake_graph import unused_local_url
+        from threadline.realtime.publisher import MANAGEMENT_URL_VARIABLE, reset_management_client
 
-        recorder = types.ModuleType("threadline.realtime.publisher")
-        recorder.publish_session_message = publish_session_message  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "threadline.realtime.publisher", recorder)
         session = make_session(admin)
-
-        status, _ = capture("assistant", session, {"message": "hello"})
+        # A real subscriber, and an API Gateway management endpoint that refuses every connection.
+        admin.execute(
+            "INSERT INTO websocket_connections (connection_id, tenant_id, user_id) VALUES ('conn-down', %s, 'agent')",
+            (session.tenant_id,),
+        )
+        admin.execute(
+            "INSERT INTO websocket_subscriptions (tenant_id, connection_id, topic, topic_id)"
+            " VALUES (%s, 'conn-down', 'session', %s)",
+            (session.tenant_id, session.public_id),
+        )
+        monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, unused_local_url())
+        reset_management_client()
+        try:
+            status, _ = capture("assistant", session, {"message": "hello"})
+        finally:
+            reset_management_client()
         assert status == 200 and len(session_messages(admin, session)) == 1
 
 

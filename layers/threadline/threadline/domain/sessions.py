@@ -63,6 +63,7 @@ from threadline.models.sessions import (
     parse_create_workspace_request,
 )
 from threadline.observability import logger, metrics
+from threadline.realtime.publisher import publish_session_message
 
 # How many earlier messages are read at most before the token budget picks from them.
 HISTORY_MESSAGE_LIMIT = 100
@@ -210,18 +211,10 @@ def websocket_message(row: SessionMessageRow) -> dict[str, Any]:
 
 
 def _broadcast(tenant_id: UUID, row: SessionMessageRow) -> None:
-    """Tell the session's WebSocket subscribers, after the commit. Never fails the request: the message is stored,
-    and a client that missed the frame sees the message when it next reads the session."""
-    try:
-        from threadline.realtime.publisher import publish_session_message
-    except ImportError:
-        logger.debug("no real-time publisher in this build; session message not broadcast")
-        return
-    try:
-        # Subscribers name the session as the seed does ("sessionUuid": "wses_..."): by its public id.
-        publish_session_message(tenant_id, row.workspace_session_id, websocket_message(row))
-    except Exception:
-        logger.exception("broadcasting a session message failed", extra={"message_id": row.id})
+    """Tell the session's WebSocket subscribers, after the commit. The publisher never raises: the message is
+    stored, and a client that missed the frame sees the message when it next reads the session. Subscribers name
+    the session as the seed does ("sessionUuid": "wses_..."): by its public id."""
+    publish_session_message(tenant_id, row.workspace_session_id, websocket_message(row))
 
 
 def _new_message(request: CaptureRequest, caller: Caller, *, role: Role, content: str) -> NewSessionMessage:
