@@ -11,34 +11,33 @@ user's latest message, which is what `make dev` uses when no model is configured
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import socket
 import sys
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import unquote
+
+from devtools import fake_server
+from devtools.fake_server import Answer, ScriptedHttpFake
 
 _CONVERSE_PATH = re.compile(r"^/model/(?P<model_id>[^/]+)/converse$")
 SANDBOX_MODEL_ID = "sandbox.local-echo-v1:0"
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    model_id: str | None  # decoded from the path; None when the path is not Converse's
-    headers: dict[str, str]  # names in lower case
-    json: Any  # the parsed body, or None when it is not JSON
-    received_at: float  # time.monotonic()
+class RecordedRequest(fake_server.RecordedRequest):
+    @property
+    def model_id(self) -> str | None:
+        """Decoded from the path; None when the path is not Converse's."""
+        found = _CONVERSE_PATH.match(self.path)
+        return unquote(found["model_id"]) if found else None
+
+    @property
+    def is_converse(self) -> bool:
+        return self.method == "POST" and self.model_id is not None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -120,63 +119,7 @@ def sandbox_reply(request: RecordedRequest) -> str:
     return f"(sandbox reply from the local fake Bedrock) You said: {quoted}"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeBedrock
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive, as boto3's connection pool expects of Bedrock
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection)
-
-    def finish(self) -> None:
-        self.server.fake._untrack(self.connection)
-        with contextlib.suppress(OSError):  # the client hung up first (a timeout on its side)
-            super().finish()
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            parsed: Any = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        path = self.path.split("?", 1)[0]
-        found = _CONVERSE_PATH.match(path)
-        request = RecordedRequest(
-            method=self.command,
-            path=path,
-            model_id=unquote(found["model_id"]) if found else None,
-            headers={name.lower(): value for name, value in self.headers.items()},
-            json=parsed,
-            received_at=time.monotonic(),
-        )
-        status, headers, answer = self.server.fake._answer(request)
-        if status is None:
-            self.close_connection = True  # stopped while delaying: never answer
-            return
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-        except OSError:
-            self.close_connection = True  # the client gave up waiting
-
-    do_GET = do_POST = _handle
-
-
-def _error_answer(status: int, error_type: str, message: str) -> tuple[int, dict[str, str], bytes]:
+def _error_answer(status: int, error_type: str, message: str) -> Answer:
     headers = {
         "Content-Type": "application/json",
         "x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/",
@@ -185,19 +128,12 @@ def _error_answer(status: int, error_type: str, message: str) -> tuple[int, dict
     return status, headers, json.dumps({"message": message}).encode()
 
 
-class FakeBedrock:
+class FakeBedrock(ScriptedHttpFake[RecordedRequest, Reply]):
     """Bedrock's Converse endpoint on 127.0.0.1:<free port>. Thread-safe; use as a context manager."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None):
-        self._address = (host, port)
-        self._announce = announce
-        self._lock = threading.Lock()
-        self._script: deque[Reply] = deque()
-        self._requests: list[RecordedRequest] = []
-        self._connections: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+    request_type = RecordedRequest
+    name = "the fake Bedrock endpoint"
+    thread_name = "fake-bedrock"
 
     # Reply constructors, also importable from this module.
     text = staticmethod(text)
@@ -208,83 +144,13 @@ class FakeBedrock:
     server_error = staticmethod(server_error)
     delayed = staticmethod(delayed)
 
-    def start(self) -> FakeBedrock:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        server = _Server(self._address, _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-bedrock", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()  # wakes delayed replies, which then never answer
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:  # kept-alive connections would otherwise outlive the server
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeBedrock:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake Bedrock endpoint is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._requests)
-
-    def script(self, *replies: Reply) -> None:
-        """Queue answers for the next Converse calls, in order; once they are used up the sandbox answers again."""
-        with self._lock:
-            self._script.extend(replies)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._script.clear()
-            self._requests.clear()
-
-    def _track(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(connection)
-
-    def _untrack(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(connection)
-
-    def _answer(self, request: RecordedRequest) -> tuple[int | None, dict[str, str], bytes]:
-        is_converse = request.method == "POST" and request.model_id is not None
-        with self._lock:
-            self._requests.append(request)
-            reply = self._script.popleft() if is_converse and self._script else Reply()
-        if reply.delay_seconds and self._stopping.wait(reply.delay_seconds):
-            return None, {}, b""
+    def _answer(self, request: RecordedRequest) -> Answer | None:
+        reply = self._receive(request, scripted=request.is_converse) or Reply()
+        if self._stopped_during(reply.delay_seconds):
+            return None
         if reply.kind == "error":
             return _error_answer(reply.status, reply.error_type, reply.message)
-        if not is_converse:
+        if not request.is_converse:
             return _error_answer(404, "UnknownOperationException", "The fake only implements Converse")
         if not isinstance(request.json, dict) or not request.messages:
             return _error_answer(400, "ValidationException", "messages: at least one message is required")

@@ -8,19 +8,16 @@ shape, answers Meta's success body with a fresh wamid, and refuses the rest with
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import socket
-import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
+
+from devtools import fake_server
+from devtools.fake_server import Answer, ScriptedHttpFake
 
 _MESSAGES_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/messages$")
 _MESSAGE_TYPES = frozenset(
@@ -30,15 +27,7 @@ _MEDIA_TYPES = frozenset({"image", "audio", "document", "video", "sticker"})
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]  # names in lower case
-    body: bytes
-    json: Any  # the parsed body, or None when it is not JSON
-    received_at: float  # time.monotonic()
-    client_port: int  # the client's side of the connection: equal ports mean a reused (pooled) connection
-
+class RecordedRequest(fake_server.RecordedRequest):
     @property
     def phone_number_id(self) -> str | None:
         found = _MESSAGES_PATH.match(self.path)
@@ -143,7 +132,7 @@ def unused_local_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _graph_error(status: int, code: int, message: str, details: str | None = None) -> tuple[int, dict[str, str], bytes]:
+def _graph_error(status: int, code: int, message: str, details: str | None = None) -> Answer:
     error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
     if details:
         error["error_data"] = {"messaging_product": "whatsapp", "details": details}
@@ -151,7 +140,7 @@ def _graph_error(status: int, code: int, message: str, details: str | None = Non
     return status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode()
 
 
-def _invalid(details: str) -> tuple[int, dict[str, str], bytes]:
+def _invalid(details: str) -> Answer:
     return _graph_error(400, 100, "(#100) Invalid parameter", details)
 
 
@@ -192,74 +181,19 @@ def _shape_problem(payload: Any) -> str | None:
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeGraphApi
+class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
+    """Meta's Graph API messages endpoint on 127.0.0.1:<free port>. Thread-safe; use as a context manager.
 
+    Scripted replies answer sends (POST /{version}/{phone-number-id}/messages) only; `hook_errors` holds what the
+    scripted `hook` callbacks raised."""
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive, so the client's connection pool is exercised as with Meta
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection)
-
-    def finish(self) -> None:
-        self.server.fake._untrack(self.connection)
-        with contextlib.suppress(OSError):  # the client hung up first (a timeout on its side)
-            super().finish()
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            parsed: Any = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        request = RecordedRequest(
-            method=self.command,
-            path=self.path.split("?", 1)[0],
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
-            json=parsed,
-            received_at=time.monotonic(),
-            client_port=int(self.client_address[1]),
-        )
-        status, headers, answer = self.server.fake._answer(request)
-        if status is None:
-            self.close_connection = True  # stopped while delaying: never answer
-            return
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-        except OSError:
-            self.close_connection = True  # the client gave up waiting
-
-    do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-
-class FakeGraphApi:
-    """Meta's Graph API messages endpoint on 127.0.0.1:<free port>. Thread-safe; use as a context manager."""
+    request_type = RecordedRequest
+    name = "the fake Graph API"
+    thread_name = "fake-graph-api"
+    methods = ("GET", "POST", "PUT", "DELETE")
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None):
-        self._address = (host, port)
-        self._announce = announce
-        self._lock = threading.Lock()
-        self._script: deque[Reply] = deque()
-        self._requests: list[RecordedRequest] = []
-        self._connections: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host=host, port=port, announce=announce)
         self.hook_errors: list[BaseException] = []
 
     # Reply constructors, also importable from this module.
@@ -271,95 +205,23 @@ class FakeGraphApi:
     delayed = staticmethod(delayed)
     hook = staticmethod(hook)
 
-    def start(self) -> FakeGraphApi:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        server = _Server(self._address, _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-graph-api", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()  # wakes delayed replies, which then never answer
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:  # kept-alive connections would otherwise outlive the server
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeGraphApi:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake Graph API is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._requests)
-
     @property
     def send_requests(self) -> list[RecordedRequest]:
         return [request for request in self.requests if request.is_send]
 
-    @property
-    def pending_replies(self) -> int:
-        with self._lock:
-            return len(self._script)
+    def _forget(self) -> None:
+        self.hook_errors.clear()
 
-    def script(self, *replies: Reply) -> None:
-        """Queue answers for the next sends, in order; once they are used up the sandbox answers again."""
-        with self._lock:
-            self._script.extend(replies)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._script.clear()
-            self._requests.clear()
-            self.hook_errors.clear()
-
-    def _track(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(connection)
-
-    def _untrack(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(connection)
-
-    def _answer(self, request: RecordedRequest) -> tuple[int | None, dict[str, str], bytes]:
-        with self._lock:
-            self._requests.append(request)
-            reply = self._script.popleft() if request.is_send and self._script else Reply()
+    def _answer(self, request: RecordedRequest) -> Answer | None:
+        reply = self._receive(request, scripted=request.is_send) or Reply()
         if reply.before is not None:
             try:
                 reply.before()
             except BaseException as error:  # reported to the test through hook_errors; the reply still goes out
                 with self._lock:
                     self.hook_errors.append(error)
-        if reply.delay_seconds and self._stopping.wait(reply.delay_seconds):
-            return None, {}, b""
+        if self._stopped_during(reply.delay_seconds):
+            return None
         if reply.kind == "raw":
             return reply.status, reply.headers, reply.body
         if not request.is_send:
@@ -368,7 +230,7 @@ class FakeGraphApi:
             return self._accepted(request, reply.wamid)
         return self._sandbox(request)
 
-    def _sandbox(self, request: RecordedRequest) -> tuple[int, dict[str, str], bytes]:
+    def _sandbox(self, request: RecordedRequest) -> Answer:
         authorization = request.headers.get("authorization", "")
         if not re.match(r"^Bearer \S+$", authorization):
             return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
@@ -377,7 +239,7 @@ class FakeGraphApi:
             return _invalid(problem)
         return self._accepted(request, None)
 
-    def _accepted(self, request: RecordedRequest, wamid: str | None) -> tuple[int, dict[str, str], bytes]:
+    def _accepted(self, request: RecordedRequest, wamid: str | None) -> Answer:
         payload = request.json if isinstance(request.json, dict) else {}
         recipient = str(payload.get("to") or "")
         wamid = wamid or new_wamid()

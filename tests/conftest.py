@@ -3,10 +3,11 @@ test session, migrated exactly as in AWS; tenants and connections made through t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,27 @@ def table_counts(admin: psycopg.Connection[Any]) -> dict[str, int]:
     }
 
 
+@contextlib.contextmanager
+def _environment(values: dict[str, str], *, remove: Iterable[str], reset: Callable[[], None]) -> Iterator[None]:
+    """Unset `remove`, set `values`, and call `reset` (the client that caches them); afterwards put back every
+    variable named in either exactly as it was, whatever the test changed meanwhile, and call `reset` again."""
+    names = {*remove, *values}
+    saved = {name: os.environ.get(name) for name in names}
+    for name in remove:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    reset()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset()
+
+
 # Fixed, not random: this module is imported twice (as conftest and as tests.conftest).
 FAKE_META_ACCESS_TOKEN = "test-meta-token-must-never-be-logged"
 FAKE_META_PHONE_NUMBER_ID = "109999999999999"
@@ -121,27 +143,15 @@ def fake_graph() -> Iterator[Any]:
     from devtools.fake_graph import FakeGraphApi
     from threadline.meta.client import reset_meta_client
 
-    saved = {name: os.environ.get(name) for name in _META_ENVIRONMENT}
     with FakeGraphApi() as server:
-        os.environ.update(
-            {
-                "META_GRAPH_URL": server.base_url,
-                "META_API_VERSION": FAKE_META_API_VERSION,
-                "META_ACCESS_TOKEN": FAKE_META_ACCESS_TOKEN,
-                "META_PHONE_NUMBER_ID": FAKE_META_PHONE_NUMBER_ID,
-            }
-        )
-        os.environ.pop("META_SECRET_ARN", None)
-        reset_meta_client()
-        try:
+        values = {
+            "META_GRAPH_URL": server.base_url,
+            "META_API_VERSION": FAKE_META_API_VERSION,
+            "META_ACCESS_TOKEN": FAKE_META_ACCESS_TOKEN,
+            "META_PHONE_NUMBER_ID": FAKE_META_PHONE_NUMBER_ID,
+        }
+        with _environment(values, remove=_META_ENVIRONMENT, reset=reset_meta_client):
             yield server
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            reset_meta_client()
 
 
 FAKE_BEDROCK_MODEL_ID = "anthropic.fake-claude-v1:0"
@@ -165,24 +175,11 @@ def fake_bedrock() -> Iterator[Any]:
     from devtools.fake_bedrock import FakeBedrock
     from threadline.domain.llm import reset_llm_client
 
-    saved = {name: os.environ.get(name) for name in _BEDROCK_ENVIRONMENT}
     with FakeBedrock() as server:
-        for name in _BEDROCK_ENVIRONMENT:
-            os.environ.pop(name, None)
-        os.environ.update(
-            {
-                "BEDROCK_MODEL_ID": FAKE_BEDROCK_MODEL_ID,
-                "BEDROCK_REGION": "us-east-1",
-                "BEDROCK_ENDPOINT_URL": server.base_url,
-            }
-        )
-        reset_llm_client()
-        try:
+        values = {
+            "BEDROCK_MODEL_ID": FAKE_BEDROCK_MODEL_ID,
+            "BEDROCK_REGION": "us-east-1",
+            "BEDROCK_ENDPOINT_URL": server.base_url,
+        }
+        with _environment(values, remove=_BEDROCK_ENVIRONMENT, reset=reset_llm_client):
             yield server
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            reset_llm_client()
