@@ -333,3 +333,29 @@ def test_metas_webhook_pushes_inbound_messages_and_status_updates(live, fake_gra
         moved = next_frame(watcher)
         assert (moved["event"], moved["message"]["id"], moved["message"]["status"]) == ("status", sent["id"], "read")
     get_meta_settings.cache_clear()
+
+
+def test_a_closed_window_is_pushed_to_the_conversations_subscriber_once(live, admin, tenant_a):
+    from threadline.domain.window_expiry import expire_closed_windows
+
+    conversation = http_ingest(live, tenant_a, "chat_window", "hello")["conversation_id"]
+    expire_closed_windows()  # caught up: only this test's window is new
+    with subscriber(live, tenant_a) as watcher:
+        ask(watcher, {"action": "subscribe_conversation", "conversation_id": conversation})
+        # Time passes: the window closes after the job's last run (and beyond its settling minute).
+        admin.execute(
+            "UPDATE contacts c SET window_expires_at = p.expired_through + (now() - interval '1 minute'"
+            " - p.expired_through) / 2 FROM window_expiry_progress p, conversations v"
+            " WHERE v.id = %s AND c.id = v.contact_id",
+            (conversation,),
+        )
+
+        assert expire_closed_windows().contacts_expired == 1
+        frame = next_frame(watcher)
+        assert (frame["type"], frame["conversationId"], frame["windowStatus"]) == (
+            "conversation_window",
+            conversation,
+            "expired",
+        )
+        expire_closed_windows()
+        assert_silent(watcher)

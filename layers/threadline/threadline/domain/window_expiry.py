@@ -1,14 +1,13 @@
-"""The scheduled window expiry: mark every contact whose 24-hour WhatsApp window has closed.
+"""The scheduled window expiry: notice, exactly once, every contact whose 24-hour WhatsApp window has closed.
 
-The list API already derives a conversation's window from `window_expires_at`; what the job adds is one moment at
-which each closed window is noticed, exactly once, so that the real-time feed can tell agents "template required"
-before they type. A conversation's window is its contact's, so the job marks contacts and counts the conversations
-that show them.
+A window is open exactly while `window_expires_at` is in the future; every reader computes that itself. What the job
+adds is one moment at which each closed window is noticed, so the real-time feed can tell agents "template required"
+before they type, and a metric counts them. The job marks windows by moving its progress mark past their closing time
+(migration 0008): no contact row is rewritten, so a run costs one index range read however many windows closed.
 
-A run is a loop of batches, each its own transaction: a crash or timeout loses at most the batch in flight, which
-the next run does again (nothing is marked twice: the statement only touches windows still marked open). The loop
-ends when every closed window is marked, or when the Lambda's remaining time would not cover another batch; the next
-scheduled run picks up from the progress mark.
+A run is a loop of batches, each its own transaction: a crash or timeout loses at most the batch in flight, which the
+next run does again (the mark only moves when a batch commits). The loop ends when the mark has caught up with the
+clock, or when the Lambda's remaining time would not cover another batch.
 """
 
 from __future__ import annotations
@@ -26,10 +25,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from threadline.db.repositories.window_expiry import ExpiredContactWindow, WindowExpiryBatch, expire_window_batch
 from threadline.db.tenancy import run_in_transaction
 from threadline.observability import logger, metrics
+from threadline.realtime.publisher import ExpiredWindow, publish_window_expiries
 
-# Windows per batch. Large on purpose: the closing times of a backlog are spread over every page of contacts, so
-# each batch rewrites nearly every page whatever its size; one pass of a million cost 6 s where four batches of
-# 250,000 cost 24 s (`make bench-expiry`). A usual run (the windows of the last few minutes) is far smaller.
+# Windows per batch: a backlog of a million is one index range read (`make bench-expiry`); a usual run (the last few
+# minutes' windows) is far smaller.
 BATCH_SIZE = 1_000_000
 # Stop when the time left is below this many times the slowest batch so far (plus a fixed margin for the last
 # commit and the metrics flush): the next run continues from the progress mark.
@@ -45,7 +44,7 @@ class WindowExpiryOutcome:
     conversations_affected: int
     batches: int
     caught_up: bool
-    # The progress mark: every window that closed up to this instant (less the lookback) is marked.
+    # The progress mark: every window that closed up to this instant has been noticed.
     expired_through: datetime
 
     def as_dict(self) -> dict[str, Any]:
@@ -58,17 +57,22 @@ class WindowExpiryOutcome:
         }
 
 
+def announce_expired_windows(tenant_id: UUID, windows: Sequence[ExpiredContactWindow]) -> None:
+    """The real-time feed: the subscribers of these contacts' conversations hear that the window closed."""
+    publish_window_expiries(tenant_id, [ExpiredWindow(w.contact_id, w.window_expires_at) for w in windows])
+
+
 def expire_closed_windows(
     *,
     batch_size: int = BATCH_SIZE,
     remaining_time_ms: Callable[[], int] | None = None,
-    on_windows_expired: WindowsListener | None = None,
+    on_windows_expired: WindowsListener | None = announce_expired_windows,
 ) -> WindowExpiryOutcome:
-    """Mark expired every contact whose window has closed, batch by batch, across all tenants.
+    """Notice every contact window that has closed, batch by batch, across all tenants.
 
-    `remaining_time_ms` is the Lambda context's clock (None: run until caught up). `on_windows_expired`, when given,
-    is called after each batch commits with each tenant's contacts whose window that batch closed (the real-time
-    feed); without it the batches return counts only.
+    `remaining_time_ms` is the Lambda context's clock (None: run until caught up). `on_windows_expired` is called
+    after each batch commits with each tenant's closed windows that someone subscribes to (by default the real-time
+    feed); with None the batches return counts only.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")

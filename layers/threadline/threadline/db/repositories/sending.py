@@ -276,7 +276,7 @@ def expire_contact_window(conn: psycopg.Connection[Any], contact_id: UUID) -> No
     conn.execute(
         """
         UPDATE contacts
-        SET window_status = 'expired', window_expires_at = LEAST(window_expires_at, now()), updated_at = now()
+        SET window_expires_at = LEAST(window_expires_at, now()), updated_at = now()
         WHERE id = %s
         """,
         (contact_id,),

@@ -289,8 +289,7 @@ advanced AS (
 -- written since (a newer inbound message re-opened the window).
 closed_windows AS (
     UPDATE contacts c
-    SET window_status = 'expired',
-        window_expires_at = LEAST(c.window_expires_at, now()),
+    SET window_expires_at = LEAST(c.window_expires_at, now()),
         updated_at = now()
     FROM (
         SELECT v.contact_id, max(a.status_at) AS failed_at
