@@ -215,7 +215,7 @@ def app_role_count(tenant_id: UUID) -> Callable[[], Any]:
     def call() -> Any:
         return run_in_transaction(
             lambda conn: conn.execute(
-                "SELECT count(*) FROM conversations WHERE tenant_id = %s", (tenant_id,)
+                "SELECT count(*) FROM conversations WHERE tenant_id = %s AND platform <> 'workspace'", (tenant_id,)
             ).fetchone(),
             tenant_id=tenant_id,
         )
@@ -254,7 +254,7 @@ def build_cases(url: str, arranged: Arranged) -> dict[str, Case]:
             (deep, MESSAGES // 2),
         ).fetchone()
         middle_conversation = admin.execute(
-            "SELECT last_message_at, id FROM conversations WHERE tenant_id = %s"
+            "SELECT last_message_at, id FROM conversations WHERE tenant_id = %s AND platform <> 'workspace'"
             " ORDER BY last_message_at DESC NULLS LAST, id DESC OFFSET %s LIMIT 1",
             (tenant, CONVERSATIONS // 2),
         ).fetchone()
@@ -328,7 +328,8 @@ def build_cases(url: str, arranged: Arranged) -> dict[str, Case]:
             owner_query(
                 url,
                 "SELECT c.id, k.name FROM conversations c JOIN contacts k ON k.id = c.contact_id"
-                " WHERE c.tenant_id = %(tenant)s ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT 21",
+                " WHERE c.tenant_id = %(tenant)s AND c.platform <> 'workspace'"
+                " ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT 21",
                 {"tenant": tenant},
                 21,
             ),
