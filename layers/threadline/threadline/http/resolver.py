@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from threadline.errors import InvalidRequest, NotFound, ThreadlineError
 from threadline.http.errors import ErrorEnvelope, error_response, internal_error_response
+from threadline.models.validation import INVALID_JSON_MESSAGE
 from threadline.observability import logger
 
 
@@ -22,7 +23,7 @@ def create_resolver(envelope: ErrorEnvelope) -> APIGatewayHttpResolver:
     def _answer_undecodable_body(error: UnicodeDecodeError) -> Response:
         # Powertools' decoded_body decodes a base64 body (API Gateway's choice for non-text bytes) as UTF-8: bytes
         # that are not UTF-8 are the client's mistake, not a server error.
-        return error_response(envelope, InvalidRequest("Request body must be valid JSON"))
+        return error_response(envelope, InvalidRequest(INVALID_JSON_MESSAGE))
 
     @app.exception_handler(Exception)
     def _answer_unexpected_error(error: Exception) -> Response:

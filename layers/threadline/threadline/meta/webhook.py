@@ -15,7 +15,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -30,7 +29,7 @@ from pydantic import (
 )
 
 from threadline.errors import InvalidRequest
-from threadline.models.validation import describe_validation_error
+from threadline.models.validation import describe_validation_error, json_object
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 SIGNATURE_PREFIX = "sha256="
@@ -212,12 +211,7 @@ def _only_messages_changes(document: dict[str, Any]) -> dict[str, Any]:
 def parse_notification(body: bytes) -> list[MessagesValue]:
     """The `messages` changes of a verified notification, in the order Meta listed them. Raises InvalidRequest
     (400) for a body that is not JSON or not shaped like Meta's; a notification for another object is empty."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidRequest("Request body must be valid JSON") from None
-    if not isinstance(document, dict):
-        raise InvalidRequest("Request body must be a JSON object")
+    document = json_object(body)
     subscribed_object = document.get("object")
     if isinstance(subscribed_object, str) and subscribed_object != WHATSAPP_OBJECT:
         return []  # another product's webhook (a Page, Instagram): nothing for Threadline

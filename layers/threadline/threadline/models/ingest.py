@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from threadline.errors import InvalidRequest
-from threadline.models.validation import describe_validation_error
+from threadline.models.validation import NulFreeText, parse_json_body, reject_nul
 
 MISSING_FIELDS_MESSAGE = "Missing required fields: platform, connection_id, conversations"
 MAX_BODY_BYTES = 6_000_000
@@ -28,21 +27,14 @@ MessageType = Literal["text", "image", "audio", "video", "file", "location"]
 MEDIA_TYPES_REQUIRING_URL = frozenset({"image", "audio", "video", "file"})
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000; rejecting it here keeps the 400 ahead of any write.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 def _utc(value: datetime) -> datetime:
     # ISO 8601 without an offset is read as UTC, as the seed's Python example sends it.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = NulFreeText
 Identifier = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(_no_nul)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(reject_nul)
 ]
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
@@ -112,18 +104,11 @@ class IngestResponse(BaseModel):
 
 def parse_ingest_request(body: str | bytes | None) -> IngestRequest:
     """Validate a raw request body, raising InvalidRequest with the seed's wording where the seed has one."""
-    if body is None or not body.strip():
-        raise InvalidRequest(MISSING_FIELDS_MESSAGE)
-    if len(body) > MAX_BODY_BYTES:
-        raise InvalidRequest(f"Request body too large: at most {MAX_BODY_BYTES} bytes; split the batch")
-    try:
-        return IngestRequest.model_validate_json(body)
-    except ValidationError as error:
-        problems = error.errors(include_url=False)
-        if problems[0]["type"] == "json_invalid":
-            raise InvalidRequest("Request body must be valid JSON") from None
-        if problems[0]["type"] == "model_type" and not problems[0]["loc"]:
-            raise InvalidRequest("Request body must be a JSON object") from None
-        if any(problem["type"] == "missing" and len(problem["loc"]) == 1 for problem in problems):
-            raise InvalidRequest(MISSING_FIELDS_MESSAGE) from None
-        raise InvalidRequest(describe_validation_error(error)) from None
+    return parse_json_body(
+        IngestRequest,
+        body,
+        max_bytes=MAX_BODY_BYTES,
+        empty_message=MISSING_FIELDS_MESSAGE,
+        too_large_message=f"Request body too large: at most {MAX_BODY_BYTES} bytes; split the batch",
+        missing_fields_message=MISSING_FIELDS_MESSAGE,
+    )

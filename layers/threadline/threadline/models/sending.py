@@ -8,12 +8,11 @@ reply_to?}` or `{template: {name, language, components}}`, answered in the same 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from threadline.errors import InvalidRequest
-from threadline.models.validation import describe_validation_error
+from threadline.models.validation import ModelT, NulFreeText, parse_json_body, reject_nul
 
 # Meta's limits: 4,096 characters of text, 1,024 of a media caption.
 MAX_TEXT_CHARS = 4_096
@@ -21,15 +20,7 @@ MAX_CAPTION_CHARS = 1_024
 MAX_URL_CHARS = 2_048
 MAX_BODY_BYTES = 256_000
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
 MediaType = Literal["image", "document", "audio", "video"]
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _http_url(value: str) -> str:
@@ -38,9 +29,11 @@ def _http_url(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = NulFreeText
 MessageText = Annotated[Text, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(_no_nul)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(reject_nul)
+]
 
 
 class _Strict(BaseModel):
@@ -125,16 +118,10 @@ class SendResponse(BaseModel):
 
 def parse_body(model: type[ModelT], body: str | bytes | None) -> ModelT:
     """Validate a JSON request body into `model`, raising InvalidRequest with a sentence a developer can act on."""
-    if body is None or not body.strip():
-        raise InvalidRequest("Request body is required")
-    if len(body) > MAX_BODY_BYTES:
-        raise InvalidRequest(f"Request body too large: at most {MAX_BODY_BYTES} bytes")
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        problem = error.errors(include_url=False)[0]
-        if problem["type"] == "json_invalid":
-            raise InvalidRequest("Request body must be valid JSON") from None
-        if problem["type"] == "model_type" and not problem["loc"]:
-            raise InvalidRequest("Request body must be a JSON object") from None
-        raise InvalidRequest(describe_validation_error(error)) from None
+    return parse_json_body(
+        model,
+        body,
+        max_bytes=MAX_BODY_BYTES,
+        empty_message="Request body is required",
+        too_large_message=f"Request body too large: at most {MAX_BODY_BYTES} bytes",
+    )

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from threadline.errors import InvalidRequest
-from threadline.models.validation import describe_validation_error
+from threadline.models.validation import describe_validation_error, json_object, reject_nul
 
 MESSAGE_REQUIRED = "Message is required and must be a string"
 SESSION_NOT_FOUND = "Session not found or message could not be saved"
@@ -32,13 +32,6 @@ DEFAULT_CONTEXT_TYPE = "workspace"
 # Far beyond a chat message, well inside Lambda's 6 MB payload and a model's context window.
 MAX_MESSAGE_CHARS = 100_000
 MAX_METADATA_BYTES = 16_384
-
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000; refusing it here keeps the 400 ahead of any write.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _serialised_metadata(value: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +49,8 @@ def js_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-Label = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_nul)]
-ThreadId = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_nul)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(reject_nul)]
+ThreadId = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(reject_nul)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_serialised_metadata)]
 Timestamp = Annotated[datetime, PlainSerializer(js_timestamp, return_type=str)]
 
@@ -82,13 +75,7 @@ _NULL_MEANS_DEFAULT = frozenset({"channel", "metadata", "claudeSessionId", "cont
 def _json_object(body: str | bytes | None) -> dict[str, Any]:
     if body is None or not body.strip():
         raise InvalidRequest(MESSAGE_REQUIRED)
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        raise InvalidRequest("Request body must be valid JSON") from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequest("Request body must be a JSON object")
-    return parsed
+    return json_object(body)
 
 
 def parse_capture_request(body: str | bytes | None, *, allow_processing: bool) -> CaptureRequest:
@@ -114,7 +101,7 @@ class CreateWorkspaceRequest(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore", populate_by_name=True)
 
     name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(reject_nul)
     ]
     config_id: Annotated[str | None, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")] = Field(
         default=None, alias="configId"
@@ -125,7 +112,9 @@ class CreateSessionRequest(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
     title: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(reject_nul)
+        ]
         | None
     ) = None
 
@@ -133,13 +122,7 @@ class CreateSessionRequest(BaseModel):
 def _parse_optional_object(body: str | bytes | None) -> dict[str, Any]:
     if body is None or not body.strip():
         return {}
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        raise InvalidRequest("Request body must be valid JSON") from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequest("Request body must be a JSON object")
-    return parsed
+    return json_object(body)
 
 
 def parse_create_workspace_request(body: str | bytes | None) -> CreateWorkspaceRequest:
