@@ -12,7 +12,7 @@ Timed, each after a checkpoint:
 - nothing due: the same handler again at once;
 - steady state: 3,500 windows (a million a day, in five minutes) closed since the last run;
 - baseline: marking each of the same million windows on its contact row (one plain `UPDATE` as the owner), which
-  is what the job did before migration 0008: the floor for any design that writes a row per closed window.
+  is what a design with a stored status per window would do: the floor for any design that writes a row per closed window.
 
 Run: `make bench-expiry` (or `.venv/bin/python -m bench.expiry`). Prints figures; asserts nothing about timings.
 """

@@ -2,7 +2,7 @@
 
 The job works across every tenant of the (shared) test database, so each test starts from a caught-up job: every
 window that had closed before it began is already noticed, and the counts a test sees are its own contacts'. A window
-is noticed when the job's progress mark has passed its closing time (migration 0008); the mark trails the clock by a
+is noticed when the job's progress mark has passed its closing time (migrations 0003 and 0008); the mark trails the clock by a
 settling minute, so the windows these tests close closed at least two minutes ago.
 Windows are opened the way production opens them (an inbound message through ingest, or an insert that the
 window trigger handles); "time passing" is the owner moving `window_expires_at` into the past, which the trigger

@@ -3,7 +3,7 @@
 A window is open exactly while `window_expires_at` is in the future; every reader computes that itself. What the job
 adds is one moment at which each closed window is noticed, so the real-time feed can tell agents "template required"
 before they type, and a metric counts them. The job marks windows by moving its progress mark past their closing time
-(migration 0008): no contact row is rewritten, so a run costs one index range read however many windows closed.
+(migrations 0003 and 0008): no contact row is rewritten, so a run costs one index range read however many windows closed.
 
 A run is a loop of batches, each its own transaction: a crash or timeout loses at most the batch in flight, which the
 next run does again (the mark only moves when a batch commits). The loop ends when the mark has caught up with the

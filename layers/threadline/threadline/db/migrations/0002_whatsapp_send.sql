@@ -3,21 +3,18 @@
 
 -- The window belongs to the contact (the customer), not to a conversation: every conversation with the contact
 -- shows the same window. `window_expires_at` is the last inbound message + 24 hours, unless Meta told us the
--- window is closed sooner (error 131047); `window_status` is what the scheduled expiry job last marked.
+-- window is closed sooner (error 131047). The window is open exactly while window_expires_at > now(): every
+-- reader computes that, so no stored status can disagree with the clock.
 ALTER TABLE contacts
     -- Meta's business-scoped user id: users who adopted a WhatsApp username may arrive without a phone number.
     ADD COLUMN whatsapp_user_id  text CHECK (length(whatsapp_user_id) > 0),
-    ADD COLUMN window_expires_at timestamptz,
-    ADD COLUMN window_status     text CHECK (window_status IN ('open', 'expired'));
+    ADD COLUMN window_expires_at timestamptz;
 
 CREATE UNIQUE INDEX contacts_whatsapp_user_idx ON contacts (tenant_id, whatsapp_user_id)
     WHERE whatsapp_user_id IS NOT NULL;
--- The expiry job's scan: only windows still marked open, in expiry order.
-CREATE INDEX contacts_open_window_idx ON contacts (window_expires_at) WHERE window_status = 'open';
 
 UPDATE contacts
-SET window_expires_at = last_interaction_at + interval '24 hours',
-    window_status = CASE WHEN last_interaction_at + interval '24 hours' > now() THEN 'open' ELSE 'expired' END
+SET window_expires_at = last_interaction_at + interval '24 hours'
 WHERE last_interaction_at IS NOT NULL;
 
 -- A newer inbound message (from any writer: ingest, webhook) re-opens the window. One trigger keeps every
@@ -30,7 +27,6 @@ BEGIN
        AND (TG_OP = 'INSERT' OR OLD.last_interaction_at IS NULL OR NEW.last_interaction_at > OLD.last_interaction_at)
     THEN
         NEW.window_expires_at := NEW.last_interaction_at + interval '24 hours';
-        NEW.window_status := CASE WHEN NEW.window_expires_at > now() THEN 'open' ELSE 'expired' END;
     END IF;
     RETURN NEW;
 END

@@ -1,37 +1,10 @@
--- The window expiry job marks closed windows by moving its progress mark, not by rewriting a row per window.
+-- The window expiry job's batch (its state is 0003's). After 0007, because the batch also names the closed windows
+-- somebody is watching through a WebSocket subscription.
 --
--- A window's state is a function of `window_expires_at` and the clock: open exactly while window_expires_at > now().
--- Storing it as well (0002's `window_status`) made the job rewrite one contacts row per closed window, and no
--- rewrite of a million rows fits the job's budget: on the development machine a plain `UPDATE` of 1,000,000 contacts
--- takes 7.2 s and the job took 8.9 s (`make bench-expiry`, measured with 0003), with a heap kept at fillfactor 50
--- for HOT updates. Now:
---   * every reader (send, the conversation list, the real-time frames) computes the state from window_expires_at;
---   * the job's progress mark `expired_through` is the marking: a window whose closing time is at or before it has
---     been noticed, exactly once, and its conversations' subscribers told. One run reads an index range and writes
---     one row, whatever the number of windows that closed.
 -- The mark trails the clock by a settling minute: a transaction that writes a still-open window commits within
 -- 30 s (API Gateway's limit on every function that writes contacts), so once a window has been closed for a minute
 -- it is visible to the job. A window written when already closed (a connector delivering a day-old message) was
 -- never open and needs no notice; the write itself reaches the real-time feed.
-
--- First the code that names the column, then the column.
-CREATE OR REPLACE FUNCTION contacts_open_window() RETURNS trigger
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF NEW.last_interaction_at IS NOT NULL
-       AND (TG_OP = 'INSERT' OR OLD.last_interaction_at IS NULL OR NEW.last_interaction_at > OLD.last_interaction_at)
-    THEN
-        NEW.window_expires_at := NEW.last_interaction_at + interval '24 hours';
-    END IF;
-    RETURN NEW;
-END
-$$;
-
-DROP FUNCTION expire_closed_windows(integer, boolean);
-ALTER TABLE contacts DROP COLUMN window_status;
--- 0003 left room on every page for in-place updates the job no longer makes.
-ALTER TABLE contacts RESET (fillfactor);
 
 -- One batch of the job, across every tenant (threadline_app sees no contact without a tenant: this function, owned
 -- by the schema owner, is the job's narrow door through RLS). It notices the windows that closed after the mark,
