@@ -2,8 +2,9 @@
 
 Two sources, never a third list of routes:
 - template.yaml's HttpApi events (devtools/template.py): which routes exist and which carry the JWT authorizer;
-- CATALOGUE below: per route key, the pydantic models of its path, query, headers and body, the statuses it
-  answers and the error envelope it answers them in (threadline/http/errors.py).
+- CATALOGUE below: per route key, the layer's public models (threadline.models) of its path, query, headers and
+  body, the statuses it answers and the error envelope it answers them in (threadline/http/errors.py). Route
+  metadata only: every shape is the layer's own model, the one the handler parses or answers with.
 
 Handlers validate with their own parsers (the contracts want 400s in the seeds' words, not Powertools' 422), so the
 models named here are the very ones those parsers use; JSON Schema comes from pydantic (`mode="validation"` for
@@ -27,34 +28,36 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from devtools.docs import OPENAPI_PATH
 from devtools.paths import REPO_ROOT
 from devtools.template import Route, Template, load_template
 from threadline.domain.sending import MAX_IDEMPOTENCY_KEY_CHARS
-from threadline.domain.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
-from threadline.http.errors import _AGENT_CODES, INTERNAL_ERROR_MESSAGE, ErrorEnvelope
-from threadline.meta.webhook import _Notification
+from threadline.http.errors import ErrorEnvelope
+from threadline.meta.webhook import WhatsAppNotification
 from threadline.models.conversations import ConversationDetail, ConversationList, ConversationListQuery
+from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
 from threadline.models.ingest import IngestRequest, IngestResponse
 from threadline.models.messages import AgentMessageQuery, AgentMessagesResponse, MessageList, MessageListQuery
 from threadline.models.query import MAX_ID
 from threadline.models.sending import ConversationSendRequest, SendRequest, SendResponse
 from threadline.models.sessions import (
     MAX_MESSAGE_CHARS,
-    CapturedMessage,
+    CapturedAssistantMessage,
+    CapturedUserMessage,
     CaptureRequest,
     CreateSessionRequest,
     CreateWorkspaceRequest,
-    SessionMessage,
-    SessionView,
-    WorkspaceView,
+    ReplyFailed,
+    SessionCreated,
+    WorkspaceCreated,
 )
+from threadline.models.webhooks import WebhookAcknowledged, WebhookVerification
 
 OPENAPI_VERSION = "3.1.1"
 SCHEMA_REF = "#/components/schemas/{model}"
@@ -62,97 +65,6 @@ SCHEMA_REF = "#/components/schemas/{model}"
 
 class CatalogueMismatch(Exception):
     """The catalogue and template.yaml disagree about which routes exist."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Response shapes the domain builds as plain dicts (and the error envelopes of threadline/http/errors.py)
-# ---------------------------------------------------------------------------------------------------------------
-class Error(BaseModel):
-    """The `{"error": "..."}` envelope (ingest, send, conversations, messages, webhook and workspace APIs)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    error: str = Field(description="what went wrong, in a sentence a developer can act on")
-
-
-class UpstreamError(Error):
-    """Meta refused or did not confirm a send. With Meta's error: `code`, `title`, `details`; when Meta's answer
-    was lost: `message_id` (the message stays pending and its status webhook settles it: do not resend)."""
-
-    code: int | None = Field(default=None, description="Meta's error code, e.g. 131026")
-    title: str | None = Field(default=None, description="Meta's error title")
-    details: str | None = Field(default=None, description="Meta's error_data.details")
-    message_id: int | None = Field(default=None, description="the pending message, when the outcome is unknown")
-
-
-class AgentErrorBody(BaseModel):
-    code: Literal[tuple(sorted({*_AGENT_CODES.values(), "ERROR"}))]  # type: ignore[valid-type]
-    message: str
-    details: str
-
-
-class AgentError(BaseModel):
-    """The agent dashboard's error envelope (`GET /api/agent/conversations/{conversation_id}/messages`)."""
-
-    success: Literal[False]
-    error: AgentErrorBody
-
-
-class GatewayError(BaseModel):
-    """API Gateway's own answer: 401 `Unauthorized` from the JWT authorizer (no, expired or foreign token), or
-    500 `Internal Server Error` when the function itself crashed."""
-
-    message: str
-
-
-class WebhookAcknowledged(BaseModel):
-    success: Literal[True]
-
-
-class CapturedAssistantMessage(BaseModel):
-    success: Literal[True]
-    message: CapturedMessage
-
-
-class CapturedUserMessage(BaseModel):
-    success: Literal[True]
-    userMessage: SessionMessage
-    assistantMessage: SessionMessage | None = Field(description="the model's reply with process=true, else null")
-
-
-class ReplyFailed(BaseModel):
-    """process=true and no reply could be produced or saved: the user message *is* stored."""
-
-    success: Literal[True]
-    userMessage: SessionMessage
-    processingError: str
-
-
-class WorkspaceCreated(BaseModel):
-    success: Literal[True]
-    workspace: WorkspaceView
-
-
-class SessionCreated(BaseModel):
-    success: Literal[True]
-    session: SessionView
-
-
-class WhatsAppNotification(_Notification):
-    """Meta's webhook notification (`object`, `entry[].changes[]`); fields Threadline does not use are ignored,
-    and changes other than `messages` are acknowledged without being read."""
-
-
-class WebhookVerification(BaseModel):
-    """Meta's subscription handshake."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    mode: Literal[SUBSCRIBE_MODE] = Field(alias="hub.mode")  # type: ignore[valid-type]
-    verify_token: str = Field(alias="hub.verify_token", description="the verify token configured for the app")
-    challenge: str = Field(
-        alias="hub.challenge", min_length=1, max_length=MAX_CHALLENGE_CHARS, description="echoed back on success"
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -480,13 +392,6 @@ HTTP and so not described here.
 # ---------------------------------------------------------------------------------------------------------------
 # Generation
 # ---------------------------------------------------------------------------------------------------------------
-class _ComponentNames(GenerateJsonSchema):
-    """Component names without the leading underscore of private models (`_Entry` -> `Entry`)."""
-
-    def normalize_name(self, name: str) -> str:
-        return super().normalize_name(name).lstrip("_")
-
-
 def operation_id(route_key: str) -> str:
     """`GET /api/v1/conversations/{id}` -> `get_api_v1_conversations_id`."""
     return re.sub(r"[^A-Za-z0-9]+", "_", route_key).strip("_").lower()
@@ -560,9 +465,7 @@ class _Schemas:
         return {"$model": (model, mode)}
 
     def render(self, document: dict[str, Any]) -> dict[str, Any]:
-        references, definitions = models_json_schema(
-            self._wanted, ref_template=SCHEMA_REF, schema_generator=_ComponentNames
-        )
+        references, definitions = models_json_schema(self._wanted, ref_template=SCHEMA_REF)
 
         def resolve(node: Any) -> Any:
             if isinstance(node, dict):

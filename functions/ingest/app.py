@@ -1,14 +1,15 @@
 """Messaging ingest: connectors push WhatsApp, Signal, Telegram and WeChat conversations in batches.
 
-Contract: ../shared/seeds/messaging-ingest-api.md (authenticated by the connection's x-api-key, no JWT).
+Contract: docs/ingest-api.md (authenticated by the connection's x-api-key, no JWT).
 """
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.ingest import ingest_conversations
+from threadline.domain.ingest import ingest_conversations, require_api_key
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
+from threadline.models.ingest import parse_ingest_request
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)
@@ -17,10 +18,10 @@ app = create_resolver(ErrorEnvelope.PLAIN)
 @app.post("/functions/v1/messaging-ingest")
 @app.post("/v1/ingest")
 def ingest():
-    response = ingest_conversations(
-        api_key=app.current_event.headers.get("x-api-key"), body=app.current_event.decoded_body
-    )
-    return json_response(200, response.model_dump(mode="json"))
+    event = app.current_event
+    api_key = require_api_key(event.headers.get("x-api-key"))
+    response = ingest_conversations(api_key=api_key, request=parse_ingest_request(event.decoded_body))
+    return json_response(200, response)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -32,7 +32,7 @@ def list_conversations():
         explanations=CONVERSATION_QUERY_EXPLANATIONS,
         refuse=InvalidRequest,
     )
-    return json_response(200, list_tenant_conversations(caller, query).model_dump(mode="json"))
+    return json_response(200, list_tenant_conversations(caller, query))
 
 
 @app.get("/api/v1/conversations/<conversation_id>")
@@ -42,7 +42,7 @@ def get_conversation(conversation_id: str):
     conversation = show_conversation(
         caller, parse_id(conversation_id, explanation=CONVERSATION_ID_EXPLANATION, refuse=InvalidRequest)
     )
-    return json_response(200, conversation.model_dump(mode="json"))
+    return json_response(200, conversation)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

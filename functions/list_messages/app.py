@@ -11,9 +11,10 @@ One resolver answers in one error envelope, so each contract has its own and the
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from threadline.domain.caller import Caller
 from threadline.domain.message_views import agent_conversation_messages, conversation_messages
 from threadline.errors import InvalidRequest, Unauthorized
-from threadline.http.auth import Caller, caller_from_event
+from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.models.conversations import CONVERSATION_ID_EXPLANATION
@@ -45,7 +46,7 @@ def list_messages(conversation_id: str):
         explanations=MESSAGE_QUERY_EXPLANATIONS,
         refuse=InvalidRequest,
     )
-    return json_response(200, conversation_messages(caller, conversation, query).model_dump(mode="json"))
+    return json_response(200, conversation_messages(caller, conversation, query))
 
 
 def _agent_caller() -> Caller:
@@ -67,7 +68,7 @@ def list_agent_messages(conversation_id: str):
         explanations=AGENT_QUERY_EXPLANATIONS,
         refuse=refuse_agent_parameters,
     )
-    return json_response(200, agent_conversation_messages(caller, conversation, query).model_dump(mode="json"))
+    return json_response(200, agent_conversation_messages(caller, conversation, query))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,53 +1,54 @@
 """Sending WhatsApp messages: to a contact by number, or into a conversation.
 
-Contracts: ../shared/seeds/send-message-api.md (`POST /api/messages/send`) and the send half of
-../shared/seeds/conversations-and-messages-api.md (`POST /api/v1/conversations/{id}/messages`).
-An `Idempotency-Key` header makes a retried request replay the first answer instead of sending again.
+Contracts: docs/send-message-api.md (`POST /api/messages/send`) and the send half of docs/conversations-api.md
+(`POST /api/v1/conversations/{id}/messages`). An `Idempotency-Key` header makes a retried request replay the first
+answer instead of sending again.
 """
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.sending import SendOutcome, send_to_conversation, send_to_recipient
+from threadline.domain.sending import send_to_conversation, send_to_recipient
+from threadline.errors import NotFound
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
+from threadline.models.query import parse_id
+from threadline.models.sending import ConversationSendRequest, SendRequest, parse_body
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)
-
-
-def _respond(outcome: SendOutcome):
-    return json_response(outcome.status_code, outcome.body)
 
 
 @app.post("/api/messages/send")
 @app.post("/v1/messages/send")
 def send_message():
     event = app.current_event
-    return _respond(
-        send_to_recipient(
-            caller=caller_from_event(event.raw_event),
-            body=event.decoded_body,
-            idempotency_key=event.headers.get("idempotency-key"),
-            remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
-        )
+    caller = caller_from_event(event.raw_event)
+    sent = send_to_recipient(
+        caller=caller,
+        request=parse_body(SendRequest, event.decoded_body),
+        idempotency_key=event.headers.get("idempotency-key"),
+        remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
     )
+    return json_response(200, sent)
 
 
 @app.post("/api/v1/conversations/<conversation_id>/messages")
 @app.post("/v1/conversations/<conversation_id>/messages")
 def send_conversation_message(conversation_id: str):
     event = app.current_event
-    return _respond(
-        send_to_conversation(
-            caller=caller_from_event(event.raw_event),
-            conversation_id=conversation_id,
-            body=event.decoded_body,
-            idempotency_key=event.headers.get("idempotency-key"),
-            remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
-        )
+    caller = caller_from_event(event.raw_event)
+    # The send contract answers an id that names no conversation, malformed or not, with its 404.
+    target = parse_id(conversation_id, explanation="Conversation not found", refuse=NotFound)
+    sent = send_to_conversation(
+        caller=caller,
+        conversation_id=target,
+        request=parse_body(ConversationSendRequest, event.decoded_body),
+        idempotency_key=event.headers.get("idempotency-key"),
+        remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
     )
+    return json_response(201, sent)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -14,6 +14,7 @@ from threadline.domain.webhooks import receive_whatsapp_notification, verify_sub
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.meta.webhook import SIGNATURE_HEADER, raw_body_bytes
+from threadline.models.webhooks import WebhookAcknowledged
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)
@@ -36,7 +37,7 @@ def receive():
         body=raw_body_bytes(event.body, event.is_base64_encoded), signature=event.headers.get(SIGNATURE_HEADER)
     )
     logger.info("WhatsApp notification", extra=asdict(receipt))
-    return json_response(200, {"success": True})
+    return json_response(200, WebhookAcknowledged(success=True))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -49,6 +49,17 @@ class UnprocessableRequest(ThreadlineError):
     status_code = 422
 
 
+class ReplyNotProduced(ThreadlineError):
+    """The session capture's failed reply: the user message is stored, but no assistant message could be produced
+    or saved. The contract answers it as a 500 that still carries the stored user message."""
+
+    status_code = 500
+
+    def __init__(self, message: str, *, user_message: Any) -> None:
+        super().__init__(message)
+        self.user_message = user_message  # threadline.models.sessions.SessionMessage
+
+
 def error_for_status(
     status_code: int, message: str, *, details: str | None = None, fields: dict[str, Any] | None = None
 ) -> ThreadlineError:

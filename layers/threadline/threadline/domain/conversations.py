@@ -24,9 +24,9 @@ from threadline.db.repositories.conversations import (
     list_conversations,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.caller import Caller
 from threadline.domain.pagination import InvalidCursor, decode_cursor, encode_cursor, list_fingerprint
 from threadline.errors import InvalidRequest, NotFound
-from threadline.http.auth import Caller
 from threadline.models.conversations import (
     Channel,
     ContactSummary,

@@ -18,13 +18,7 @@ from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.domain.identifiers import normalise_identifier
 from threadline.domain.secrets import api_secret_matches
 from threadline.errors import Forbidden, Unauthorized
-from threadline.models.ingest import (
-    IngestConversation,
-    IngestRequest,
-    IngestResponse,
-    IngestResult,
-    parse_ingest_request,
-)
+from threadline.models.ingest import IngestConversation, IngestRequest, IngestResponse, IngestResult
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import IngestedConversation, publish_ingested_messages
 
@@ -113,11 +107,14 @@ def _store_one_by_one(
     return results
 
 
-def ingest_conversations(*, api_key: str | None, body: str | bytes | None) -> IngestResponse:
+def require_api_key(api_key: str | None) -> str:
+    """The seed checks the header before the body: a request without a key is a 401 whatever its body."""
     if not api_key:
         raise Unauthorized("Missing x-api-key header")
-    request = parse_ingest_request(body)
+    return api_key
 
+
+def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestResponse:
     def authorise_and_scope(conn: psycopg.Connection[Any]) -> ConnectionForAuth:
         connection = authorise_connector(conn, api_key, request)
         set_transaction_tenant(conn, connection.tenant_id)

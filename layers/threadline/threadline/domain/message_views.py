@@ -27,6 +27,7 @@ from threadline.db.repositories.messages import (
     list_messages_page,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.caller import Caller
 from threadline.domain.conversations import CONVERSATION_NOT_FOUND
 from threadline.domain.pagination import (
     InvalidCursor,
@@ -36,7 +37,6 @@ from threadline.domain.pagination import (
     plan_numbered_page,
 )
 from threadline.errors import InvalidRequest, NotFound, ThreadlineError
-from threadline.http.auth import Caller
 from threadline.models.messages import (
     AgentMessage,
     AgentMessagePage,

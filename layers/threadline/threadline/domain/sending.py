@@ -49,6 +49,7 @@ from threadline.db.repositories.sending import (
     note_message_outcome_unknown,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.caller import Caller
 from threadline.domain.identifiers import normalise_identifier
 from threadline.domain.whatsapp import whatsapp_conversation_key
 from threadline.errors import (
@@ -61,7 +62,6 @@ from threadline.errors import (
     UpstreamFailure,
     error_for_status,
 )
-from threadline.http.auth import Caller
 from threadline.meta.client import get_meta_client
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
@@ -72,7 +72,6 @@ from threadline.models.sending import (
     OutboundMessageView,
     SendRequest,
     SendResponse,
-    parse_body,
 )
 from threadline.observability import logger
 from threadline.realtime.events import MessageEventKind, outbound_message
@@ -87,16 +86,13 @@ RECORDING_RESERVE_SECONDS = 3.0
 IN_FLIGHT_WAIT_SECONDS = 10.0
 _IN_FLIGHT_POLL_SECONDS = 0.1
 MAX_IDEMPOTENCY_KEY_CHARS = 255
+# The status recorded under an Idempotency-Key for a send that went out (errors record their own); the route
+# answers a replay with its own success status.
+SENT_STATUS = 200
 # Longer than any function may run (API Gateway stops waiting after 30 s).
 ABANDONED_CLAIM_AFTER = timedelta(seconds=60)
 
 _MEDIA_MESSAGE_TYPES = {"image": "image", "video": "video", "audio": "audio", "document": "file"}
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    status_code: int
-    body: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -161,9 +157,9 @@ def _view(row: OutboundMessageRow) -> OutboundMessageView:
     )
 
 
-def _fingerprint(route: str, body: str | bytes | None) -> str:
-    raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-    return hashlib.sha256(route.encode("utf-8") + b"\n" + raw).hexdigest()
+def _fingerprint(route: str, request: SendRequest | ConversationSendRequest) -> str:
+    # Of the parsed request, not its bytes: the same request sent with other spacing or key order is the same send.
+    return hashlib.sha256(f"{route}\n{request.model_dump_json()}".encode()).hexdigest()
 
 
 def _checked_idempotency_key(key: str | None) -> str | None:
@@ -181,10 +177,9 @@ def _checked_idempotency_key(key: str | None) -> str | None:
 
 
 def send_to_recipient(
-    *, caller: Caller, body: str | bytes | None, idempotency_key: str | None, remaining_ms: int
-) -> SendOutcome:
+    *, caller: Caller, request: SendRequest, idempotency_key: str | None, remaining_ms: int
+) -> SendResponse:
     """`POST /api/messages/send`: a text to a known contact, inside their 24-hour window."""
-    request = parse_body(SendRequest, body)
     recipient = normalise_identifier(request.recipient)
 
     def plan(conn: psycopg.Connection[Any]) -> _Plan:
@@ -224,32 +219,24 @@ def send_to_recipient(
 
     return _send(
         caller=caller,
-        fingerprint=_fingerprint("POST /api/messages/send", body),
+        fingerprint=_fingerprint("POST /api/messages/send", request),
         idempotency_key=_checked_idempotency_key(idempotency_key),
         remaining_ms=remaining_ms,
         plan=plan,
-        success_status=200,
     )
-
-
-def _conversation_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("Conversation not found")
-    return int(raw)
 
 
 def send_to_conversation(
     *,
     caller: Caller,
-    conversation_id: str,
-    body: str | bytes | None,
+    conversation_id: int,
+    request: ConversationSendRequest,
     idempotency_key: str | None,
     remaining_ms: int,
-) -> SendOutcome:
+) -> SendResponse:
     """`POST /api/v1/conversations/{id}/messages`: text, media or a template through the conversation's number.
     Templates may go out when the window is closed: that is how a business re-opens a conversation."""
-    target_id = _conversation_id(conversation_id)
-    request = parse_body(ConversationSendRequest, body)
+    target_id = conversation_id
 
     def plan(conn: psycopg.Connection[Any]) -> _Plan:
         conversation = find_conversation_for_send(conn, target_id)
@@ -286,11 +273,10 @@ def send_to_conversation(
 
     return _send(
         caller=caller,
-        fingerprint=_fingerprint(f"POST /api/v1/conversations/{target_id}/messages", body),
+        fingerprint=_fingerprint(f"POST /api/v1/conversations/{target_id}/messages", request),
         idempotency_key=_checked_idempotency_key(idempotency_key),
         remaining_ms=remaining_ms,
         plan=plan,
-        success_status=201,
     )
 
 
@@ -357,8 +343,7 @@ def _send(
     idempotency_key: str | None,
     remaining_ms: int,
     plan: Callable[[psycopg.Connection[Any]], _Plan],
-    success_status: int,
-) -> SendOutcome:
+) -> SendResponse:
     deadline = time.monotonic() + remaining_ms / 1000
     meta_deadline = deadline - RECORDING_RESERVE_SECONDS
 
@@ -378,14 +363,10 @@ def _send(
     prepared = run_in_transaction(claim_check_and_record, tenant_id=caller.tenant_id)
     if isinstance(prepared, IdempotencyRecord):
         assert idempotency_key is not None
-        return _replay(
-            caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline, success_status=success_status
-        )
+        return _replay(caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline)
     # Committed as pending: the agents watching the conversation see it before Meta answers.
     publish_message_event(caller.tenant_id, "created", outbound_message(prepared.row))
-    return _deliver(
-        caller, prepared, idempotency_key, meta_deadline=meta_deadline, deadline=deadline, success_status=success_status
-    )
+    return _deliver(caller, prepared, idempotency_key, meta_deadline=meta_deadline, deadline=deadline)
 
 
 def _deliver(
@@ -395,8 +376,7 @@ def _deliver(
     *,
     meta_deadline: float,
     deadline: float,
-    success_status: int,
-) -> SendOutcome:
+) -> SendResponse:
     plan, row = prepared.plan, prepared.row
     try:
         sent = get_meta_client().send_message(plan.phone_number_id, plan.meta_payload, deadline=meta_deadline)
@@ -440,17 +420,17 @@ def _deliver(
         _record_failure(caller, row, error, idempotency_key, None)
         raise UpstreamFailure(f"Meta could not be used: {error.message}") from None
 
-    def record_sent(conn: psycopg.Connection[Any]) -> tuple[SendOutcome, OutboundMessageRow]:
+    def record_sent(conn: psycopg.Connection[Any]) -> tuple[SendResponse, OutboundMessageRow]:
         completed = mark_message_sent(conn, row.id, sent.wamid)
-        outcome = SendOutcome(success_status, SendResponse(message=_view(completed), meta_id=sent.wamid).to_body())
+        response = SendResponse(message=_view(completed), meta_id=sent.wamid)
         if idempotency_key is not None:
             complete_idempotency_key(
-                conn, idempotency_key, response_status=outcome.status_code, response_body=outcome.body
+                conn, idempotency_key, response_status=SENT_STATUS, response_body=response.model_dump(mode="json")
             )
-        return outcome, completed
+        return response, completed
 
     try:
-        outcome, completed = _with_retries(
+        sent_response, completed = _with_retries(
             lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id), deadline=deadline
         )
     except psycopg.Error:
@@ -460,14 +440,13 @@ def _deliver(
             "message sent but not recorded",
             extra={"message_id": row.id, "external_id": row.external_id, "meta_id": sent.wamid},
         )
-        response = SendResponse(
+        return SendResponse(
             message=_view(row).model_copy(update={"status": "sent", "meta_id": sent.wamid}),
             meta_id=sent.wamid,
             warning="Message sent, but its record could not be updated yet; Meta's status webhook will complete it",
         )
-        return SendOutcome(success_status, response.to_body())
     publish_message_event(caller.tenant_id, "status", outbound_message(completed))
-    return outcome
+    return sent_response
 
 
 def _record_failure(
@@ -553,9 +532,7 @@ def _error_record(error: ThreadlineError) -> dict[str, Any]:
     return {"error": {"message": error.message, "details": error.details, "fields": error.fields}}
 
 
-def _replay(
-    caller: Caller, key: str, fingerprint: str, record: IdempotencyRecord, *, deadline: float, success_status: int
-) -> SendOutcome:
+def _replay(caller: Caller, key: str, fingerprint: str, record: IdempotencyRecord, *, deadline: float) -> SendResponse:
     """Answer a retry exactly as the first attempt was answered, waiting for it if it is still in flight."""
     if record.request_fingerprint != fingerprint:
         raise UnprocessableRequest("This Idempotency-Key was already used for a different request")
@@ -568,14 +545,14 @@ def _replay(
             raise Conflict("The first request with this Idempotency-Key failed before sending; retry it")
         record = current
     if record.completed_at is None or record.response_status is None or record.response_body is None:
-        return _unfinished_first_attempt(caller, record, success_status)
+        return _unfinished_first_attempt(caller, record)
     stored = record.response_body
     if record.response_status >= 400:
         error = stored.get("error") or {}
         raise error_for_status(
             record.response_status, error.get("message", ""), details=error.get("details"), fields=error.get("fields")
         )
-    return SendOutcome(record.response_status, stored)
+    return SendResponse.model_validate(stored)
 
 
 def _may_still_be_running(record: IdempotencyRecord) -> bool:
@@ -583,12 +560,12 @@ def _may_still_be_running(record: IdempotencyRecord) -> bool:
     return record.completed_at is None and datetime.now(UTC) - record.created_at < ABANDONED_CLAIM_AFTER
 
 
-def _unfinished_first_attempt(caller: Caller, record: IdempotencyRecord, success_status: int) -> SendOutcome:
+def _unfinished_first_attempt(caller: Caller, record: IdempotencyRecord) -> SendResponse:
     """The first attempt is still running, or died before recording its answer. If Meta's status webhook has
     since confirmed its message, that is the answer; otherwise the outcome is not known yet."""
     message_id = record.message_id
     if message_id is not None:
         row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
         if row is not None and row.status in {"sent", "delivered", "read"}:
-            return SendOutcome(success_status, SendResponse(message=_view(row), meta_id=row.meta_id).to_body())
+            return SendResponse(message=_view(row), meta_id=row.meta_id)
     raise Conflict("A request with this Idempotency-Key is still in progress; retry later")

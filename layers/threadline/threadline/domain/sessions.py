@@ -9,7 +9,7 @@ A user message with process=true:
 2. outside any transaction: ask the language model (threadline.domain.llm), threaded by claudeSessionId;
 3. a second transaction: store the reply as the assistant message (same channel, context and thread); broadcast.
 When 2 or 3 fails the user message stays stored, and the answer is the seed's: 500 with
-{success: true, userMessage, processingError}.
+{success: true, userMessage, processingError} (ReplyNotProduced, answered by threadline.http.errors).
 
 Threads: claudeSessionId is stored on each message (messages.thread_id). With one, the model sees only that
 thread's earlier messages in the session; without, the whole session's.
@@ -38,6 +38,7 @@ from threadline.db.repositories.sessions import (
     recent_session_history,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.caller import Caller
 from threadline.domain.llm import (
     CHARACTERS_PER_TOKEN,
     LlmFailure,
@@ -46,21 +47,23 @@ from threadline.domain.llm import (
     generate_reply,
     history_window,
 )
-from threadline.errors import Conflict, NotFound
-from threadline.http.auth import Caller
+from threadline.errors import Conflict, NotFound, ReplyNotProduced
 from threadline.llm_config import get_llm_settings
 from threadline.models.sessions import (
     SESSION_NOT_FOUND,
     WORKSPACE_NOT_FOUND,
+    CapturedAssistantMessage,
     CapturedMessage,
+    CapturedUserMessage,
     CaptureRequest,
+    CreateSessionRequest,
+    CreateWorkspaceRequest,
+    SessionCreated,
     SessionMessage,
     SessionView,
+    WorkspaceCreated,
     WorkspaceView,
     js_timestamp,
-    parse_capture_request,
-    parse_create_session_request,
-    parse_create_workspace_request,
 )
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_session_message
@@ -71,12 +74,6 @@ HISTORY_MESSAGE_LIMIT = 100
 REPLY_RESERVE_SECONDS = 2.5
 _DIRECTION_BY_ROLE: dict[Role, str] = {"user": "inbound", "assistant": "outbound"}
 _ROLE_BY_DIRECTION: dict[str, Role] = {direction: role for role, direction in _DIRECTION_BY_ROLE.items()}
-
-
-@dataclass(frozen=True)
-class SessionOutcome:
-    status_code: int
-    body: dict[str, Any]
 
 
 def detect_content_type(content: str) -> str:
@@ -127,38 +124,34 @@ def create_session(
     return insert_session(conn, tenant_id=tenant_id, workspace_id=workspace.id, title=title)
 
 
-def workspace_view(record: WorkspaceRecord) -> dict[str, Any]:
-    return WorkspaceView(
-        id=str(record.id), configId=record.config_id, name=record.name, createdAt=record.created_at
-    ).model_dump(mode="json")
+def workspace_view(record: WorkspaceRecord) -> WorkspaceView:
+    return WorkspaceView(id=str(record.id), configId=record.config_id, name=record.name, createdAt=record.created_at)
 
 
-def session_view(record: SessionRecord) -> dict[str, Any]:
+def session_view(record: SessionRecord) -> SessionView:
     return SessionView(
         id=record.public_id,
         uuid=str(record.uuid),
         workspaceId=str(record.workspace_id),
         title=record.title,
         createdAt=record.created_at,
-    ).model_dump(mode="json")
+    )
 
 
-def create_workspace_for(caller: Caller, body: str | bytes | None) -> SessionOutcome:
-    request = parse_create_workspace_request(body)
+def create_workspace_for(caller: Caller, request: CreateWorkspaceRequest) -> WorkspaceCreated:
     record = run_in_transaction(
         lambda conn: create_workspace(conn, tenant_id=caller.tenant_id, name=request.name, config_id=request.config_id),
         tenant_id=caller.tenant_id,
     )
-    return SessionOutcome(201, {"success": True, "workspace": workspace_view(record)})
+    return WorkspaceCreated(success=True, workspace=workspace_view(record))
 
 
-def create_session_for(caller: Caller, workspace_ref: str, body: str | bytes | None) -> SessionOutcome:
-    request = parse_create_session_request(body)
+def create_session_for(caller: Caller, workspace_ref: str, request: CreateSessionRequest) -> SessionCreated:
     record = run_in_transaction(
         lambda conn: create_session(conn, tenant_id=caller.tenant_id, workspace_ref=workspace_ref, title=request.title),
         tenant_id=caller.tenant_id,
     )
-    return SessionOutcome(201, {"success": True, "session": session_view(record)})
+    return SessionCreated(success=True, session=session_view(record))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -166,7 +159,7 @@ def create_session_for(caller: Caller, workspace_ref: str, body: str | bytes | N
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def full_message(row: SessionMessageRow) -> dict[str, Any]:
+def full_message(row: SessionMessageRow) -> SessionMessage:
     return SessionMessage(
         id=row.id,
         uuid=row.uuid,
@@ -183,10 +176,10 @@ def full_message(row: SessionMessageRow) -> dict[str, Any]:
         username=row.username,
         createdAt=row.created_at,
         updatedAt=row.updated_at,
-    ).model_dump(mode="json")
+    )
 
 
-def brief_message(row: SessionMessageRow) -> dict[str, Any]:
+def brief_message(row: SessionMessageRow) -> CapturedMessage:
     return CapturedMessage(
         id=row.id,
         workspaceId=str(row.workspace_id),
@@ -196,7 +189,7 @@ def brief_message(row: SessionMessageRow) -> dict[str, Any]:
         contentType=row.content_type,
         channel=row.channel,
         createdAt=row.created_at,
-    ).model_dump(mode="json")
+    )
 
 
 def websocket_message(row: SessionMessageRow) -> dict[str, Any]:
@@ -248,17 +241,16 @@ def _store(
 
 
 def capture_assistant_message(
-    *, caller: Caller, workspace_ref: str, session_ref: str, body: str | bytes | None
-) -> SessionOutcome:
+    *, caller: Caller, workspace_ref: str, session_ref: str, request: CaptureRequest
+) -> CapturedAssistantMessage:
     """POST .../message/assistant (and the deprecated .../message): store a message the assistant side sends."""
-    request = parse_capture_request(body, allow_processing=False)
     message = _new_message(request, caller, role="assistant", content=request.message)
     row = run_in_transaction(
         lambda conn: _store(conn, caller, workspace_ref, session_ref, message), tenant_id=caller.tenant_id
     )
     _broadcast(caller.tenant_id, row)
     metrics.add_metric(name="SessionMessagesCaptured", unit=MetricUnit.Count, value=1)
-    return SessionOutcome(200, {"success": True, "message": brief_message(row)})
+    return CapturedAssistantMessage(success=True, message=brief_message(row))
 
 
 @dataclass(frozen=True)
@@ -269,10 +261,10 @@ class _StoredUserMessage:
 
 
 def capture_user_message(
-    *, caller: Caller, workspace_ref: str, session_ref: str, body: str | bytes | None, remaining_ms: int
-) -> SessionOutcome:
-    """POST .../message/user: store the user's message and, with process=true, the model's reply."""
-    request = parse_capture_request(body, allow_processing=True)
+    *, caller: Caller, workspace_ref: str, session_ref: str, request: CaptureRequest, remaining_ms: int
+) -> CapturedUserMessage:
+    """POST .../message/user: store the user's message and, with process=true, the model's reply
+    (ReplyNotProduced when none could be produced or saved: the user message stays stored)."""
     message = _new_message(request, caller, role="user", content=request.message)
     settings = get_llm_settings()
     wants_reply = request.process and settings.is_configured
@@ -300,19 +292,17 @@ def capture_user_message(
     metrics.add_metric(name="SessionMessagesCaptured", unit=MetricUnit.Count, value=1)
     user_message = full_message(stored.row)
     if not request.process:
-        return SessionOutcome(200, {"success": True, "userMessage": user_message, "assistantMessage": None})
+        return CapturedUserMessage(success=True, userMessage=user_message, assistantMessage=None)
 
     deadline = started + remaining_ms / 1000 - REPLY_RESERVE_SECONDS
     try:
         reply_row = _reply(caller, workspace_ref, session_ref, request, stored, deadline=deadline)
     except LlmFailure as failure:
         metrics.add_metric(name="SessionRepliesFailed", unit=MetricUnit.Count, value=1)
-        return SessionOutcome(500, {"success": True, "userMessage": user_message, "processingError": failure.message})
+        raise ReplyNotProduced(failure.message, user_message=user_message) from None
     _broadcast(caller.tenant_id, reply_row)
     metrics.add_metric(name="SessionRepliesGenerated", unit=MetricUnit.Count, value=1)
-    return SessionOutcome(
-        200, {"success": True, "userMessage": user_message, "assistantMessage": full_message(reply_row)}
-    )
+    return CapturedUserMessage(success=True, userMessage=user_message, assistantMessage=full_message(reply_row))
 
 
 def _reply(

@@ -35,11 +35,10 @@ from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversati
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.meta.config import get_meta_settings
 from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notification, signature_matches
+from threadline.models.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
 
-SUBSCRIBE_MODE = "subscribe"
-MAX_CHALLENGE_CHARS = 1_024
 # Meta's error for a message sent outside the customer-service window ("Re-engagement message").
 WINDOW_CLOSED_ERROR_CODE = 131047
 # The statuses a message can move through; others Meta may report (e.g. a voice message `played`) are ignored.

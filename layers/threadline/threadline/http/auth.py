@@ -6,19 +6,14 @@ handlers only read the claims. A token without a well-formed tenant claim is ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from threadline.config import get_settings
+from threadline.domain.caller import Caller
 from threadline.errors import Unauthorized
 
-
-@dataclass(frozen=True)
-class Caller:
-    tenant_id: UUID
-    # The agent's user id (the token's `sub`), when it is a UUID of ours; service tokens may carry none.
-    user_id: UUID | None
+__all__ = ["Caller", "caller_from_event"]
 
 
 def _claims(event: dict[str, Any]) -> dict[str, Any]:

@@ -1,71 +1,57 @@
-"""The one place where domain errors become HTTP responses, per contract.
+"""The one place where errors become HTTP responses, per contract envelope (the bodies are threadline.models.errors'
+models; the session capture's failed reply is threadline.models.sessions.ReplyFailed).
 
-The seeds speak three error envelopes:
-- ingest, send and workspace APIs: `{"error": "<message>"}`;
-- the agent dashboard API: `{"success": false, "error": {"code", "message", "details"}}`;
 Anything unexpected is logged with its stack and answered with the contract's generic 500, never with internals.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from enum import Enum
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from pydantic import BaseModel
 
-from threadline.errors import ThreadlineError
-
-INTERNAL_ERROR_MESSAGE = "Internal server error"
+from threadline.errors import ReplyNotProduced, ThreadlineError
+from threadline.models.errors import (
+    INTERNAL_ERROR_MESSAGE,
+    AgentError,
+    AgentErrorBody,
+    Error,
+    agent_error_code,
+)
+from threadline.models.sessions import ReplyFailed
 
 
 class ErrorEnvelope(Enum):
-    PLAIN = "plain"
-    AGENT = "agent"
+    PLAIN = "plain"  # {"error": "..."}
+    AGENT = "agent"  # {"success": false, "error": {"code", "message", "details"}}
 
 
-_AGENT_CODES = {
-    400: "INVALID_PARAMETERS",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    500: "DATABASE_ERROR",
-}
-
-
-def _plain_body(status: int, message: str, details: str | None) -> dict[str, Any]:
-    return {"error": message}
-
-
-def _agent_body(status: int, message: str, details: str | None) -> dict[str, Any]:
-    return {
-        "success": False,
-        "error": {"code": _AGENT_CODES.get(status, "ERROR"), "message": message, "details": details or message},
-    }
-
-
-_BODY_BUILDERS: dict[ErrorEnvelope, Callable[[int, str, str | None], dict[str, Any]]] = {
-    ErrorEnvelope.PLAIN: _plain_body,
-    ErrorEnvelope.AGENT: _agent_body,
-}
-
-
-def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status_code: int, body: BaseModel, headers: dict[str, str] | None = None) -> Response:
+    """Every JSON answer is a model of threadline.models, serialised as its contract writes it."""
     return Response(
         status_code=status_code,
         content_type="application/json",
-        body=json.dumps(body, separators=(",", ":"), default=str),
+        body=body.model_dump_json(),
         headers=headers,
     )
 
 
+def error_body(envelope: ErrorEnvelope, error: ThreadlineError) -> BaseModel:
+    if isinstance(error, ReplyNotProduced):
+        # The seed's failed reply: the user message *is* stored, so the body says success and carries it.
+        return ReplyFailed(success=True, userMessage=error.user_message, processingError=error.message)
+    if envelope is ErrorEnvelope.AGENT:
+        detail = AgentErrorBody(
+            code=agent_error_code(error.status_code), message=error.message, details=error.details or error.message
+        )
+        return AgentError(success=False, error=detail)
+    return Error(error=error.message, **error.fields)
+
+
 def error_response(envelope: ErrorEnvelope, error: ThreadlineError) -> Response:
-    body = _BODY_BUILDERS[envelope](error.status_code, error.message, error.details)
-    if envelope is ErrorEnvelope.PLAIN:
-        body |= error.fields
-    return json_response(error.status_code, body)
+    return json_response(error.status_code, error_body(envelope, error))
 
 
 def internal_error_response(envelope: ErrorEnvelope) -> Response:
-    return json_response(500, _BODY_BUILDERS[envelope](500, INTERNAL_ERROR_MESSAGE, None))
+    return error_response(envelope, ThreadlineError(INTERNAL_ERROR_MESSAGE))

@@ -164,25 +164,28 @@ class MessagesValue(_Tolerant):
     statuses: list[MessageStatus] = Field(default_factory=list)
 
 
-class _Change(_Tolerant):
+class Change(_Tolerant):
     field: str
     value: MessagesValue | None = None
 
     @model_validator(mode="after")
-    def _messages_carry_a_value(self) -> _Change:
+    def _messages_carry_a_value(self) -> Change:
         if self.field == MESSAGES_FIELD and self.value is None:
             raise ValueError("a messages change needs a value")
         return self
 
 
-class _Entry(_Tolerant):
+class Entry(_Tolerant):
     id: str | None = None
-    changes: list[_Change] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=list)
 
 
-class _Notification(_Tolerant):
+class WhatsAppNotification(_Tolerant):
+    """Meta's webhook notification (`object`, `entry[].changes[]`); fields Threadline does not use are ignored,
+    and changes other than `messages` are acknowledged without being read."""
+
     object: str
-    entry: list[_Entry] = Field(default_factory=list)
+    entry: list[Entry] = Field(default_factory=list)
 
 
 def _without_nul(value: Any) -> Any:
@@ -216,7 +219,7 @@ def parse_notification(body: bytes) -> list[MessagesValue]:
     if isinstance(subscribed_object, str) and subscribed_object != WHATSAPP_OBJECT:
         return []  # another product's webhook (a Page, Instagram): nothing for Threadline
     try:
-        notification = _Notification.model_validate(_only_messages_changes(_without_nul(document)))
+        notification = WhatsAppNotification.model_validate(_only_messages_changes(_without_nul(document)))
     except ValidationError as error:
         raise InvalidRequest(describe_validation_error(error)) from None
     return [

@@ -105,15 +105,9 @@ class SendResponse(BaseModel):
     message: OutboundMessageView
     meta_id: str | None
     # Set when Meta accepted the message but Threadline could not yet record that (it will, from Meta's status
-    # webhook): the message was sent, do not send it again.
-    warning: str | None = None
-
-    def to_body(self) -> dict[str, Any]:
-        """The seed's `{success, message, meta_id}`, plus `warning` only when there is one."""
-        body = self.model_dump(mode="json")
-        if body["warning"] is None:
-            del body["warning"]
-        return body
+    # webhook): the message was sent, do not send it again. The seed's `{success, message, meta_id}` carries it
+    # only when there is one.
+    warning: str | None = Field(default=None, exclude_if=lambda warning: warning is None)
 
 
 def parse_body(model: type[ModelT], body: str | bytes | None) -> ModelT:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -196,3 +196,32 @@ class SessionView(_Camel):
     workspaceId: str
     title: str | None
     createdAt: Timestamp
+
+
+class CapturedAssistantMessage(BaseModel):
+    success: Literal[True]
+    message: CapturedMessage
+
+
+class CapturedUserMessage(BaseModel):
+    success: Literal[True]
+    userMessage: SessionMessage
+    assistantMessage: SessionMessage | None = Field(description="the model's reply with process=true, else null")
+
+
+class ReplyFailed(BaseModel):
+    """process=true and no reply could be produced or saved: the user message *is* stored."""
+
+    success: Literal[True]
+    userMessage: SessionMessage
+    processingError: str
+
+
+class WorkspaceCreated(BaseModel):
+    success: Literal[True]
+    workspace: WorkspaceView
+
+
+class SessionCreated(BaseModel):
+    success: Literal[True]
+    session: SessionView
