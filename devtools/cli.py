@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database, stop_embedded_server
+from threadline.vocabulary import PLATFORMS
 
 
 def _print(payload: Any) -> None:
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     connection = commands.add_parser("connection").add_subparsers(dest="action", required=True)
     connection_create = connection.add_parser("create")
     connection_create.add_argument("--tenant", required=True)
-    connection_create.add_argument("--platform", required=True, choices=["whatsapp", "signal", "telegram", "wechat"])
+    connection_create.add_argument("--platform", required=True, choices=PLATFORMS)
     connection_create.add_argument("--connection-id")
     connection_create.add_argument("--phone-number-id")
     connection_create.set_defaults(run=cmd_connection_create)

@@ -42,9 +42,9 @@ from threadline.http.errors import ErrorEnvelope
 from threadline.meta.webhook import WhatsAppNotification
 from threadline.models.conversations import ConversationDetail, ConversationList, ConversationListQuery
 from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
+from threadline.models.ids import MAX_ID
 from threadline.models.ingest import IngestRequest, IngestResponse
 from threadline.models.messages import AgentMessageQuery, AgentMessagesResponse, MessageList, MessageListQuery
-from threadline.models.query import MAX_ID
 from threadline.models.sending import ConversationSendRequest, SendRequest, SendResponse
 from threadline.models.sessions import (
     MAX_MESSAGE_CHARS,

@@ -16,7 +16,8 @@ from threadline.models.conversations import (
     CONVERSATION_QUERY_EXPLANATIONS,
     ConversationListQuery,
 )
-from threadline.models.query import parse_id, parse_query
+from threadline.models.ids import parse_id
+from threadline.models.query import parse_query
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)

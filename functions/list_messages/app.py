@@ -18,6 +18,7 @@ from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.models.conversations import CONVERSATION_ID_EXPLANATION
+from threadline.models.ids import parse_id
 from threadline.models.messages import (
     AGENT_CONVERSATION_ID_EXPLANATION,
     AGENT_QUERY_EXPLANATIONS,
@@ -26,7 +27,7 @@ from threadline.models.messages import (
     MessageListQuery,
     refuse_agent_parameters,
 )
-from threadline.models.query import parse_id, parse_query
+from threadline.models.query import parse_query
 from threadline.observability import logger, metrics, tracer
 
 AGENT_ROUTE_KEY = "GET /api/agent/conversations/{conversation_id}/messages"

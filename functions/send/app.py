@@ -13,7 +13,7 @@ from threadline.errors import NotFound
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
-from threadline.models.query import parse_id
+from threadline.models.ids import parse_id
 from threadline.models.sending import ConversationSendRequest, SendRequest, parse_body
 from threadline.observability import logger, metrics, tracer
 

@@ -18,8 +18,8 @@ from threadline.db.repositories.connections import (
 )
 from threadline.domain.secrets import digest_api_secret, generate_api_secret
 from threadline.errors import InvalidRequest, NotFound
+from threadline.vocabulary import PLATFORMS
 
-PLATFORMS = ("whatsapp", "signal", "telegram", "wechat")
 _CONNECTION_ID_SHAPE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
 

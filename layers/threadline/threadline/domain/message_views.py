@@ -48,9 +48,9 @@ from threadline.models.messages import (
     MessageList,
     MessageListQuery,
     MessageView,
-    SortOrder,
 )
 from threadline.observability import logger
+from threadline.vocabulary import SortOrder
 
 SYSTEM_AUTHOR_ID = "system"
 SYSTEM_AUTHOR_NAME = "System"

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from threadline.models.query import MAX_ID
+from threadline.models.ids import MAX_ID
 
 _VERSION = 1
 

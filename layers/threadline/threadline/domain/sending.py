@@ -76,6 +76,7 @@ from threadline.models.sending import (
 from threadline.observability import logger
 from threadline.realtime.events import MessageEventKind, outbound_message
 from threadline.realtime.publisher import ExpiredWindow, publish_message_event, publish_window_expiries
+from threadline.vocabulary import SENT_STATUSES
 
 WINDOW_EXPIRED_MESSAGE = "Session window expired"
 CUSTOMER_SERVICE_WINDOW_HOURS = 24
@@ -566,6 +567,6 @@ def _unfinished_first_attempt(caller: Caller, record: IdempotencyRecord) -> Send
     message_id = record.message_id
     if message_id is not None:
         row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
-        if row is not None and row.status in {"sent", "delivered", "read"}:
+        if row is not None and row.status in SENT_STATUSES:
             return SendResponse(message=_view(row), meta_id=row.meta_id)
     raise Conflict("A request with this Idempotency-Key is still in progress; retry later")

@@ -49,6 +49,7 @@ from threadline.domain.llm import (
 )
 from threadline.errors import Conflict, NotFound, ReplyNotProduced
 from threadline.llm_config import get_llm_settings
+from threadline.models.ids import parse_uuid
 from threadline.models.sessions import (
     SESSION_NOT_FOUND,
     WORKSPACE_NOT_FOUND,
@@ -63,8 +64,8 @@ from threadline.models.sessions import (
     SessionView,
     WorkspaceCreated,
     WorkspaceView,
-    js_timestamp,
 )
+from threadline.models.timestamps import js_timestamp
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_session_message
 
@@ -87,13 +88,6 @@ def detect_content_type(content: str) -> str:
         return "text"
 
 
-def _as_uuid(value: str) -> UUID | None:
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Workspaces and sessions (the API and the CLI; `conn` is scoped to the tenant, or the owner's for the CLI)
 # ---------------------------------------------------------------------------------------------------------------
@@ -110,7 +104,7 @@ def create_workspace(
 
 def resolve_workspace(conn: psycopg.Connection[Any], *, tenant_id: UUID, workspace_ref: str) -> WorkspaceRecord:
     workspace = find_workspace(
-        conn, tenant_id=tenant_id, workspace_uuid=_as_uuid(workspace_ref), config_id=workspace_ref
+        conn, tenant_id=tenant_id, workspace_uuid=parse_uuid(workspace_ref), config_id=workspace_ref
     )
     if workspace is None:
         raise NotFound(WORKSPACE_NOT_FOUND)
@@ -230,9 +224,9 @@ def _store(
         conn,
         tenant_id=caller.tenant_id,
         workspace_ref=workspace_ref,
-        workspace_uuid=_as_uuid(workspace_ref),
+        workspace_uuid=parse_uuid(workspace_ref),
         session_ref=session_ref,
-        session_uuid=_as_uuid(session_ref),
+        session_uuid=parse_uuid(session_ref),
         message=message,
     )
     if row is None:

@@ -38,11 +38,10 @@ from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notific
 from threadline.models.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
+from threadline.vocabulary import TRACKED_STATUSES
 
 # Meta's error for a message sent outside the customer-service window ("Re-engagement message").
 WINDOW_CLOSED_ERROR_CODE = 131047
-# The statuses a message can move through; others Meta may report (e.g. a voice message `played`) are ignored.
-TRACKED_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 
 # Meta's message types -> Threadline's. Anything else (reactions, buttons, contacts, orders, ...) is text with a
 # short description, so the agent still sees that something arrived.

@@ -7,11 +7,11 @@ handlers only read the claims. A token without a well-formed tenant claim is ref
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from threadline.config import get_settings
 from threadline.domain.caller import Caller
 from threadline.errors import Unauthorized
+from threadline.models.ids import parse_uuid
 
 __all__ = ["Caller", "caller_from_event"]
 
@@ -22,16 +22,9 @@ def _claims(event: dict[str, Any]) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-def _as_uuid(value: Any) -> UUID | None:
-    try:
-        return UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 def caller_from_event(event: dict[str, Any]) -> Caller:
     claims = _claims(event)
-    tenant_id = _as_uuid(claims.get(get_settings().tenant_claim))
+    tenant_id = parse_uuid(claims.get(get_settings().tenant_claim))
     if tenant_id is None:
         raise Unauthorized("Unauthorized", details="The token carries no valid tenant claim")
-    return Caller(tenant_id=tenant_id, user_id=_as_uuid(claims.get("sub")))
+    return Caller(tenant_id=tenant_id, user_id=parse_uuid(claims.get("sub")))

@@ -7,9 +7,9 @@ so reaching one of these is a bug, not bad input.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-MediaType = Literal["image", "document", "audio", "video"]
+from threadline.vocabulary import MediaType
 
 MAX_TEXT_BODY_CHARS = 4096
 MAX_CAPTION_CHARS = 1024

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from threadline.models.validation import NulFreeText, parse_json_body, reject_nul
+from threadline.vocabulary import Direction, Platform
 
 MISSING_FIELDS_MESSAGE = "Missing required fields: platform, connection_id, conversations"
 MAX_BODY_BYTES = 6_000_000
@@ -21,8 +22,6 @@ MAX_MESSAGES = 1_000
 MAX_CONTENT_CHARS = 16_384
 MAX_MEDIA_URL_CHARS = 2_048
 
-Platform = Literal["whatsapp", "signal", "telegram", "wechat"]
-Direction = Literal["inbound", "outbound"]
 MessageType = Literal["text", "image", "audio", "video", "file", "location"]
 MEDIA_TYPES_REQUIRING_URL = frozenset({"image", "audio", "video", "file"})
 

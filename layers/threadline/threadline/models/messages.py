@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field
 
 from threadline.errors import InvalidRequest
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
+from threadline.vocabulary import SortOrder
 
 DEFAULT_MESSAGE_PAGE = 50
 # Keeps (page - 1) * limit a modest bigint; a page past the last one is simply empty.
 MAX_PAGE_NUMBER = 10_000_000
 
 AuthorType = Literal["customer", "agent", "system"]
-SortOrder = Literal["asc", "desc"]
 
 
 class MessageListQuery(QueryModel):

@@ -18,8 +18,6 @@ from threadline.models.validation import describe_validation_error
 
 MAX_PAGE_SIZE = 100
 MAX_CURSOR_CHARS = 512
-# Path ids are PostgreSQL bigints.
-MAX_ID = 2**63 - 1
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -52,11 +50,3 @@ def parse_query(
         problem = error.errors(include_url=False)[0]
         parameter = str(problem["loc"][0]) if problem["loc"] else ""
         raise refuse(explanations.get(parameter) or describe_validation_error(error)) from None
-
-
-def parse_id(raw: str, *, explanation: str, refuse: Callable[[str], ThreadlineError]) -> int:
-    """A positive bigint written in plain digits (no sign, no spaces, no exponent)."""
-    # The length check first: int() of a huge digit string is slow, and refused beyond 4,300 digits.
-    if not (len(raw) <= len(str(MAX_ID)) and raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
-        raise refuse(explanation)
-    return int(raw)

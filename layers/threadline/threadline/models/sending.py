@@ -13,14 +13,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from threadline.models.validation import ModelT, NulFreeText, parse_json_body, reject_nul
+from threadline.vocabulary import MediaType
 
 # Meta's limits: 4,096 characters of text, 1,024 of a media caption.
 MAX_TEXT_CHARS = 4_096
 MAX_CAPTION_CHARS = 1_024
 MAX_URL_CHARS = 2_048
 MAX_BODY_BYTES = 256_000
-
-MediaType = Literal["image", "document", "audio", "video"]
 
 
 def _http_url(value: str) -> str:

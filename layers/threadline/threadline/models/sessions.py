@@ -8,7 +8,6 @@ message (absent, not a string, empty or blank); every other problem is a 400 nam
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,12 +15,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     ValidationError,
 )
 
 from threadline.errors import InvalidRequest
+from threadline.models.timestamps import JsTimestamp
 from threadline.models.validation import describe_validation_error, json_object, reject_nul
 
 MESSAGE_REQUIRED = "Message is required and must be a string"
@@ -44,15 +43,10 @@ def _serialised_metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def js_timestamp(value: datetime) -> str:
-    """As JavaScript's Date serialises: UTC, milliseconds, `Z` (e.g. 2025-12-18T10:45:27.626Z)."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(reject_nul)]
 ThreadId = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(reject_nul)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_serialised_metadata)]
-Timestamp = Annotated[datetime, PlainSerializer(js_timestamp, return_type=str)]
+Timestamp = JsTimestamp
 
 
 class CaptureRequest(BaseModel):

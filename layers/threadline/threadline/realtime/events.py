@@ -30,11 +30,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from threadline.db.repositories.realtime import RealtimeMessage
+from threadline.models.timestamps import js_timestamp
 
 if TYPE_CHECKING:  # the send path's module, needed at runtime only by the send path, which has imported it
     from threadline.db.repositories.sending import OutboundMessageRow
@@ -50,13 +51,9 @@ class ConversationEvent:
     frame: dict[str, Any]
 
 
-def timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return timestamp(value)
+        return js_timestamp(value)
     if isinstance(value, date | UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
@@ -85,8 +82,8 @@ def message_json(message: RealtimeMessage) -> dict[str, Any]:
         "mediaUrl": message.media_url,
         "status": message.status,
         "source": message.source,
-        "sentAt": timestamp(message.sent_at),
-        "createdAt": timestamp(message.created_at),
+        "sentAt": js_timestamp(message.sent_at),
+        "createdAt": js_timestamp(message.created_at),
         "error": error,
     }
 
@@ -137,7 +134,7 @@ def window_expired_event(conversation_id: int, contact_id: UUID, window_expires_
             "conversationId": conversation_id,
             "contactId": str(contact_id),
             "windowStatus": "expired",
-            "windowExpiresAt": timestamp(window_expires_at),
+            "windowExpiresAt": js_timestamp(window_expires_at),
         },
     )
 

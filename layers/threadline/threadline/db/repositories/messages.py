@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-SortOrder = Literal["asc", "desc"]
-Direction = Literal["inbound", "outbound"]
+from threadline.vocabulary import Direction, SortOrder
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import class_row
 
-Topic = Literal["session", "conversation"]
+from threadline.models.ids import parse_uuid
+from threadline.vocabulary import Topic
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,7 @@ def conversation_is_visible(conn: psycopg.Connection[Any], conversation_id: int)
 def find_session_id(conn: psycopg.Connection[Any], session: str) -> str | None:
     """The public id (`wses_...`) of the transaction's tenant's session named by that id or by its uuid; None
     when there is none (RLS hides every other tenant's)."""
-    try:
-        session_uuid: UUID | None = UUID(session)
-    except ValueError:
-        session_uuid = None
+    session_uuid = parse_uuid(session)
     if session_uuid is not None:
         row = conn.execute("SELECT public_id FROM workspace_sessions WHERE uuid = %s", (session_uuid,)).fetchone()
     else:

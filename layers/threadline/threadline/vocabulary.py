@@ -1,0 +1,30 @@
+"""The small vocabularies every layer speaks, written once: models validate against them, repositories type
+their columns with them, the CLI offers them, and a test holds the database's CHECK constraints to them."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+# The channels connectors push from. Workspace chat sessions are stored as conversations too, on the internal
+# platform "workspace", which no connector may claim.
+Platform = Literal["whatsapp", "signal", "telegram", "wechat"]
+PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+WORKSPACE_PLATFORM = "workspace"
+
+Direction = Literal["inbound", "outbound"]
+SortOrder = Literal["asc", "desc"]
+
+# Media a WhatsApp send may carry (Meta's own names; Threadline stores `document` as the message type `file`).
+MediaType = Literal["image", "document", "audio", "video"]
+
+# A message's delivery status: inbound messages are `received`; outbound ones move pending -> sent -> delivered
+# -> read, or end `failed`.
+MessageStatus = Literal["received", "pending", "sent", "delivered", "read", "failed"]
+MESSAGE_STATUSES: tuple[MessageStatus, ...] = get_args(MessageStatus)
+# The statuses Meta's webhook reports that Threadline tracks (others, e.g. a voice message `played`, are ignored).
+TRACKED_STATUSES: frozenset[MessageStatus] = frozenset({"sent", "delivered", "read", "failed"})
+# Meta accepted the message: it went out.
+SENT_STATUSES: frozenset[MessageStatus] = frozenset({"sent", "delivered", "read"})
+
+# What a WebSocket subscription is to.
+Topic = Literal["session", "conversation"]
