@@ -52,7 +52,8 @@ def apply_function_environment(function: Function, overrides: dict[str, str] | N
         os.environ.setdefault(name, value)
 
 
-def load_handler(function: Function) -> Any:
+def load_module(function: Function) -> ModuleType:
+    """The function's handler module, imported once under a name of its own."""
     with _import_lock:
         module = _modules.get(function.logical_id)
         if module is None:
@@ -63,7 +64,11 @@ def load_handler(function: Function) -> Any:
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             _modules[function.logical_id] = module
-    return getattr(module, function.handler_name)
+    return module
+
+
+def load_handler(function: Function) -> Any:
+    return getattr(load_module(function), function.handler_name)
 
 
 def invoke(function: Function, event: dict[str, Any]) -> Any:

@@ -37,6 +37,12 @@ def _tag_constructor(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> d
 _CloudFormationLoader.add_multi_constructor("!", _tag_constructor)
 
 
+def template_document(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template as CloudFormation sees it, short-form tags read as their long forms (`{"Ref": ...}`)."""
+    document: dict[str, Any] = yaml.load(path.read_text("utf-8"), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader
+    return document
+
+
 @dataclass(frozen=True)
 class Route:
     function: str
@@ -130,7 +136,7 @@ def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict
 
 @lru_cache(maxsize=4)
 def load_template(path: Path = TEMPLATE_PATH) -> Template:
-    document = yaml.load(path.read_text("utf-8"), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    document = template_document(path)
     parameters = document.get("Parameters") or {}
     global_function = (document.get("Globals") or {}).get("Function") or {}
     global_environment = _environment(global_function, parameters)

@@ -52,6 +52,18 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database() -> Iterator[str]:
+    """The URL of a database of its own, created empty for one test and dropped after it: for tests that migrate
+    (or break) a database themselves."""
+    from devtools.postgres import create_database, drop_database, server_url
+
+    server = server_url()
+    name = f"threadline_test_{uuid.uuid4().hex[:10]}"
+    yield create_database(server, name)
+    drop_database(server, name)
+
+
+@pytest.fixture
 def admin(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     """The schema owner's connection (bypasses RLS): for arranging and inspecting, never for the code under test."""
     with psycopg.connect(database_url, autocommit=True) as conn:

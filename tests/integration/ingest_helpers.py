@@ -1,27 +1,17 @@
-"""Calling the real ingest handler with API Gateway HTTP API v2.0 events, as Lambda would."""
+"""Calling the ingest routes through the template's routing (tests/routes.py), and building their bodies."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from devtools.lambda_runtime import LocalLambdaContext, load_handler
-from devtools.template import load_template
 from tests.conftest import Connector, load_event
-
-
-def ingest_handler() -> Any:
-    return load_handler(load_template().functions["IngestFunction"])
+from tests.routes import call_route
 
 
 def call_ingest(body: Any, *, api_key: str | None, event_file: str = "ingest-seed-path.json") -> tuple[int, Any]:
-    event = load_event(event_file)
-    event["headers"].pop("x-api-key", None)
-    if api_key is not None:
-        event["headers"]["x-api-key"] = api_key
-    event["body"] = body if isinstance(body, str) else json.dumps(body)
-    response = ingest_handler()(event, LocalLambdaContext(function_name="IngestFunction"))
-    return response["statusCode"], json.loads(response["body"])
+    """POST to the ingest path of `event_file`'s sample event (the seed's path by default)."""
+    headers = {"x-api-key": api_key} if api_key is not None else {}
+    return call_route("POST", load_event(event_file)["rawPath"], body=body, headers=headers)
 
 
 def message(

@@ -4,20 +4,17 @@ replies, system messages, media details)."""
 
 from __future__ import annotations
 
-import copy
-import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import psycopg
 
 from devtools.auth import issue_token, verify_bearer
-from devtools.lambda_runtime import LocalLambdaContext, load_handler
-from devtools.template import load_template
 from tests.conftest import Connector, load_event
 from tests.integration.ingest_helpers import batch, call_ingest, conversation
+from tests.routes import call_route, path_segment
 
 # Each route: (function, sample event whose routeKey it answers).
 ROUTES = {
@@ -43,25 +40,12 @@ def call(
     path_id: int | str | None = None,
     query: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
-    function_name, event_file = ROUTES[route]
-    event = copy.deepcopy(load_event(event_file))
-    if path_id is not None:
-        name = next(iter(event["pathParameters"]))
-        event["pathParameters"][name] = str(path_id)
-        route_path = event["routeKey"].split(" ", 1)[1]
-        event["rawPath"] = route_path.replace(f"{{{name}}}", quote(str(path_id), safe=""))
-    event.pop("queryStringParameters", None)
-    event["rawQueryString"] = urlencode(query or {})
-    if query:
-        event["queryStringParameters"] = query
-    event["requestContext"]["http"]["path"] = event["rawPath"]
-    if claims is None:
-        event["requestContext"].pop("authorizer", None)
-    else:
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-    handler = load_handler(load_template().functions[function_name])
-    response = handler(event, LocalLambdaContext(function_name=function_name))
-    return response["statusCode"], json.loads(response["body"])
+    """`route` (a name above) through the template's routing; claims None reaches the handler with no authorizer
+    context, to test its own refusal."""
+    sample = load_event(ROUTES[route][1])
+    method, path = sample["routeKey"].split(" ", 1)
+    path = sample["rawPath"] if path_id is None else re.sub(r"{[^}]+}", path_segment(path_id), path)
+    return call_route(method, path, claims=claims, query=query, without_authorizer=claims is None)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""Arranging WhatsApp contacts with a known window, and calling the real send handler as API Gateway would."""
+"""Arranging WhatsApp contacts with a known window, and calling the send routes through the template's routing
+(tests/routes.py)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,10 +10,9 @@ from typing import Any
 
 import psycopg
 
-from devtools.lambda_runtime import LocalLambdaContext, load_handler
-from devtools.template import load_template
 from tests.conftest import load_event
 from tests.integration.ingest_helpers import call_ingest
+from tests.routes import call_route, service_claims
 
 
 @dataclass(frozen=True)
@@ -73,10 +72,6 @@ def customer_wrote(
     return int(body["results"][0]["conversation_id"])
 
 
-def send_handler() -> Any:
-    return load_handler(load_template().functions["SendFunction"])
-
-
 def call_send(
     body: Any,
     *,
@@ -86,25 +81,20 @@ def call_send(
     conversation_id: int | str | None = None,
     timeout_seconds: int = 29,
 ) -> tuple[int, Any]:
-    event = load_event(event_file)
-    event["headers"].pop("idempotency-key", None)
-    if idempotency_key is not None:
-        event["headers"]["idempotency-key"] = idempotency_key
-    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
-    if tenant_id is None:
-        claims.pop("tenant_id")
-    else:
-        claims["tenant_id"] = str(tenant_id)
-    claims["sub"] = f"service:{tenant_id}"
+    """POST to the send path of `event_file`'s sample event, as a service token of `tenant_id` (None: a token
+    whose claims name no tenant); `conversation_id` fills the conversation routes' path."""
+    path = load_event(event_file)["rawPath"]
     if conversation_id is not None:
-        prefix = event["rawPath"].rsplit("/", 2)[0]
-        path = f"{prefix}/{conversation_id}/messages"
-        event["rawPath"] = event["requestContext"]["http"]["path"] = path
-        event["pathParameters"] = {"id": str(conversation_id)}
-    event["body"] = body if isinstance(body, str) else json.dumps(body)
-    context = LocalLambdaContext(function_name="SendFunction", timeout_seconds=timeout_seconds)
-    response = send_handler()(event, context)
-    return response["statusCode"], json.loads(response["body"])
+        path = f"{path.rsplit('/', 2)[0]}/{conversation_id}/messages"
+    headers = {"idempotency-key": idempotency_key} if idempotency_key is not None else {}
+    return call_route(
+        "POST",
+        path,
+        body=body,
+        headers=headers,
+        claims=service_claims(tenant_id),
+        timeout_seconds=timeout_seconds,
+    )
 
 
 def outbound_messages(admin: psycopg.Connection[Any], tenant_id: uuid.UUID) -> list[dict[str, Any]]:

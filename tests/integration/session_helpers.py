@@ -1,23 +1,16 @@
-"""Arranging workspaces and sessions, and calling the real capture handler with API Gateway HTTP API v2.0 events."""
+"""Arranging workspaces and sessions, and calling the capture and session routes through the template's routing
+(tests/routes.py)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
-from devtools.lambda_runtime import LocalLambdaContext, load_handler
-from devtools.template import load_template
-from tests.conftest import load_event
+from tests.routes import call_route, service_claims
 
-EVENT_FILES = {
-    "assistant": "session-message-assistant.json",
-    "user": "session-message-user.json",
-    "deprecated": "session-message-deprecated.json",
-}
 ROUTE_SUFFIX = {"assistant": "/message/assistant", "user": "/message/user", "deprecated": "/message"}
 WMSG = r"^wmsg_[0-9a-f]{32}$"
 WSES = r"^wses_[0-9a-f]{32}$"
@@ -58,30 +51,6 @@ def make_session(
     return Session(tenant, workspace_id, config_id, session.public_id, session.uuid, session.conversation_id)
 
 
-def capture_handler() -> Any:
-    return load_handler(load_template().functions["CaptureFunction"])
-
-
-def _invoke(event: dict[str, Any], timeout_seconds: int) -> tuple[int, Any]:
-    context = LocalLambdaContext(function_name="CaptureFunction", timeout_seconds=timeout_seconds)
-    response = capture_handler()(event, context)
-    return response["statusCode"], json.loads(response["body"])
-
-
-def _authorise(event: dict[str, Any], tenant_id: uuid.UUID | str | None, user_id: uuid.UUID | str | None) -> None:
-    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
-    if tenant_id is None:
-        claims.pop("tenant_id")
-    else:
-        claims["tenant_id"] = str(tenant_id)
-    claims["sub"] = str(user_id) if user_id is not None else f"service:{tenant_id}"
-
-
-def _route_to(event: dict[str, Any], path: str, parameters: dict[str, str]) -> None:
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["pathParameters"] = parameters
-
-
 def call_capture(
     route: str,
     body: Any,
@@ -93,15 +62,13 @@ def call_capture(
     timeout_seconds: int = 29,
 ) -> tuple[int, Any]:
     """POST to .../message/assistant, .../message/user or the deprecated .../message (`route`)."""
-    event = load_event(EVENT_FILES[route])
-    _authorise(event, tenant_id, user_id)
-    _route_to(
-        event,
+    return call_route(
+        "POST",
         f"/api/workspace/{workspace}/session/{session}{ROUTE_SUFFIX[route]}",
-        {"workspaceId": workspace, "sessionId": session},
+        body=body,
+        claims=service_claims(tenant_id, user_id),
+        timeout_seconds=timeout_seconds,
     )
-    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    return _invoke(event, timeout_seconds)
 
 
 def capture(route: str, session: Session, body: Any, **kwargs: Any) -> tuple[int, Any]:
@@ -116,18 +83,11 @@ def capture(route: str, session: Session, body: Any, **kwargs: Any) -> tuple[int
 
 
 def call_create_workspace(body: Any, *, tenant_id: uuid.UUID | str | None) -> tuple[int, Any]:
-    event = load_event("workspace-create.json")
-    _authorise(event, tenant_id, None)
-    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    return _invoke(event, 29)
+    return call_route("POST", "/v1/workspaces", body=body, claims=service_claims(tenant_id))
 
 
 def call_create_session(body: Any, *, tenant_id: uuid.UUID | str | None, workspace: str) -> tuple[int, Any]:
-    event = load_event("workspace-session-create.json")
-    _authorise(event, tenant_id, None)
-    _route_to(event, f"/v1/workspaces/{workspace}/sessions", {"workspaceId": workspace})
-    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    return _invoke(event, 29)
+    return call_route("POST", f"/v1/workspaces/{workspace}/sessions", body=body, claims=service_claims(tenant_id))
 
 
 def session_messages(admin: psycopg.Connection[Any], session: Session) -> list[dict[str, Any]]:

@@ -1,10 +1,12 @@
-"""The migrations custom resource always answers CloudFormation: SUCCESS on Delete, FAILED (with a reason) when
-migrating fails, so a deploy fails instead of hanging. No database needed: failures happen before connecting."""
+"""The migrations custom resource always answers CloudFormation: SUCCESS on Delete or once migrated, FAILED (with a
+reason) when migrating fails, so a deploy fails instead of hanging. Secrets come from moto; the database is a real
+one of the test server, reached as the function reaches the instance."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,9 +15,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import psycopg
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
+
+from threadline.db.migrations import apply_migrations, available_migrations
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,3 +169,71 @@ def test_create_answers_failed_with_the_reason_when_the_secrets_cannot_be_read(
         "Migrations",
     )
     assert request.body["Data"] == {}
+
+
+def _point_the_function_at(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets (in moto) and DB_* variables naming `database_url`'s server, as the template wires the instance."""
+    import boto3
+
+    from devtools.postgres import LOCAL_APP_ROLE_PASSWORD
+
+    server = psycopg.conninfo.conninfo_to_dict(database_url)
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    master = {"username": server.get("user", "postgres"), "password": server.get("password") or "unused-trusted"}
+    secrets.create_secret(Name="threadline/master", SecretString=json.dumps(master))
+    # The shared test server's app role keeps the password every other test logs in with.
+    app_role = {"username": "threadline_app", "password": LOCAL_APP_ROLE_PASSWORD}
+    secrets.create_secret(Name="threadline/app", SecretString=json.dumps(app_role))
+    monkeypatch.setenv("MASTER_SECRET_ARN", "threadline/master")
+    monkeypatch.setenv("APP_SECRET_ARN", "threadline/app")
+    monkeypatch.setenv("DB_HOST", str(server.get("host", "localhost")))
+    monkeypatch.setenv("DB_PORT", str(server.get("port", "5432")))
+    monkeypatch.setenv("DB_NAME", str(server["dbname"]))
+
+
+def test_create_applies_the_migrations_and_answers_success_with_their_versions(
+    cloudformation_response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch, empty_database: str
+) -> None:
+    # Given an empty database reachable with the master secret
+    event = custom_resource_event("Create", cloudformation_response_url.url)
+    with mock_aws():
+        _point_the_function_at(empty_database, monkeypatch)
+
+        # When CloudFormation invokes the handler
+        migrate_app.lambda_handler(event, FakeLambdaContext())
+
+    # Then every migration the layer ships is applied and named in the SUCCESS answer
+    [request] = cloudformation_response_url.requests
+    assert request.body["Status"] == "SUCCESS", request.body["Reason"]
+    shipped = [migration.version for migration in available_migrations()]
+    assert request.body["Data"] == {"Applied": ",".join(shipped)}
+    with psycopg.connect(empty_database) as conn:
+        assert [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")] == shipped
+
+
+def test_update_fails_the_deploy_naming_an_applied_migration_whose_file_changed(
+    cloudformation_response_url: ResponseRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    empty_database: str,
+    tmp_path: Path,
+) -> None:
+    # Given a database migrated from a 0003 whose text differs from the one the layer now ships
+    folder = tmp_path / "migrations"
+    shutil.copytree(REPO_ROOT / "layers/threadline/threadline/db/migrations", folder)
+    applied_then = folder / "0003_window_expiry.sql"
+    applied_then.write_text(applied_then.read_text() + "\n-- the text as it was when this database applied it\n")
+    with psycopg.connect(empty_database) as conn:
+        apply_migrations(conn, migrations=available_migrations(folder))
+    event = custom_resource_event("Update", cloudformation_response_url.url, PhysicalResourceId="threadline-migrations")
+
+    # When the deploy's custom resource runs the shipped migrations against it
+    with mock_aws():
+        _point_the_function_at(empty_database, monkeypatch)
+        migrate_app.lambda_handler(event, FakeLambdaContext())
+
+    # Then the deploy fails with a reason naming the changed file
+    [request] = cloudformation_response_url.requests
+    assert request.body["Status"] == "FAILED"
+    assert request.body["Reason"].startswith("AppliedMigrationChanged: ")
+    assert "0003_window_expiry.sql" in request.body["Reason"]
+    assert "(log stream 2025/01/01/[$LATEST]abcdef)" in request.body["Reason"]
