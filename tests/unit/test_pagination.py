@@ -16,7 +16,7 @@ from threadline.domain.pagination import (
     list_fingerprint,
     plan_numbered_page,
 )
-from threadline.models.query import MAX_ID
+from threadline.models.ids import MAX_ID
 
 AT = datetime(2026, 2, 1, 10, 30, 0, 123456, tzinfo=UTC)
 
