@@ -1,0 +1,72 @@
+"""Client frames in both spellings: Threadline's `action` frames and the workspace session API's `type` frames."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from threadline.errors import InvalidRequest
+from threadline.realtime.actions import TopicAction, parse_action
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        ({"action": "subscribe_session", "session_uuid": "wses_abc"}, ("subscribe", "session", "wses_abc")),
+        ({"action": "subscribe_conversation", "conversation_id": 123}, ("subscribe", "conversation", "123")),
+        ({"action": "unsubscribe", "conversation_id": 123}, ("unsubscribe", "conversation", "123")),
+        ({"action": "unsubscribe", "session_uuid": "wses_abc"}, ("unsubscribe", "session", "wses_abc")),
+        ({"type": "subscribe_session", "sessionId": "wses_abc"}, ("subscribe", "session", "wses_abc")),
+        ({"type": "subscribe_conversation", "conversationId": 123}, ("subscribe", "conversation", "123")),
+        ({"type": "unsubscribe_session", "sessionId": "wses_abc"}, ("unsubscribe", "session", "wses_abc")),
+        ({"type": "unsubscribe_conversation", "conversationId": 7}, ("unsubscribe", "conversation", "7")),
+        ({"type": "unsubscribe", "sessionId": "wses_abc"}, ("unsubscribe", "session", "wses_abc")),
+        ({"action": "unsubscribe_session", "session_uuid": "wses_abc"}, ("unsubscribe", "session", "wses_abc")),
+    ],
+)
+def test_both_spellings_name_the_same_subscriptions(frame, expected):
+    parsed = parse_action(json.dumps(frame))
+
+    assert (parsed.action, parsed.topic, parsed.topic_id) == expected
+    assert parsed.name == frame.get("action", frame.get("type"))
+
+
+def test_action_wins_over_type_as_api_gateway_routes_by_action():
+    parsed = parse_action(json.dumps({"action": "subscribe_conversation", "conversation_id": 5, "type": "x"}))
+
+    assert parsed == TopicAction("subscribe", "conversation", "5", "subscribe_conversation")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("plain text", 'Frames must be JSON objects with an "action" (or a "type")'),
+        ("[1]", 'Frames must be JSON objects with an "action" (or a "type")'),
+        ("[" * 100_000, 'Frames must be JSON objects with an "action" (or a "type")'),
+        ('{"type": "subscribe_everything"}', "Unknown type 'subscribe_everything': use subscribe_session,"),
+        ('{"action": "subscribed"}', "Unknown action 'subscribed': use subscribe_session,"),
+        ('{"type": "subscribe_session", "session_uuid": "wses_abc"}', "sessionId must be a session id of 1 to 200"),
+        ('{"type": "subscribe_conversation", "conversationId": "123"}', "conversationId must be a positive integer"),
+        ('{"action": "subscribe_conversation", "conversation_id": true}', "conversation_id must be a positive integer"),
+        ('{"type": "unsubscribe"}', "unsubscribe takes exactly one of conversationId and sessionId"),
+        ('{"action": "unsubscribe", "conversation_id": 1, "session_uuid": "s"}', "unsubscribe takes exactly one of"),
+    ],
+)
+def test_a_frame_that_names_nothing_we_know_is_refused_with_what_to_fix(body, message):
+    with pytest.raises(InvalidRequest) as refused:
+        parse_action(body)
+
+    assert refused.value.message.startswith(message)
+
+
+def test_a_type_frame_names_no_route_and_reaches_default_which_answers_it():
+    from devtools.template import load_template
+
+    api = load_template().websocket
+    assert api is not None
+
+    route = api.select_route(json.dumps({"type": "subscribe_session", "sessionId": "wses_abc"}))
+
+    assert route is not None and route.route_key == "$default"
+    assert route.function == api.routes["subscribe_session"].function and route.responds
