@@ -68,13 +68,24 @@ def _invoke(event: dict[str, Any], timeout_seconds: int) -> tuple[int, Any]:
     return response["statusCode"], json.loads(response["body"])
 
 
-def _authorise(event: dict[str, Any], tenant_id: uuid.UUID | str | None, user_id: uuid.UUID | str | None) -> None:
+def _authorise(
+    event: dict[str, Any],
+    tenant_id: uuid.UUID | str | None,
+    user_id: uuid.UUID | str | None,
+    claims_changed: dict[str, str | None] | None = None,
+) -> None:
+    """The claims API Gateway passes on; `claims_changed` sets more of them, or removes those it maps to None."""
     claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
     if tenant_id is None:
         claims.pop("tenant_id")
     else:
         claims["tenant_id"] = str(tenant_id)
     claims["sub"] = str(user_id) if user_id is not None else f"service:{tenant_id}"
+    for claim, value in (claims_changed or {}).items():
+        if value is None:
+            claims.pop(claim, None)
+        else:
+            claims[claim] = value
 
 
 def _route_to(event: dict[str, Any], path: str, parameters: dict[str, str]) -> None:
@@ -90,11 +101,12 @@ def call_capture(
     workspace: str,
     session: str,
     user_id: uuid.UUID | str | None = None,
+    claims_changed: dict[str, str | None] | None = None,
     timeout_seconds: int = 29,
 ) -> tuple[int, Any]:
     """POST to .../message/assistant, .../message/user or the deprecated .../message (`route`)."""
     event = load_event(EVENT_FILES[route])
-    _authorise(event, tenant_id, user_id)
+    _authorise(event, tenant_id, user_id, claims_changed)
     _route_to(
         event,
         f"/api/workspace/{workspace}/session/{session}{ROUTE_SUFFIX[route]}",

@@ -19,6 +19,12 @@ class Caller:
     tenant_id: UUID
     # The agent's user id (the token's `sub`), when it is a UUID of ours; service tokens may carry none.
     user_id: UUID | None
+    # How the token names its bearer (NAME_CLAIMS, first present), for messages that show who sent them.
+    token_name: str | None = None
+
+
+# Most readable first: a person's name, then their login, then the subject, which every token has.
+NAME_CLAIMS = ("name", "preferred_username", "username", "cognito:username", "email", "sub")
 
 
 def _claims(event: dict[str, Any]) -> dict[str, Any]:
@@ -39,4 +45,12 @@ def caller_from_event(event: dict[str, Any]) -> Caller:
     tenant_id = _as_uuid(claims.get(get_settings().tenant_claim))
     if tenant_id is None:
         raise Unauthorized("Unauthorized", details="The token carries no valid tenant claim")
-    return Caller(tenant_id=tenant_id, user_id=_as_uuid(claims.get("sub")))
+    return Caller(tenant_id=tenant_id, user_id=_as_uuid(claims.get("sub")), token_name=_token_name(claims))
+
+
+def _token_name(claims: dict[str, Any]) -> str | None:
+    for claim in NAME_CLAIMS:
+        value = claims.get(claim)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None

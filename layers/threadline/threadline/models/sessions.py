@@ -163,7 +163,7 @@ class SessionMessage(_Camel):
     contextType: str
     contextId: str
     channel: str
-    username: str | None
+    username: str  # never null: threadline.domain.sessions.message_username
     attachments: list[Any] | None = None
     summarizedUpto: int | None = None
     createdAt: Timestamp
