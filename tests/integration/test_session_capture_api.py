@@ -530,5 +530,5 @@ class TestCli:
         assert status == 200
         capsys.readouterr()  # the handler's metrics line
 
-        assert main(["session", "create", "--workspace", "ops"]) == 1
-        assert "pass --tenant" in json.loads(capsys.readouterr().out)["error"]
+        assert main(["session", "create", "--workspace", "ops"]) == 2
+        assert "pass --tenant" in json.loads(capsys.readouterr().err)["error"]
