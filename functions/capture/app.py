@@ -1,7 +1,7 @@
 """Workspace chat sessions: capturing session messages (with optional replies from the language model), and
 creating the workspaces and sessions they belong to.
 
-Contract: ../shared/seeds/workspace-session-message-api.md. Every route takes the agent's bearer JWT; its tenant
+Contract: docs/session-messages-api.md. Every route takes the agent's bearer JWT; its tenant
 scopes every lookup.
 """
 

@@ -1,6 +1,6 @@
 """Messaging ingest: connectors push WhatsApp, Signal, Telegram and WeChat conversations in batches.
 
-Contract: ../shared/seeds/messaging-ingest-api.md (authenticated by the connection's x-api-key, no JWT).
+Contract: docs/ingest-api.md (authenticated by the connection's x-api-key, no JWT).
 """
 
 from aws_lambda_powertools.logging import correlation_paths

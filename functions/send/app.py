@@ -1,7 +1,7 @@
 """Sending WhatsApp messages: to a contact by number, or into a conversation.
 
-Contracts: ../shared/seeds/send-message-api.md (`POST /api/messages/send`) and the send half of
-../shared/seeds/conversations-and-messages-api.md (`POST /api/v1/conversations/{id}/messages`).
+Contracts: docs/send-message-api.md (`POST /api/messages/send`) and the send half of
+docs/conversations-api.md (`POST /api/v1/conversations/{id}/messages`).
 An `Idempotency-Key` header makes a retried request replay the first answer instead of sending again.
 """
 

@@ -1,4 +1,4 @@
-"""Requests and responses of the workspace session API (../shared/seeds/workspace-session-message-api.md), and of
+"""Requests and responses of the workspace session API (docs/session-messages-api.md), and of
 the creation of workspaces and sessions.
 
 The seed's one validation message, "Message is required and must be a string", answers a body without a usable
