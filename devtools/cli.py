@@ -1,5 +1,9 @@
 """`threadline`: the development admin CLI. Every command prints JSON and works against the same database as
-`make dev` (the embedded PostgreSQL, or DATABASE_URL when set)."""
+`make dev` (the embedded PostgreSQL, or DATABASE_URL when set).
+
+A command either does all it says or nothing: each writes in one transaction, rolled back on any error. Every
+error, a mistyped command line included, is one JSON object on stderr, `{"error": "..."}`, with exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
+from devtools.cli_errors import CliError, JsonArgumentParser, error_message, uuid_argument, write_error
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database, stop_embedded_server
 from threadline.vocabulary import PLATFORMS
 
@@ -49,7 +53,7 @@ def cmd_user_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.db.repositories.tenants import insert_user
 
     with _admin(database_url) as conn:
-        user = insert_user(conn, tenant_id=UUID(args.tenant), name=args.name, email=args.email)
+        user = insert_user(conn, tenant_id=args.tenant, name=args.name, email=args.email)
     _print({"id": user.id, "tenant_id": user.tenant_id, "name": user.name, "email": user.email})
 
 
@@ -59,7 +63,7 @@ def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
     with _admin(database_url) as conn:
         created = create_connection(
             conn,
-            tenant_id=UUID(args.tenant),
+            tenant_id=args.tenant,
             platform=args.platform,
             connection_id=args.connection_id,
             phone_number_id=args.phone_number_id,
@@ -88,7 +92,10 @@ def cmd_token(args: argparse.Namespace, database_url: str) -> None:
     _print(
         {
             "token": issue_token(
-                tenant_id=args.tenant, user_id=args.user, ttl_seconds=args.ttl, tenant_claim=tenant_claim
+                tenant_id=str(args.tenant),
+                user_id=args.user,
+                ttl_seconds=args.ttl,
+                tenant_claim=tenant_claim,
             )
         }
     )
@@ -112,7 +119,10 @@ def cmd_invoke(args: argparse.Namespace, database_url: str) -> None:
     functions = load_template().functions
     name = args.function if args.function in functions else _function_by_folder(functions, args.function)
     apply_function_environment(functions[name])
-    event = json.loads(Path(args.event).read_text())
+    try:
+        event = json.loads(Path(args.event).read_text())
+    except ValueError as error:
+        raise CliError(f"--event {args.event}: not a JSON event ({error})") from None
     try:
         # As with `sam local invoke`: the function's logs go to stderr, its result alone to stdout.
         with contextlib.redirect_stdout(sys.stderr):
@@ -127,7 +137,7 @@ def _function_by_folder(functions: dict[str, Any], name: str) -> str:
     for logical_id, function in functions.items():
         if function.code_path.name == name or logical_id.lower() == f"{name.lower()}function":
             return logical_id
-    raise SystemExit(f"no function {name!r}; known: {', '.join(functions)}")
+    raise CliError(f"No function {name!r}; known: {', '.join(functions)}")
 
 
 def cmd_db_stop(args: argparse.Namespace, database_url: str) -> None:
@@ -139,7 +149,7 @@ def cmd_db_url(args: argparse.Namespace, database_url: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="threadline", description=__doc__)
+    parser = JsonArgumentParser(prog="threadline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_migrate)
@@ -151,14 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = commands.add_parser("user", help="agents").add_subparsers(dest="action", required=True)
     user_create = user.add_parser("create")
-    user_create.add_argument("--tenant", required=True)
+    user_create.add_argument("--tenant", required=True, type=uuid_argument)
     user_create.add_argument("--name", required=True)
     user_create.add_argument("--email")
     user_create.set_defaults(run=cmd_user_create)
 
     connection = commands.add_parser("connection").add_subparsers(dest="action", required=True)
     connection_create = connection.add_parser("create")
-    connection_create.add_argument("--tenant", required=True)
+    connection_create.add_argument("--tenant", required=True, type=uuid_argument)
     connection_create.add_argument("--platform", required=True, choices=PLATFORMS)
     connection_create.add_argument("--connection-id")
     connection_create.add_argument("--phone-number-id")
@@ -176,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_session_commands(commands)
 
     token = commands.add_parser("token", help="a bearer token the local gateway accepts")
-    token.add_argument("--tenant", required=True)
+    token.add_argument("--tenant", required=True, type=uuid_argument)
     token.add_argument("--user")
     token.add_argument("--ttl", type=int, default=3600)
     token.set_defaults(run=cmd_token)
@@ -199,8 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from threadline.errors import ThreadlineError
-
     try:
         if args.run is cmd_db_stop:
             args.run(args, "")
@@ -209,9 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command not in ("migrate", "db"):
             migrate(database_url)
         args.run(args, database_url)
-    except ThreadlineError as error:
-        _print({"error": error.message})
-        return 1
+    except Exception as error:  # every failure, expected or not, is answered the one documented way
+        return write_error(error_message(error))
     return 0
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 from typing import Any
-from uuid import UUID
+
+from devtools.cli_errors import uuid_argument
 
 
 def add_location_commands(commands: Any) -> None:
@@ -14,7 +15,7 @@ def add_location_commands(commands: Any) -> None:
         dest="action", required=True
     )
     create = location.add_parser("create", help="create a location; --connection moves a connection into it")
-    create.add_argument("--tenant", required=True)
+    create.add_argument("--tenant", required=True, type=uuid_argument)
     create.add_argument("--name", required=True)
     create.add_argument("--connection", action="append", default=[], dest="connections", metavar="CONNECTION_ID")
     create.set_defaults(run=cmd_location_create)
@@ -25,7 +26,7 @@ def cmd_location_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.domain.locations import create_location
 
     with admin_connection(database_url) as conn:
-        location = create_location(conn, tenant_id=UUID(args.tenant), name=args.name, connection_ids=args.connections)
+        location = create_location(conn, tenant_id=args.tenant, name=args.name, connection_ids=args.connections)
     print(
         json.dumps(
             {

@@ -8,13 +8,15 @@ import json
 from typing import Any
 from uuid import UUID
 
+from devtools.cli_errors import uuid_argument
+
 
 def add_session_commands(commands: Any) -> None:
     workspace = commands.add_parser("workspace", help="workspaces hold chat sessions").add_subparsers(
         dest="action", required=True
     )
     workspace_create = workspace.add_parser("create")
-    workspace_create.add_argument("--tenant", required=True)
+    workspace_create.add_argument("--tenant", required=True, type=uuid_argument)
     workspace_create.add_argument("--name", required=True)
     workspace_create.add_argument("--config-id", help="your own name for it, usable in URLs instead of its id")
     workspace_create.set_defaults(run=cmd_workspace_create)
@@ -24,7 +26,7 @@ def add_session_commands(commands: Any) -> None:
     )
     session_create = session.add_parser("create")
     session_create.add_argument("--workspace", required=True, help="the workspace's id (or config id, with --tenant)")
-    session_create.add_argument("--tenant", help="needed only when --workspace is a config id")
+    session_create.add_argument("--tenant", type=uuid_argument, help="needed only when --workspace is a config id")
     session_create.add_argument("--title")
     session_create.set_defaults(run=cmd_session_create)
 
@@ -45,7 +47,7 @@ def cmd_workspace_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.domain.sessions import create_workspace
 
     with admin_connection(database_url) as conn:
-        workspace = create_workspace(conn, tenant_id=UUID(args.tenant), name=args.name, config_id=args.config_id)
+        workspace = create_workspace(conn, tenant_id=args.tenant, name=args.name, config_id=args.config_id)
     _print(
         {"id": workspace.id, "tenant_id": workspace.tenant_id, "config_id": workspace.config_id, "name": workspace.name}
     )
@@ -59,7 +61,7 @@ def cmd_session_create(args: argparse.Namespace, database_url: str) -> None:
 
     with admin_connection(database_url) as conn:
         if args.tenant:
-            tenant_id = UUID(args.tenant)
+            tenant_id = args.tenant
         else:
             workspace_id = _as_uuid(args.workspace)
             if workspace_id is None:

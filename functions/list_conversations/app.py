@@ -1,6 +1,6 @@
 """The tenant's conversations: the list (newest activity first) and one conversation with its contact and channel.
 
-Contract: ../shared/seeds/conversations-and-messages-api.md (agents, JWT; plain `{"error": ...}` errors).
+Contract: docs/conversations-api.md (agents, JWT; plain `{"error": ...}` errors).
 """
 
 from aws_lambda_powertools.logging import correlation_paths

@@ -1,8 +1,8 @@
 """A conversation's messages, in the two contracts that read them:
 
-- `GET /api/v1/conversations/{id}/messages` (../shared/seeds/conversations-and-messages-api.md): newest first by
+- `GET /api/v1/conversations/{id}/messages` (docs/conversations-api.md): newest first by
   `before` cursor, plain `{"error": ...}` errors;
-- `GET /api/agent/conversations/{conversation_id}/messages` (../shared/seeds/agent-conversation-messages-api.md):
+- `GET /api/agent/conversations/{conversation_id}/messages` (docs/agent-messages-api.md):
   numbered pages in either order, the `{success, data}` envelope and its own error envelope.
 
 One resolver answers in one error envelope, so each contract has its own and the route key picks between them.

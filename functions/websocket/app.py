@@ -1,8 +1,10 @@
 """The WebSocket API: agents' browsers subscribe to conversations and chat sessions and receive their events.
 
 Routes (template.yaml's WebSocketApi, chosen by `$request.body.action`): $connect (behind the token authorizer),
-$disconnect, subscribe_session, subscribe_conversation, unsubscribe, and $default for anything else. Each answer to
-a client frame is the route response: one JSON frame, an ack or an error (threadline/realtime/events.py).
+$disconnect, subscribe_session, subscribe_conversation, unsubscribe, and $default for anything else, among it the
+`{"type": "subscribe_session", "sessionId": ...}` frames of the workspace session API's clients, which carry no
+`action` (threadline/realtime/actions.py reads both spellings). Each answer to a client frame is the route response:
+one JSON frame, an ack or an error (threadline/realtime/events.py).
 """
 
 import json

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 
+import pytest
 import requests
 
 from tests.conftest import EVENTS, REPO_ROOT
@@ -13,11 +15,24 @@ from tests.conftest import EVENTS, REPO_ROOT
 THREADLINE = str(REPO_ROOT / ".venv" / "bin" / "threadline")
 
 
-def threadline(database_url, *args):
+def run(database_url, *args):
     env = os.environ | {"DATABASE_URL": database_url}
-    completed = subprocess.run([THREADLINE, *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([THREADLINE, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def threadline(database_url, *args):
+    completed = run(database_url, *args)
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)
+
+
+def refused(database_url, *args) -> str:
+    """The error of a command that must fail: exit status 2, nothing on stdout, one JSON object on stderr."""
+    completed = run(database_url, *args)
+    assert (completed.returncode, completed.stdout) == (2, ""), completed.stderr
+    error = json.loads(completed.stderr)  # one JSON object and nothing else: no traceback, no usage text
+    assert list(error) == ["error"] and isinstance(error["error"], str)
+    return error["error"]
 
 
 def test_tenant_connection_token_and_deactivation_work_against_the_same_database(database_url, gateway, admin):
@@ -74,3 +89,91 @@ def test_invoke_runs_a_function_with_a_sample_event(database_url, tmp_path):
 
 def test_migrate_reports_nothing_pending(database_url):
     assert threadline(database_url, "migrate") == {"applied": []}
+
+
+@pytest.fixture
+def tenant(database_url):
+    return threadline(database_url, "tenant", "create", "--name", "Refusals Inc")["id"]
+
+
+def count(admin, query, *params) -> int:
+    return admin.execute(query, params).fetchone()[0]
+
+
+def test_a_phone_number_id_another_connection_has_is_refused_and_nothing_is_stored(database_url, admin, tenant):
+    number = str(uuid.uuid4().int)[:15]
+    threadline(database_url, "connection", "create", "--tenant", tenant, "--platform", "whatsapp",
+               "--phone-number-id", number)  # fmt: skip
+
+    error = refused(
+        database_url, "connection", "create", "--tenant", tenant, "--platform", "whatsapp",
+        "--connection-id", "wa_second", "--phone-number-id", number,
+    )  # fmt: skip
+
+    assert error == f"A connection with phone_number_id {number} already exists"
+    assert count(admin, "SELECT count(*) FROM connections WHERE phone_number_id = %s", number) == 1
+    assert count(admin, "SELECT count(*) FROM connections WHERE connection_id = 'wa_second'") == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["connection", "create", "--platform", "telegram", "--tenant", "{tenant}"],
+        ["user", "create", "--name", "Ana", "--tenant", "{tenant}"],
+        ["workspace", "create", "--name", "Ops", "--tenant", "{tenant}"],
+        ["location", "create", "--name", "Shop", "--tenant", "{tenant}"],
+    ],
+)
+def test_an_unknown_tenant_is_named(database_url, command):
+    unknown = str(uuid.uuid4())
+
+    assert refused(database_url, *[part.format(tenant=unknown) for part in command]) == f"No tenant {unknown}"
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        (["connection", "create", "--tenant", "{tenant}", "--platform", "icq"], "argument --platform: invalid choice"),
+        (["connection", "create", "--tenant", "acme", "--platform", "whatsapp"], "argument --tenant: not an id"),
+        (["token", "--tenant", "{tenant}", "--ttl", "soon"], "argument --ttl: invalid int value: 'soon'"),
+        (["tenant", "create"], "the following arguments are required: --name"),
+        (["tenants"], "argument command: invalid choice: 'tenants'"),
+        ([], "the following arguments are required: command"),
+        (["migrate", "--force"], "unrecognized arguments: --force"),
+    ],
+)
+def test_usage_errors_are_json_too(database_url, tenant, command, error):
+    assert error in refused(database_url, *[part.format(tenant=tenant) for part in command])
+
+
+def test_a_failing_command_leaves_nothing_half_done(database_url, admin, tenant):
+    connection = threadline(database_url, "connection", "create", "--tenant", tenant, "--platform", "whatsapp")
+
+    error = refused(
+        database_url, "location", "create", "--tenant", tenant, "--name", "Harbour shop",
+        "--connection", connection["connection_id"], "--connection", "wa_nowhere",
+    )  # fmt: skip
+
+    assert error == f"No connection wa_nowhere in tenant {tenant}"
+    assert count(admin, "SELECT count(*) FROM locations WHERE name = 'Harbour shop'") == 0
+    assert count(
+        admin, "SELECT count(*) FROM connections WHERE connection_id = %s AND location_id IS NULL",
+        connection["connection_id"],
+    ) == 1  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        (["connection", "deactivate", "wa_nobody"], "No connection wa_nobody"),
+        (["session", "create", "--workspace", "{unknown}"], "No workspace {unknown}"),
+        (["invoke", "NoSuchFunction", "--event", "events/ingest-v1.json"], "No function 'NoSuchFunction'; known: "),
+        (["invoke", "IngestFunction", "--event", "events/no-such-event.json"], "No such file or directory: "),
+    ],
+)
+def test_things_that_do_not_exist_are_named(database_url, command, error):
+    unknown = str(uuid.uuid4())
+
+    message = refused(database_url, *[part.format(unknown=unknown) for part in command])
+
+    assert message.startswith(error.format(unknown=unknown))

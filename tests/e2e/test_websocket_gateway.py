@@ -267,7 +267,105 @@ def test_unknown_actions_are_routed_to_default_and_answered_with_an_error(gatewa
         frame = ask(socket, {"action": "subscribe_everything"})
         assert frame["type"] == "error" and frame["error"].startswith("Unknown action 'subscribe_everything'")
         socket.send("plain text")
-        assert next_frame(socket)["error"] == 'Frames must be JSON objects with an "action"'
+        assert next_frame(socket)["error"] == 'Frames must be JSON objects with an "action" (or a "type")'
+
+
+def seed_client_messages(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
+    """What the session API's frontend does with what it receives (origin: the workspace-session-message-api seed):
+    parse each frame, keep `data.message` where `data.type === 'session_message'`, ignore everything else."""
+    messages: list[dict[str, Any]] = []
+    while len(messages) < count:
+        data = json.loads(socket.recv(timeout=FRAME_TIMEOUT_SECONDS))
+        if data["type"] == "session_message":
+            messages.append(data["message"])
+    return messages
+
+
+@pytest.mark.parametrize("named_by", ["id", "uuid"])
+def test_the_session_apis_frontend_subscribes_with_its_own_frame_and_receives_each_capture(
+    live, admin, tenant_a, tenant_b, named_by
+):
+    workspace_id, session_id, token = http_session(live, tenant_a)
+    stored = admin.execute("SELECT uuid::text FROM workspace_sessions WHERE public_id = %s", (session_id,)).fetchone()
+    session_ref = session_id if named_by == "id" else stored[0]
+    _, their_session, _ = http_session(live, tenant_b)
+    capture = f"{live.base_url}/api/workspace/{workspace_id}/session/{session_id}/message"
+    with subscriber(live, tenant_a) as ws, subscriber(live, tenant_b) as other:
+        # Exactly the frame the seed's frontend sends: no `action`, so API Gateway routes it to $default.
+        ws.send(json.dumps({"type": "subscribe_session", "sessionId": session_ref}))
+        other.send(json.dumps({"type": "subscribe_session", "sessionId": their_session}))
+        assert next_frame(other)["type"] == "subscribed"
+
+        sent = [
+            requests.post(
+                f"{capture}/user",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "message": "User logged in from mobile app",
+                    "channel": "mobile",
+                    "metadata": {"deviceType": "iOS", "appVersion": "2.1.0"},
+                },
+                timeout=30,
+            ),
+            requests.post(
+                f"{capture}/assistant",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"message": "Your task has been completed successfully!"},
+                timeout=30,
+            ),
+        ]
+
+        assert [response.status_code for response in sent] == [200, 200], [response.text for response in sent]
+        user, assistant = seed_client_messages(ws, 2)
+        assert user["id"] == str(sent[0].json()["userMessage"]["id"]) and assistant["id"] == str(
+            sent[1].json()["message"]["id"]
+        )
+        assert (user["role"], user["content"]) == ("user", "User logged in from mobile app")
+        assert user["metadata"] == {"deviceType": "iOS", "appVersion": "2.1.0"}
+        assert (assistant["role"], assistant["metadata"]) == ("assistant", {})
+        assert user["createdAt"] == sent[0].json()["userMessage"]["createdAt"]
+        assert list(user)[:5] == ["id", "role", "content", "metadata", "createdAt"]
+        assert_silent(other)
+
+        ws.send(json.dumps({"type": "unsubscribe_session", "sessionId": session_id}))
+        assert next_frame(ws) == {"type": "unsubscribed", "topic": "session", "sessionUuid": session_id}
+        requests.post(
+            f"{capture}/assistant", headers={"Authorization": f"Bearer {token}"}, json={"message": "x"}, timeout=30
+        )
+        assert_silent(ws)
+
+
+def test_type_frames_subscribe_to_conversations_and_refuse_what_is_not_the_tenants(live, tenant_a, tenant_b):
+    conversation = http_ingest(live, tenant_a, "chat_typed", "m1")["conversation_id"]
+    with subscriber(live, tenant_a) as watcher, subscriber(live, tenant_b) as other:
+        assert ask(watcher, {"type": "subscribe_conversation", "conversationId": conversation}) == {
+            "type": "subscribed",
+            "topic": "conversation",
+            "conversationId": conversation,
+        }
+        assert ask(other, {"type": "subscribe_conversation", "conversationId": conversation}) == {
+            "type": "error",
+            "error": "Conversation not found",
+            "action": "subscribe_conversation",
+        }
+        assert ask(other, {"type": "subscribe_session", "sessionId": "wses_not_theirs"})["error"] == (
+            "Session not found"
+        )
+
+        http_ingest(live, tenant_a, "chat_typed", "m1", "m2")
+        frame = next_frame(watcher)
+        assert (frame["type"], frame["conversationId"], frame["message"]["externalId"]) == (
+            "conversation_message",
+            conversation,
+            "m2",
+        )
+
+        assert ask(watcher, {"type": "unsubscribe_conversation", "conversationId": conversation})["type"] == (
+            "unsubscribed"
+        )
+        http_ingest(live, tenant_a, "chat_typed", "m1", "m2", "m3")
+        assert_silent(watcher)
+        assert_silent(other)
 
 
 def test_the_management_api_posts_describes_and_closes_connections_and_answers_410_for_gone_ones(live, admin, tenant_a):

@@ -59,6 +59,7 @@ def call_capture(
     workspace: str,
     session: str,
     user_id: uuid.UUID | str | None = None,
+    claims_changed: dict[str, str | None] | None = None,
     timeout_seconds: int = 29,
 ) -> tuple[int, Any]:
     """POST to .../message/assistant, .../message/user or the deprecated .../message (`route`)."""
@@ -66,9 +67,19 @@ def call_capture(
         "POST",
         f"/api/workspace/{workspace}/session/{session}{ROUTE_SUFFIX[route]}",
         body=body,
-        claims=service_claims(tenant_id, user_id),
+        claims=_with_changes(service_claims(tenant_id, user_id), claims_changed),
         timeout_seconds=timeout_seconds,
     )
+
+
+def _with_changes(claims: dict[str, str], changed: dict[str, str | None] | None) -> dict[str, str]:
+    """The claims with `changed` set, or removed where it maps them to None."""
+    for claim, value in (changed or {}).items():
+        if value is None:
+            claims.pop(claim, None)
+        else:
+            claims[claim] = value
+    return claims
 
 
 def capture(route: str, session: Session, body: Any, **kwargs: Any) -> tuple[int, Any]:

@@ -1,4 +1,4 @@
-"""Workspace session message capture (../shared/seeds/workspace-session-message-api.md) through the real handler and
+"""Workspace session message capture (docs/session-messages-api.md) through the real handler and
 a real PostgreSQL: response shapes, session resolution, tenancy, bad input; and creating workspaces and sessions
 through the API and the CLI."""
 
@@ -145,7 +145,7 @@ class TestUserMessages:
             "contextType": "workspace",
             "contextId": str(session.workspace_id),
             "channel": "mobile",
-            "username": None,
+            "username": f"service:{session.tenant_id}",  # the token's subject: a service token has no agent
             "attachments": None,
             "summarizedUpto": None,
             "createdAt": message["createdAt"],
@@ -175,8 +175,26 @@ class TestUserMessages:
         stranger = insert_user(admin, tenant_id=make_tenant(admin), name="Stranger", email=None)
         _, body = capture("user", session, {"message": "hello"}, user_id=stranger.id)
 
-        assert body["userMessage"]["username"] is None
+        assert body["userMessage"]["username"] == str(stranger.id)  # what the token names, not their name
         assert session_messages(admin, session)[0]["author_user_id"] is None
+
+    @pytest.mark.parametrize(
+        ("claims_changed", "username"),
+        [
+            ({"name": "Nightly Import", "email": "import@acme.test"}, "Nightly Import"),
+            ({"preferred_username": "importer", "email": "import@acme.test"}, "importer"),
+            ({"email": "import@acme.test"}, "import@acme.test"),
+            ({"name": "  "}, "service:{tenant}"),
+            ({"sub": None}, "mobile"),  # a token naming nobody: the channel it came through
+        ],
+    )
+    def test_without_an_agent_the_username_is_what_the_token_names_or_the_channel(
+        self, admin, claims_changed, username
+    ):
+        session = make_session(admin)
+        _, body = capture("user", session, {"message": "hello", "channel": "mobile"}, claims_changed=claims_changed)
+
+        assert body["userMessage"]["username"] == username.format(tenant=session.tenant_id)
 
     def test_context_type_and_claude_session_id_are_kept(self, admin):
         session = make_session(admin)
@@ -512,5 +530,5 @@ class TestCli:
         assert status == 200
         capsys.readouterr()  # the handler's metrics line
 
-        assert main(["session", "create", "--workspace", "ops"]) == 1
-        assert "pass --tenant" in json.loads(capsys.readouterr().out)["error"]
+        assert main(["session", "create", "--workspace", "ops"]) == 2
+        assert "pass --tenant" in json.loads(capsys.readouterr().err)["error"]

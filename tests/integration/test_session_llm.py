@@ -67,6 +67,18 @@ class TestReplies:
         ]
         assert rows[1]["external_id"] == assistant["uuid"] and rows[1]["author_user_id"] is None
 
+    def test_both_messages_are_shown_as_sent_by_the_calling_agent(self, admin, fake_bedrock):
+        from threadline.db.repositories.tenants import insert_user
+
+        session = make_session(admin)
+        agent = insert_user(admin, tenant_id=session.tenant_id, name="Ana Agent", email=None)
+        fake_bedrock.script(fake_bedrock.text("Hello!"))
+
+        status, body = capture("user", session, {"message": "Hi", "process": True}, user_id=agent.id)
+
+        assert status == 200
+        assert body["userMessage"]["username"] == body["assistantMessage"]["username"] == "Ana Agent"
+
     def test_the_converse_request_carries_model_system_prompt_and_token_limit(self, admin, fake_bedrock):
         configure(BEDROCK_MAX_TOKENS="321", BEDROCK_SYSTEM_PROMPT="You answer in haiku.")
         session = make_session(admin)

@@ -172,11 +172,12 @@ def test_sessions_are_subscribed_by_id_and_unsubscribed(admin, tenant):
 @pytest.mark.parametrize(
     ("body", "error", "action"),
     [
-        ("not json", 'Frames must be JSON objects with an "action"', None),
-        ("[1, 2]", 'Frames must be JSON objects with an "action"', None),
+        ("not json", 'Frames must be JSON objects with an "action" (or a "type")', None),
+        ("[1, 2]", 'Frames must be JSON objects with an "action" (or a "type")', None),
         (
             {"action": "subscribe_everything"},
-            "Unknown action 'subscribe_everything': use subscribe_session, subscribe_conversation, unsubscribe",
+            "Unknown action 'subscribe_everything': use subscribe_session, subscribe_conversation, unsubscribe,"
+            " unsubscribe_session, unsubscribe_conversation",
             None,
         ),
         ({"action": "subscribe_conversation"}, "conversation_id must be a positive integer", None),

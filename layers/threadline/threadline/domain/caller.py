@@ -12,3 +12,6 @@ class Caller:
     tenant_id: UUID
     # The agent's user id (the token's `sub`), when it is a UUID of ours; service tokens may carry none.
     user_id: UUID | None
+    # How the token names its bearer (threadline.http.auth.NAME_CLAIMS, first present), for messages that show
+    # who sent them.
+    token_name: str | None = None

@@ -107,11 +107,11 @@ def _apply(conn: psycopg.Connection[Any], connection_id: str, request: TopicActi
 
 def answer_client_frame(connection_id: str, body: str | None) -> dict[str, Any]:
     """A frame from the client (subscribe_session, subscribe_conversation, unsubscribe, or anything routed to
-    $default): the frame to answer it with, an ack or an error."""
+    $default, the seed's `type` frames among them): the frame to answer it with, an ack or an error."""
     action_name: str | None = None
     try:
         request = parse_action(body)
-        action_name = request.action if request.action == "unsubscribe" else f"subscribe_{request.topic}"
+        action_name = request.name
         return run_in_transaction(lambda conn: _apply(conn, connection_id, request))
     except ThreadlineError as error:
         logger.info("client frame refused", extra={"action": action_name, "reason": error.message})

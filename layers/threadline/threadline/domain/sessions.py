@@ -153,7 +153,14 @@ def create_session_for(caller: Caller, workspace_ref: str, request: CreateSessio
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def full_message(row: SessionMessageRow) -> SessionMessage:
+def message_username(row: SessionMessageRow, caller: Caller) -> str:
+    """Who a captured message is shown as sent by (the seed types `username` as a string, for both roles): the
+    calling agent's name; else how the token names its bearer (a service token's name or subject); else the channel
+    it came through."""
+    return row.agent_name or caller.token_name or row.channel
+
+
+def full_message(row: SessionMessageRow, caller: Caller) -> SessionMessage:
     return SessionMessage(
         id=row.id,
         uuid=row.uuid,
@@ -167,7 +174,7 @@ def full_message(row: SessionMessageRow) -> SessionMessage:
         # Threadline has no context objects of its own: the context is always the session's workspace.
         contextId=str(row.workspace_id),
         channel=row.channel,
-        username=row.username,
+        username=message_username(row, caller),
         createdAt=row.created_at,
         updatedAt=row.updated_at,
     )
@@ -214,6 +221,7 @@ def _new_message(request: CaptureRequest, caller: Caller, *, role: Role, content
         context_type=request.context_type,
         thread_id=request.claude_session_id,
         author_user_id=caller.user_id if role == "user" else None,
+        agent_user_id=caller.user_id,
     )
 
 
@@ -284,7 +292,7 @@ def capture_user_message(
     stored = run_in_transaction(store_and_read_history, tenant_id=caller.tenant_id)
     _broadcast(caller.tenant_id, stored.row)
     metrics.add_metric(name="SessionMessagesCaptured", unit=MetricUnit.Count, value=1)
-    user_message = full_message(stored.row)
+    user_message = full_message(stored.row, caller)
     if not request.process:
         return CapturedUserMessage(success=True, userMessage=user_message, assistantMessage=None)
 
@@ -296,7 +304,7 @@ def capture_user_message(
         raise ReplyNotProduced(failure.message, user_message=user_message) from None
     _broadcast(caller.tenant_id, reply_row)
     metrics.add_metric(name="SessionRepliesGenerated", unit=MetricUnit.Count, value=1)
-    return CapturedUserMessage(success=True, userMessage=user_message, assistantMessage=full_message(reply_row))
+    return CapturedUserMessage(success=True, userMessage=user_message, assistantMessage=full_message(reply_row, caller))
 
 
 def _reply(

@@ -1,4 +1,4 @@
-"""The conversations API's queries and answers (../shared/seeds/conversations-and-messages-api.md):
+"""The conversations API's queries and answers (docs/conversations-api.md):
 `GET /api/v1/conversations` (also `/v1/conversations`) and `GET /api/v1/conversations/{id}`."""
 
 from __future__ import annotations

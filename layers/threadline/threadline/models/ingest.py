@@ -1,4 +1,4 @@
-"""The Messaging Ingest API's request and response (../shared/seeds/messaging-ingest-api.md).
+"""The Messaging Ingest API's request and response (docs/ingest-api.md).
 
 Limits, chosen to fit Lambda's 6 MB synchronous payload (API Gateway HTTP APIs allow 10 MB):
 a body of at most 6,000,000 bytes, at most 200 conversations and 1,000 messages per request,

@@ -1,8 +1,8 @@
 """A conversation's messages, in two contracts:
 
-- `GET /api/v1/conversations/{id}/messages` (../shared/seeds/conversations-and-messages-api.md): newest first,
+- `GET /api/v1/conversations/{id}/messages` (docs/conversations-api.md): newest first,
   `before` cursor and `limit`, plain `{"error": ...}` errors;
-- `GET /api/agent/conversations/{conversation_id}/messages` (../shared/seeds/agent-conversation-messages-api.md):
+- `GET /api/agent/conversations/{conversation_id}/messages` (docs/agent-messages-api.md):
   `page`, `limit`, `order`, the `{success, data}` envelope and `{success: false, error: {code, message, details}}`.
 """
 

@@ -1,7 +1,7 @@
 """Requests and responses of the send routes.
 
-`POST /api/messages/send` (../shared/seeds/send-message-api.md): `{recipient, body}` -> `{success, message, meta_id}`.
-`POST /api/v1/conversations/{id}/messages` (../shared/seeds/conversations-and-messages-api.md): `{content, media?,
+`POST /api/messages/send` (docs/send-message-api.md): `{recipient, body}` -> `{success, message, meta_id}`.
+`POST /api/v1/conversations/{id}/messages` (docs/conversations-api.md): `{content, media?,
 reply_to?}` or `{template: {name, language, components}}`, answered in the same shape.
 """
 

@@ -1,4 +1,4 @@
-"""Requests and responses of the workspace session API (../shared/seeds/workspace-session-message-api.md), and of
+"""Requests and responses of the workspace session API (docs/session-messages-api.md), and of
 the creation of workspaces and sessions.
 
 The seed's one validation message, "Message is required and must be a string", answers a body without a usable
@@ -157,7 +157,7 @@ class SessionMessage(_Camel):
     contextType: str
     contextId: str
     channel: str
-    username: str | None
+    username: str  # never null: threadline.domain.sessions.message_username
     attachments: list[Any] | None = None
     summarizedUpto: int | None = None
     createdAt: Timestamp

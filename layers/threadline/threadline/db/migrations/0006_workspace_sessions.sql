@@ -1,4 +1,4 @@
--- Workspace chat sessions (../shared/seeds/workspace-session-message-api.md): workspaces, their sessions, and what
+-- Workspace chat sessions (docs/session-messages-api.md): workspaces, their sessions, and what
 -- session messages need beyond a connector's message.
 --
 -- One model, different views: a session is backed by one conversation (platform 'workspace', no customer contact)

@@ -53,7 +53,7 @@ class SessionMessageRow:
     metadata: dict[str, Any]
     context_type: str
     thread_id: str | None
-    username: str | None
+    agent_name: str | None  # the name of the tenant's user who made the request, when the token's sub is one
     sent_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -68,7 +68,8 @@ class NewSessionMessage:
     metadata: dict[str, Any]
     context_type: str
     thread_id: str | None
-    author_user_id: UUID | None
+    author_user_id: UUID | None  # the user who wrote it (user messages only)
+    agent_user_id: UUID | None  # the user whose request stored it, whichever the role
 
 
 @dataclass(frozen=True)
@@ -173,11 +174,11 @@ touched_conversation AS (
 )
 SELECT i.id, i.external_id AS uuid, t.id AS session_id, t.conversation_id, t.workspace_id,
        t.public_id AS workspace_session_id, t.uuid AS workspace_session_uuid, i.direction, i.content,
-       i.content_type, i.channel, i.metadata, i.context_type, i.thread_id, u.name AS username, i.sent_at,
+       i.content_type, i.channel, i.metadata, i.context_type, i.thread_id, u.name AS agent_name, i.sent_at,
        i.created_at, i.updated_at
 FROM inserted i
 CROSS JOIN target t
-LEFT JOIN users u ON u.id = i.author_user_id
+LEFT JOIN users u ON u.tenant_id = %(tenant_id)s AND u.id = %(agent)s
 """
 
 
@@ -207,6 +208,7 @@ def insert_session_message(
         "context_type": message.context_type,
         "thread_id": message.thread_id,
         "author": message.author_user_id,
+        "agent": message.agent_user_id,
     }
     with conn.cursor(row_factory=class_row(SessionMessageRow)) as cursor:
         return cursor.execute(_CAPTURE_MESSAGE, params).fetchone()
