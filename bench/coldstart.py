@@ -34,7 +34,6 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +68,7 @@ SAMPLE_EVENTS = {
     "ExpireWindowsFunction": "scheduled-window-expiry.json",
 }
 # The migrations custom resource has no sample in events/ (CloudFormation sends it): the Create request it gets.
-MIGRATE_EVENT = {
+MIGRATE_EVENT: dict[str, object] = {
     "RequestType": "Create",
     "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:threadline-migrate",
     "ResponseURL": "http://127.0.0.1:9/cloudformation-response",
@@ -333,4 +332,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -79,7 +79,13 @@ def _answer_failure(error: RuntimeError) -> Response:
     )
 
 
-@app.post("/api/orders/", responses={200: {"model": PlacedOrder}, 500: {"model": ServerError}})
+@app.post(
+    "/api/orders/",
+    responses={
+        200: {"description": "The placed order", "content": {"application/json": {"model": PlacedOrder}}},
+        500: {"description": "Internal server error", "content": {"application/json": {"model": ServerError}}},
+    },
+)
 def create_order(order: Annotated[NewOrder, Body(embed=False)]) -> PlacedOrder:
     idempotency.register_lambda_context(app.lambda_context)
     return place_order(order=order)
