@@ -50,7 +50,7 @@ def current_credentials() -> AwsCredentials:
     if found is None:
         raise RuntimeError("no AWS credentials to sign an RDS IAM authentication token with")
     frozen = found.get_frozen_credentials()
-    return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+    return AwsCredentials(str(frozen.access_key), str(frozen.secret_key), frozen.token)
 
 
 def _encode(value: str) -> str:
