@@ -50,6 +50,7 @@ BENCH = Path(__file__).resolve().parent
 PROBE_SOURCE = (BENCH / "coldstart_probe.py").read_text("utf-8")
 HELLO_WORLD = BENCH / "hello_world"
 REFERENCE = BENCH / "reference_create_order"
+BOTO3_TOKEN = BENCH / "boto3_rds_token"
 LAYER = REPO_ROOT / "layers" / "threadline"
 EVENTS = REPO_ROOT / "events"
 STATE = REPO_ROOT / ".local" / "bench-coldstart"
@@ -224,7 +225,7 @@ def run_once(python: str, target: Target) -> dict[str, object]:
     return figures
 
 
-def targets(scratch: Path, python: str) -> tuple[Target, Target, list[Target]]:
+def targets(scratch: Path, python: str) -> tuple[list[Target], Target, list[Target]]:
     template = load_template()
     layer_site = installed_site(python, "layer", LAYER / "requirements.txt")
     reference_site = installed_site(
@@ -266,7 +267,16 @@ def targets(scratch: Path, python: str) -> tuple[Target, Target, list[Target]]:
         [REFERENCE, reference_site],
         shared,
     )
-    return hello, reference, functions
+    # Same packages as the functions: what the token cost when it was minted through boto3 (the old first connect).
+    boto3_token = Target(
+        "boto3 RDS token alone (import, client, mint)",
+        BOTO3_TOKEN / "app.py",
+        "lambda_handler",
+        BOTO3_TOKEN,
+        [BOTO3_TOKEN, layer_site],
+        shared | {"AWS_REGION": LAMBDA_VARIABLES["AWS_REGION"]},
+    )
+    return [hello, boto3_token], reference, functions
 
 
 def measure(python: str, everything: list[Target]) -> dict[str, Figures]:
@@ -289,8 +299,8 @@ def main() -> None:
 
     python = runtime_python()
     with tempfile.TemporaryDirectory(prefix="threadline-coldstart-") as scratch:
-        hello, reference, functions = targets(Path(scratch), python)
-        figures = measure(python, [hello, reference, *functions])
+        yardsticks, reference, functions = targets(Path(scratch), python)
+        figures = measure(python, [*yardsticks, reference, *functions])
 
     version = subprocess.run(
         [python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
@@ -315,7 +325,7 @@ def main() -> None:
                 ", ".join(sorted(figures[target.label].reached)),
             ]
         )
-    for target in (hello, reference):
+    for target in (*yardsticks, reference):
         init = median(figures[target.label].init_ms)
         rows.append([target.label + ", import only", init, "-", init, ratio(init, reference_import), "-"])
     print()
