@@ -69,8 +69,8 @@ bench-ingest: install ## messages/s through the real handler vs raw COPY and the
 bench-read: install ## read API handler p50/p99 at 1,000,000 messages and 100,000 conversations, first vs deep pages
 	$(BIN)/python -m bench.read
 
-bench-coldstart: install ## import time of each function's module vs a Powertools hello-world
-	$(BIN)/python -m bench.coldstart
+bench-coldstart: install ## per function: init + first request up to its first round trip (python3.13) vs the cookbook reference
+	$(SAM_BUILD_ENV) $(BIN)/python -m bench.coldstart
 
 clean: ## remove build output and local state (the embedded database too)
 	-$(BIN)/threadline db stop

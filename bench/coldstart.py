@@ -1,265 +1,344 @@
-"""Cold start: the whole-process time of a fresh interpreter importing each function's module, as Lambda's init does.
+"""Cold start: what a fresh container spends before its first answer, per function in template.yaml.
 
-Every AWS::Serverless::Function in template.yaml whose module file exists is imported in a new process (by file
-path, as devtools.lambda_runtime does), with its template environment plus the local overrides (DATABASE_URL is
-never connected to at import) and PYTHONPATH=layers/threadline. Beside them: a minimal Powertools hello-world
-(bench/hello_world/app.py) and a bare `python -c pass`, with the variables every function shares. Runs are
-interleaved; 2 warm-ups, then the median of 15.
+Each figure comes from a new Python 3.13 process (the Lambda runtime's version) started with `-S`, so nothing is
+importable but what the function ships: its code directory, its own requirements.txt (if it has one) and the layer
+(its requirements installed for this interpreter into .local/bench-coldstart/, plus layers/threadline itself). The
+environment is the function's template environment made to look like a deployed one: LAMBDA_TASK_ROOT and a trace
+id set, tracing on (no POWERTOOLS_TRACE_DISABLED; segments go to an X-Ray daemon address nobody listens on, over UDP
+as in Lambda), DB_IAM_AUTH=true, dummy credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN.
 
-Bytecode: a layer built by `sam build` (pip) ships compiled .pyc files, whereas this venv has none and the shell
-sets PYTHONDONTWRITEBYTECODE. The timed runs therefore read bytecode from a private cache (PYTHONPYCACHEPREFIX in a
-temporary directory, filled by the warm-ups); the "compiled" column is the same import compiled from source.
+Inside the process (bench/coldstart_probe.py):
+- (a) init: loading the handler's module from its file, as Lambda's init phase does;
+- (b) first request: one invocation of the function's sample event from events/, from the end of (a) until the
+  handler opens its first network connection. The database host, the AWS endpoint (AWS_ENDPOINT_URL), Meta's Graph
+  URL and the JWKS URL all point at a listener the probe opened before its clock started; the connection's arrival
+  ends (b), and its first bytes say what was reached (PostgreSQL, or which AWS API). Everything a real first request
+  does before it — settings read, credentials found, IAM token minted, route matched, body parsed and validated — is
+  inside (b); the round trip itself and what follows are not.
 
-The "Lambda-like" column changes what differs from a Lambda sandbox, for information: LAMBDA_TASK_ROOT is set and
-POWERTOOLS_TRACE_DISABLED is not (the template has `Tracing: Active`, so the Tracer patches libraries at import),
-and packages this venv has but the layer does not ship (dev tools' dependencies such as awscrt or pyOpenSSL, which
-botocore and urllib3 pick up when present) are made unimportable.
+Beside them, interleaved round by round: the Powertools hello-world (bench/hello_world) and the reference handler
+(bench/reference_create_order: the cookbook's create-order shape with validation, idempotency on DynamoDB and boto3),
+both import only. Bytecode is read from a cache filled by the warm-up rounds, as a pip-built layer ships .pyc files.
+The target: every HTTP function's (a)+(b) at most 0.6 x the reference handler's import.
 
-Run: `make bench-coldstart` (or `.venv/bin/python -m bench.coldstart`). Prints figures; asserts nothing.
+Run: `make bench-coldstart` (needs python3.13 on PATH; the Makefile puts pyenv's there). COLDSTART_RUNS changes the
+number of timed rounds. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
+import base64
+import hashlib
+import json
 import os
-import re
+import platform
+import shutil
 import subprocess
-import sys
-import tempfile
-import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import median, percentile, print_header, print_ratio, print_table, ratio
-from devtools.localenv import local_overrides
+from bench.common import median, print_header, print_ratio, print_table, ratio
 from devtools.paths import REPO_ROOT
 from devtools.template import Function, load_template
 
 WARMUP_RUNS = 2
-TIMED_RUNS = 15
-COMPILED_RUNS = 3
-IMPORTTIME_RUNS = 3
-TOP_IMPORTS = 8
-TARGET_RATIO = 2.0
-HELLO_WORLD = Path(__file__).resolve().parent / "hello_world" / "app.py"
+TIMED_RUNS = int(os.environ.get("COLDSTART_RUNS", "9"))
+TARGET_RATIO = 0.6
+RUNTIME_PYTHON = "python3.13"
+BENCH = Path(__file__).resolve().parent
+PROBE_SOURCE = (BENCH / "coldstart_probe.py").read_text("utf-8")
+HELLO_WORLD = BENCH / "hello_world"
+REFERENCE = BENCH / "reference_create_order"
+BOTO3_TOKEN = BENCH / "boto3_rds_token"
 LAYER = REPO_ROOT / "layers" / "threadline"
-# Only ever placed in the environment: importing a function's module never connects to the database.
-UNUSED_DATABASE_URL = "postgresql://threadline_owner@localhost:5432/threadline_coldstart_never_connected"
+EVENTS = REPO_ROOT / "events"
+STATE = REPO_ROOT / ".local" / "bench-coldstart"
+RESULT_MARKER = "COLDSTART-RESULT "
+
+# The sample event each function is invoked with: the route a fresh container most often answers first.
+SAMPLE_EVENTS = {
+    "IngestFunction": "ingest-v1.json",
+    "SendFunction": "send-v1.json",
+    "WhatsAppWebhookFunction": "whatsapp-webhook-message.json",
+    "ListConversationsFunction": "list-conversations-v1.json",
+    "ListMessagesFunction": "list-messages-v1.json",
+    "WebSocketAuthorizerFunction": "websocket-authorizer.json",
+    "WebSocketFunction": "websocket-connect.json",
+    "CaptureFunction": "session-message-user.json",
+    "ExpireWindowsFunction": "scheduled-window-expiry.json",
+}
+# The migrations custom resource has no sample in events/ (CloudFormation sends it): the Create request it gets.
+MIGRATE_EVENT: dict[str, object] = {
+    "RequestType": "Create",
+    "ServiceToken": "arn:aws:lambda:us-east-1:000000000000:function:threadline-migrate",
+    "ResponseURL": "http://127.0.0.1:9/cloudformation-response",
+    "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/threadline/00000000-0000-0000-0000-000000000000",
+    "RequestId": "00000000-0000-4000-8000-000000000001",
+    "LogicalResourceId": "Migrations",
+    "ResourceType": "Custom::Migrations",
+    "ResourceProperties": {"Version": "0"},
+}
+# Where a deployed function would open its first connection; the probe fills in its listener's port.
+ENDPOINTS = {
+    "DB_HOST": "127.0.0.1",
+    "DB_PORT": "{port}",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:{port}",
+    "META_GRAPH_URL": "http://127.0.0.1:{port}",
+    "BEDROCK_ENDPOINT_URL": "http://127.0.0.1:{port}",
+    "WEBSOCKET_MANAGEMENT_URL": "http://127.0.0.1:{port}/dev",
+    "JWT_JWKS_URL": "http://127.0.0.1:{port}/.well-known/jwks.json",
+}
+# Values the template takes from resources that exist only once deployed.
+DEPLOYED_VALUES = {
+    "META_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:threadline/dev/meta-AbCdEf",
+    "MASTER_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:rds-master-AbCdEf",
+    "APP_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:threadline/dev/app-db-AbCdEf",
+    "JWT_ISSUER": "https://issuer.example/",
+    "JWT_AUDIENCE": "threadline",
+}
+LAMBDA_VARIABLES = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "ASIAQCOLDSTARTBENCH0",
+    "AWS_SECRET_ACCESS_KEY": "cold/start/bench/dummy/secret/access/key0",
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEColdStartBenchDummySessionToken",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "_X_AMZN_TRACE_ID": "Root=1-65f0c0de-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1",
+}
 
 
 @dataclass(frozen=True)
 class Target:
     label: str
-    module_file: Path | None  # None: `python -c pass`
+    module_file: Path
+    handler: str
+    code_path: Path
+    search_path: list[Path]
     variables: dict[str, str]
-    code_path: Path = REPO_ROOT
+    event_file: Path | None = None  # None: import only
+    http: bool = False
 
 
-@dataclass(frozen=True)
-class Mode:
-    """How a target's process is set up: where bytecode comes from and how close to a Lambda sandbox it is."""
-
-    name: str
-    pycache: Path
-    compile_from_source: bool = False
-    lambda_like: bool = False
+@dataclass
+class Figures:
+    init_ms: list[float] = field(default_factory=list)
+    first_request_ms: list[float] = field(default_factory=list)
+    reached: set[str] = field(default_factory=set)
 
 
-def _canonical(distribution: str) -> str:
-    return re.sub(r"[-_.]+", "-", distribution).lower()
+def runtime_python() -> str:
+    found = shutil.which(RUNTIME_PYTHON)
+    if found is None:
+        raise SystemExit(f"{RUNTIME_PYTHON} (the Lambda runtime's Python) is not on PATH: run `make bench-coldstart`")
+    # The interpreter itself, not a shim: version managers' shims need variables the clean environment drops.
+    executable = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+    return executable.stdout.strip()
 
 
-def modules_missing_from_layer() -> list[str]:
-    """Top-level modules installed here by distributions the layer's requirements.txt does not list."""
-    requirements = (LAYER / "requirements.txt").read_text("utf-8").splitlines()
-    shipped = {_canonical(line.split("==")[0]) for line in requirements if "==" in line and not line.startswith("#")}
-    return sorted(
-        module
-        for module, distributions in importlib.metadata.packages_distributions().items()
-        if module.isidentifier()
-        and not (LAYER / module).exists()
-        and not any(_canonical(distribution) in shipped for distribution in distributions)
-    )
+def installed_site(python: str, name: str, requirements: Path, *, constraints: Path | None = None) -> Path:
+    """A directory holding `requirements` installed for the runtime's interpreter, reinstalled when they change.
+    Fully pinned files (exported from the lock) install without resolving; the reference resolves under the
+    layer's pins as constraints, so it loads the same versions Threadline does."""
+    tag = f"{Path(python).name}-{platform.machine()}"
+    target = STATE / tag / name
+    inputs = requirements.read_bytes() + (constraints.read_bytes() if constraints else b"")
+    stamp = target / ".requirements-sha256"
+    digest = hashlib.sha256(inputs).hexdigest()
+    if stamp.is_file() and stamp.read_text() == digest:
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    command = [str(REPO_ROOT / ".uv" / "bin" / "uv"), "pip", "install", "--quiet", "--python", python]
+    command += ["--target", str(target), "-r", str(requirements)]
+    command += ["-c", str(constraints)] if constraints else ["--no-deps"]
+    subprocess.run(command, check=True)
+    stamp.write_text(digest)
+    return target
 
 
-def program(target: Target, mode: Mode, hidden_modules: list[str]) -> str:
-    """What Lambda's runtime does at init, minus the runtime itself: load the handler's module from its file."""
-    lines = []
-    if mode.lambda_like and hidden_modules:
-        lines.append(f"import sys; [sys.modules.setdefault(name, None) for name in {hidden_modules!r}]")
-    if target.module_file is None:
-        lines.append("pass")
+def well_formed_token() -> str:
+    """A JWT the authorizer can parse (RS256, a key id) whose signature is never checked here: the authorizer's
+    first round trip is fetching the issuer's keys to check it."""
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    header = part({"alg": "RS256", "typ": "JWT", "kid": "bench-key"})
+    claims = part({"sub": "bench", "iss": DEPLOYED_VALUES["JWT_ISSUER"], "aud": "threadline", "exp": 4102444800})
+    return f"{header}.{claims}.{base64.urlsafe_b64encode(b'not-a-signature').rstrip(b'=').decode()}"
+
+
+def sample_event(function: Function, scratch: Path) -> Path:
+    if function.logical_id == "MigrateFunction":
+        event: dict[str, object] = MIGRATE_EVENT
     else:
-        lines += [
-            "import importlib.util",
-            f"spec = importlib.util.spec_from_file_location('app', {str(target.module_file)!r})",
-            "module = importlib.util.module_from_spec(spec)",
-            "spec.loader.exec_module(module)",
-        ]
-    return "\n".join(lines)
+        event = json.loads((EVENTS / SAMPLE_EVENTS[function.logical_id]).read_text("utf-8"))
+    if function.logical_id == "WebSocketAuthorizerFunction":
+        event["queryStringParameters"] = {"token": well_formed_token()}
+        event["multiValueQueryStringParameters"] = {"token": [well_formed_token()]}
+    path = scratch / f"{function.logical_id}.json"
+    path.write_text(json.dumps(event), "utf-8")
+    return path
 
 
-def process_environment(target: Target, mode: Mode) -> dict[str, str]:
-    """A clean environment: what a Lambda sandbox would give (plus PATH/HOME), never the developer's shell."""
-    environment = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    environment |= target.variables
-    environment["PYTHONPATH"] = str(LAYER)
-    # With a pycache prefix Python looks for bytecode only there, whatever the venv holds: a prefix that is never
-    # written to means every module is compiled from source; a filled one means every module is read as bytecode.
-    environment["PYTHONPYCACHEPREFIX"] = str(mode.pycache)
-    if mode.compile_from_source:
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
-    if mode.lambda_like:
-        environment.pop("POWERTOOLS_TRACE_DISABLED", None)
-        environment["LAMBDA_TASK_ROOT"] = str(target.code_path)
+def lambda_environment(target: Target) -> dict[str, str]:
+    """A clean environment shaped like a deployed function's, never the developer's shell."""
+    environment = {name: os.environ[name] for name in ("HOME", "LANG") if name in os.environ}
+    environment |= target.variables | DEPLOYED_VALUES | LAMBDA_VARIABLES
+    environment |= {
+        "AWS_LAMBDA_FUNCTION_NAME": target.label,
+        "LAMBDA_TASK_ROOT": str(target.code_path),
+        "_HANDLER": f"app.{target.handler}",
+        "PYTHONPATH": os.pathsep.join(str(path) for path in target.search_path),
+        # One bytecode cache for every run: the warm-ups compile, the timed runs read .pyc files.
+        "PYTHONPYCACHEPREFIX": str(STATE / "pycache"),
+    }
     return environment
 
 
-def run_once(target: Target, mode: Mode, hidden_modules: list[str], *flags: str) -> tuple[float, str]:
-    arguments = [sys.executable, *flags, "-c", program(target, mode, hidden_modules)]
-    environment = process_environment(target, mode)
-    started = time.perf_counter()
-    completed = subprocess.run(arguments, env=environment, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise RuntimeError(f"{target.label} ({mode.name}) failed:\n{completed.stderr[-2000:]}")
-    return elapsed, completed.stderr
+def run_once(python: str, target: Target) -> dict[str, object]:
+    probe = {
+        "marker": RESULT_MARKER,
+        "module_file": str(target.module_file),
+        "handler": target.handler,
+        "event_file": str(target.event_file) if target.event_file else None,
+        "endpoints": ENDPOINTS,
+    }
+    environment = lambda_environment(target) | {"COLDSTART_PROBE": json.dumps(probe)}
+    completed = subprocess.run(
+        [python, "-S", "-c", PROBE_SOURCE],
+        env=environment,
+        cwd=target.code_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    results = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+    if completed.returncode != 0 or not results:
+        raise RuntimeError(f"{target.label} failed (exit {completed.returncode}):\n{completed.stderr[-3000:]}")
+    figures: dict[str, object] = json.loads(results[-1].removeprefix(RESULT_MARKER))
+    return figures
 
 
-@dataclass(frozen=True)
-class ImportCost:
-    module: str  # as -X importtime prints it: indented by nesting depth
-    cumulative_ms: float
-    self_ms: float
+def targets(scratch: Path, python: str) -> tuple[list[Target], Target, list[Target]]:
+    template = load_template()
+    layer_site = installed_site(python, "layer", LAYER / "requirements.txt")
+    reference_site = installed_site(
+        python, "reference", REFERENCE / "requirements.txt", constraints=LAYER / "requirements.txt"
+    )
+    http_functions = {route.function for route in template.routes}
+    functions: list[Target] = []
+    for function in template.functions.values():
+        own_requirements = function.code_path / "requirements.txt"
+        search_path = [function.code_path]
+        if own_requirements.is_file():
+            search_path.append(installed_site(python, function.code_path.name, own_requirements))
+        functions.append(
+            Target(
+                label=function.logical_id,
+                module_file=function.module_file,
+                handler=function.handler_name,
+                code_path=function.code_path,
+                search_path=[*search_path, layer_site, LAYER],
+                variables=function.environment,
+                event_file=sample_event(function, scratch),
+                http=function.logical_id in http_functions,
+            )
+        )
+    shared = {name: value for name, value in functions[0].variables.items() if name.startswith("POWERTOOLS_")}
+    hello = Target(
+        "Powertools hello-world",
+        HELLO_WORLD / "app.py",
+        "lambda_handler",
+        HELLO_WORLD,
+        [HELLO_WORLD, layer_site],
+        shared,
+    )
+    reference = Target(
+        "reference (cookbook create-order)",
+        REFERENCE / "app.py",
+        "lambda_handler",
+        REFERENCE,
+        [REFERENCE, reference_site],
+        shared,
+    )
+    # Same packages as the functions: what the token cost when it was minted through boto3 (the old first connect).
+    boto3_token = Target(
+        "boto3 RDS token alone (import, client, mint)",
+        BOTO3_TOKEN / "app.py",
+        "lambda_handler",
+        BOTO3_TOKEN,
+        [BOTO3_TOKEN, layer_site],
+        shared | {"AWS_REGION": LAMBDA_VARIABLES["AWS_REGION"]},
+    )
+    return [hello, boto3_token], reference, functions
 
 
-def import_costs(target: Target, mode: Mode) -> list[ImportCost]:
-    """Every module the target imports, with its median cumulative and self time over a few -X importtime runs."""
-    cumulative: dict[str, list[float]] = defaultdict(list)
-    own: dict[str, list[float]] = defaultdict(list)
-    for _ in range(IMPORTTIME_RUNS):
-        _, stderr = run_once(target, mode, [], "-X", "importtime")
-        for line in stderr.splitlines():
-            if not line.startswith("import time:") or "[us]" in line:
+def measure(python: str, everything: list[Target]) -> dict[str, Figures]:
+    """Interleaved: every target once per round, so drift on a shared machine hits them all alike."""
+    figures: dict[str, Figures] = defaultdict(Figures)
+    for round_index in range(WARMUP_RUNS + TIMED_RUNS):
+        for target in everything:
+            result = run_once(python, target)
+            if round_index < WARMUP_RUNS:
                 continue
-            self_us, cumulative_us, module = line.removeprefix("import time:").split("|", 2)
-            module = module[1:].rstrip()
-            cumulative[module].append(int(cumulative_us) / 1000)
-            own[module].append(int(self_us) / 1000)
-    return [ImportCost(module, median(cumulative[module]), median(own[module])) for module in cumulative]
-
-
-def self_time_by_package(costs: list[ImportCost]) -> list[tuple[str, float]]:
-    totals: dict[str, float] = defaultdict(float)
-    for cost in costs:
-        totals[cost.module.strip().split(".")[0]] += cost.self_ms
-    return sorted(totals.items(), key=lambda item: item[1], reverse=True)
-
-
-def shared_environment(functions: list[Function]) -> dict[str, str]:
-    """The variables every function gets (the template's Globals): what the yardsticks run with."""
-    common = dict(functions[0].environment) if functions else {}
-    for function in functions[1:]:
-        common = {name: value for name, value in common.items() if function.environment.get(name) == value}
-    return common
-
-
-def measure(
-    targets: list[Target], modes: list[Mode], runs: int, hidden_modules: list[str], *, warmups: int = WARMUP_RUNS
-) -> dict[tuple[str, str], list[float]]:
-    """Interleaved: every (target, mode) once per round, so drift on a shared machine hits them all alike."""
-    seconds: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for round_index in range(warmups + runs):
-        for mode in modes:
-            for target in targets:
-                elapsed, _ = run_once(target, mode, hidden_modules)
-                if round_index >= warmups:
-                    seconds[target.label, mode.name].append(elapsed)
-    return seconds
+            figures[target.label].init_ms.append(float(str(result["init_ms"])))
+            if "first_request_ms" in result:
+                figures[target.label].first_request_ms.append(float(str(result["first_request_ms"])))
+                figures[target.label].reached.add(str(result["reached"]))
+    return figures
 
 
 def main() -> None:
-    template = load_template()
-    overrides = local_overrides(UNUSED_DATABASE_URL)
-    functions = [function for function in template.functions.values() if function.module_file.is_file()]
-    skipped = [function for function in template.functions.values() if not function.module_file.is_file()]
-    hidden_modules = modules_missing_from_layer()
+    import tempfile
 
-    yardstick_variables = shared_environment(functions) | overrides
-    bare = Target("python -c pass", None, yardstick_variables)
-    hello = Target("Powertools hello-world", HELLO_WORLD, yardstick_variables, HELLO_WORLD.parent)
-    by_function = [
-        Target(function.logical_id, function.module_file, function.environment | overrides, function.code_path)
-        for function in functions
-    ]
-    targets = [bare, hello, *by_function]
-
+    python = runtime_python()
     with tempfile.TemporaryDirectory(prefix="threadline-coldstart-") as scratch:
-        local = Mode("local", Path(scratch, "pycache"))
-        lambda_like = Mode("lambda-like", Path(scratch, "pycache"), lambda_like=True)
-        compiled = Mode("compiled", Path(scratch, "never-written"), compile_from_source=True)
-        seconds = measure(targets, [local, lambda_like], TIMED_RUNS, hidden_modules)
-        seconds |= measure(targets, [compiled], COMPILED_RUNS, hidden_modules, warmups=1)
-        costs = {target.label: import_costs(target, local) for target in [hello, *by_function]}
+        yardsticks, reference, functions = targets(Path(scratch), python)
+        figures = measure(python, [*yardsticks, reference, *functions])
 
-    def median_ms(target: Target, mode: Mode) -> float:
-        return median(seconds[target.label, mode.name]) * 1000
-
-    print_header("Cold start: whole-process time to import each function's module in a fresh interpreter")
-    print(
-        f"   median of {TIMED_RUNS} runs after {WARMUP_RUNS} warm-ups, interleaved; bytecode from a cache, as a"
-        " pip-built layer ships it; template environment + local overrides"
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
     )
+    print_header("Cold start: init (a) and first request up to its first network round trip (b), per function")
+    print(
+        f"   {Path(python).name} {version.stdout.strip()} -S, only the function's packaged dependencies importable;"
+        f" median of {TIMED_RUNS} interleaved rounds after {WARMUP_RUNS} warm-ups; tracing on, DB_IAM_AUTH=true"
+    )
+    reference_import = median(figures[reference.label].init_ms)
     rows: list[list[object]] = []
-    for target in targets:
+    for target in functions:
+        init = median(figures[target.label].init_ms)
+        first = median(figures[target.label].first_request_ms)
         rows.append(
             [
-                target.label,
-                median_ms(target, local),
-                percentile(seconds[target.label, local.name], 95) * 1000,
-                ratio(median_ms(target, local), median_ms(hello, local)),
-                ratio(
-                    median_ms(target, local) - median_ms(bare, local), median_ms(hello, local) - median_ms(bare, local)
-                ),
-                median_ms(target, compiled),
-                median_ms(target, lambda_like),
-                ratio(median_ms(target, lambda_like), median_ms(hello, lambda_like)),
+                target.label + (" (HTTP)" if target.http else ""),
+                init,
+                first,
+                init + first,
+                ratio(init + first, reference_import),
+                ", ".join(sorted(figures[target.label].reached)),
             ]
         )
+    for target in (*yardsticks, reference):
+        init = median(figures[target.label].init_ms)
+        rows.append([target.label + ", import only", init, "-", init, ratio(init, reference_import), "-"])
     print()
-    print_table(
-        ["module", "median ms", "p95 ms", "x hello", "x hello, minus bare", "compiled ms", "Lambda-like ms", "x hello"],
-        rows,
-    )
-    print(
-        f"   compiled: no bytecode, as this venv is installed (median of {COMPILED_RUNS} after 1 warm-up)."
-        " Lambda-like: LAMBDA_TASK_ROOT set, tracing on (Tracing: Active),"
-        f" {len(hidden_modules)} modules the layer does not ship made unimportable."
-    )
+    print_table(["function", "(a) init ms", "(b) first ms", "(a)+(b) ms", "x reference import", "reached"], rows)
     print()
-    # The headline is the Lambda-like column: locally the X-Ray SDK builds a botocore client outside Lambda and
-    # dev-only packages (awscrt, pyOpenSSL) get picked up, neither of which happens in a deployed function.
-    for target in by_function:
-        function_ratio = ratio(median_ms(target, lambda_like), median_ms(hello, lambda_like))
+    for target in functions:
+        if not target.http:
+            continue
+        total = median(figures[target.label].init_ms) + median(figures[target.label].first_request_ms)
+        value = ratio(total, reference_import)
         print_ratio(
-            f"{target.label} / hello-world (Lambda-like)",
-            function_ratio,
-            target=f"<= {TARGET_RATIO}",
-            met=function_ratio <= TARGET_RATIO,
+            f"{target.label} (a)+(b) / reference import", value, target=f"<= {TARGET_RATIO}", met=value <= TARGET_RATIO
         )
-    for function in skipped:
-        print(f"{function.logical_id}: skipped, {function.module_file.relative_to(REPO_ROOT)} does not exist (yet)")
-
-    for label, target_costs in costs.items():
-        heaviest = sorted(target_costs, key=lambda cost: cost.cumulative_ms, reverse=True)[:TOP_IMPORTS]
-        print(f"\n{label}: {TOP_IMPORTS} heaviest imports (-X importtime, local, median of {IMPORTTIME_RUNS} runs)")
-        print_table(
-            ["module (indent = nesting)", "cumulative ms", "self ms"],
-            [[cost.module, cost.cumulative_ms, cost.self_ms] for cost in heaviest],
-        )
-        packages = self_time_by_package(target_costs)[:TOP_IMPORTS]
-        print("   self time by top-level package: " + ", ".join(f"{name} {ms:.1f}" for name, ms in packages))
 
 
 if __name__ == "__main__":

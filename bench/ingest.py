@@ -503,7 +503,10 @@ def print_report(arranged: Arranged, results: dict[str, Measured], pieces: dict[
     print()
     to_copy = ratio(handler_result.messages_per_second, copy_result.messages_per_second)
     to_seed = ratio(handler_result.messages_per_second, seed_result.messages_per_second)
-    print_ratio("handler / COPY", to_copy, target=">= 0.4", met=to_copy >= 0.4)
+    print_ratio("handler / COPY (messages/s over all timed requests)", to_copy, target=">= 0.7", met=to_copy >= 0.7)
+    # Per request too: one slow COPY (a checkpoint, a neighbour on the machine) moves the totals' ratio.
+    typical = ratio(median(copy_result.seconds), median(handler_result.seconds))
+    print_ratio("handler / COPY (median request)", typical, target=">= 0.7", met=typical >= 0.7)
     print_ratio("handler / JSONB model", to_seed, target=">= 10", met=to_seed >= 10)
     handler_median = median(handler_result.seconds)
     print(

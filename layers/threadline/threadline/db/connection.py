@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 
 from threadline.config import Settings, get_settings
+from threadline.db.iam_token import current_credentials, rds_auth_token
 
 # One connection per thread: in Lambda that is one per container (one request at a time); the local gateway
 # serves concurrent requests on threads, each then behaving like its own warm container.
@@ -19,13 +20,13 @@ _per_thread = threading.local()
 
 
 def _rds_iam_token(settings: Settings) -> str:
-    # boto3 is imported here, not at module level: only IAM-authenticated connects need it, and its import
-    # would otherwise sit in every function's cold start.
-    import boto3
-
     assert settings.db_host is not None
-    return boto3.client("rds", region_name=settings.aws_region).generate_db_auth_token(
-        DBHostname=settings.db_host, Port=settings.db_port, DBUsername=settings.db_user, Region=settings.aws_region
+    return rds_auth_token(
+        host=settings.db_host,
+        port=settings.db_port,
+        user=settings.db_user,
+        region=settings.aws_region,
+        credentials=current_credentials(),
     )
 
 

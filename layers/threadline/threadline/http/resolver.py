@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from threadline import snapstart  # noqa: F401 - registers the after-restore hook of every HTTP function
 from threadline.errors import InvalidRequest, NotFound, ThreadlineError
 from threadline.http.errors import ErrorEnvelope, error_response, internal_error_response
 from threadline.models.validation import INVALID_JSON_MESSAGE
