@@ -90,7 +90,7 @@ def _fill_conversations(admin: psycopg.Connection[Any], tenant_id: UUID, connect
                                    last_message_at, last_message_preview)
         SELECT %(tenant)s, (%(connections)s::uuid[])[1 + g %% cardinality(%(connections)s::uuid[])], 'whatsapp',
                'chat_' || g, k.id,
-               (ARRAY['resolved', 'resolved', 'resolved', 'open', 'open', 'pending', 'closed'])[1 + g %% 7],
+               (ARRAY['resolved', 'resolved', 'resolved', 'open', 'open', 'pending', 'snoozed'])[1 + g %% 7],
                CASE WHEN g %% 100 <> 0 THEN timestamptz '2026-02-01' - make_interval(secs => g * 7) END,
                CASE WHEN g %% 100 <> 0 THEN 'last message of chat ' || g END
         FROM generate_series(1, %(count)s) g

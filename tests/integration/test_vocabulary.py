@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from threadline.vocabulary import MESSAGE_STATUSES, PLATFORMS, WORKSPACE_PLATFORM
+from threadline.vocabulary import CONVERSATION_STATUSES, MESSAGE_STATUSES, PLATFORMS, WORKSPACE_PLATFORM
 
 
 def _checked_values(admin: psycopg.Connection[Any], table: str, column: str) -> set[str]:
@@ -38,6 +38,7 @@ def _checked_values(admin: psycopg.Connection[Any], table: str, column: str) -> 
         ("connections", "platform", set(PLATFORMS)),
         ("conversations", "platform", {*PLATFORMS, WORKSPACE_PLATFORM}),
         ("messages", "status", set(MESSAGE_STATUSES)),
+        ("conversations", "status", set(CONVERSATION_STATUSES)),
     ],
 )
 def test_the_database_allows_exactly_the_code_s_vocabulary(admin, table, column, values):

@@ -26,5 +26,10 @@ TRACKED_STATUSES: frozenset[MessageStatus] = frozenset({"sent", "delivered", "re
 # Meta accepted the message: it went out.
 SENT_STATUSES: frozenset[MessageStatus] = frozenset({"sent", "delivered", "read"})
 
+# A conversation's lifecycle: `pending` waits on the customer (or a bot), `snoozed` sleeps until a time or the
+# customer's next message, `resolved` is done (a new inbound message re-opens it).
+ConversationStatus = Literal["open", "pending", "snoozed", "resolved"]
+CONVERSATION_STATUSES: tuple[ConversationStatus, ...] = get_args(ConversationStatus)
+
 # What a WebSocket subscription is to.
 Topic = Literal["session", "conversation"]

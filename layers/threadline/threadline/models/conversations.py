@@ -8,10 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from threadline.models.ingest import Platform
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
+from threadline.vocabulary import CONVERSATION_STATUSES, ConversationStatus, Platform
 
-ConversationStatus = Literal["open", "pending", "resolved", "closed"]
 DEFAULT_CONVERSATION_PAGE = 20
 # Deeper than this, offsets are refused in favour of the cursor, which costs the same at any depth.
 MAX_CONVERSATION_OFFSET = 1_000_000
@@ -35,7 +34,7 @@ class ConversationListQuery(QueryModel):
 
 CONVERSATION_QUERY_EXPLANATIONS = {
     "location_id": "location_id must be a UUID",
-    "status": "status must be one of open, pending, resolved, closed",
+    "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)}",
     "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
     "offset": f"offset must be an integer between 0 and {MAX_CONVERSATION_OFFSET:,}; use cursor for deeper pages",
     "cursor": "cursor is not valid; use next_cursor from the previous page",

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from threadline.models.ingest import Platform
+from threadline.vocabulary import Platform
 
 
 @dataclass(frozen=True)
