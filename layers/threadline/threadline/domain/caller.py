@@ -15,3 +15,11 @@ class Caller:
     # How the token names its bearer (threadline.http.auth.NAME_CLAIMS, first present), for messages that show
     # who sent them.
     token_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, as activity messages and `conversation_updated` frames name them (None = the system)."""
+
+    id: UUID
+    name: str

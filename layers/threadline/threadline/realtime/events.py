@@ -12,6 +12,10 @@ Pushed by the publishers (after the write that caused them committed):
         updated: anything else about it changed (e.g. Meta did not confirm a send: `error.title` says so).
     {"type": "conversation_resync", "conversationId": 123, "messagesAdded": 240}
         More messages arrived at once than are pushed one by one (a connector's backfill): reload the timeline.
+    {"type": "conversation_updated", "conversationId": 123, "changes": {"status": "resolved", ...},
+     "by": {"id": "...", "name": "Ana"} | null, "version": 4}
+        An agent (or the system, `by` null) changed the conversation (status, snooze, assignee, team, priority,
+        labels); `changes` holds the new values, `version` the new ETag version.
     {"type": "conversation_window", "conversationId": 123, "contactId": "...", "windowStatus": "expired",
      "windowExpiresAt": "2026-02-02T10:30:00.000Z"}
         The contact's 24-hour WhatsApp window closed: free-form replies are refused until the customer writes again.
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from threadline.db.repositories.realtime import RealtimeMessage
+from threadline.domain.caller import Actor
 from threadline.models.timestamps import js_timestamp
 
 if TYPE_CHECKING:  # the send path's module, needed at runtime only by the send path, which has imported it
@@ -135,6 +140,23 @@ def window_expired_event(conversation_id: int, contact_id: UUID, window_expires_
             "contactId": str(contact_id),
             "windowStatus": "expired",
             "windowExpiresAt": js_timestamp(window_expires_at),
+        },
+    )
+
+
+def conversation_updated_event(
+    conversation_id: int, changes: Mapping[str, Any], by: Actor | None, version: int
+) -> ConversationEvent:
+    """An agent (or the system, `by` None) changed the conversation: `changes` holds each changed field's new
+    value, `version` the conversation's new version (its ETag)."""
+    return ConversationEvent(
+        conversation_id=conversation_id,
+        frame={
+            "type": "conversation_updated",
+            "conversationId": conversation_id,
+            "changes": dict(changes),
+            "by": {"id": str(by.id), "name": by.name} if by is not None else None,
+            "version": version,
         },
     )
 
