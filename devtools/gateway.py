@@ -88,7 +88,8 @@ def build_event(
     if query:
         event["queryStringParameters"] = query
     if path_parameters:
-        event["pathParameters"] = path_parameters
+        # API Gateway hands the handler its path parameters decoded (`%C2%B2` arrives as `²`).
+        event["pathParameters"] = {name: unquote(value) for name, value in path_parameters.items()}
     if body:
         event["body"] = text_body if text_body is not None else base64.b64encode(body).decode()
     if claims is not None:

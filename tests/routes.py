@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 from devtools.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, TokenRejected, verify_bearer
 from devtools.gateway import build_event
@@ -87,8 +87,7 @@ def call_route(
         raw_query=urlencode(query or {}),
         headers=request_headers,
         body=raw_body,
-        # API Gateway hands the handler its path parameters decoded.
-        path_parameters={name: unquote(value) for name, value in path_parameters.items()},
+        path_parameters=path_parameters,
         claims=verified,
     )
     if isinstance(body, str):

@@ -128,3 +128,13 @@ def test_literal_routes_win_over_parameterised_ones():
         server.shutdown()
         server.server_close()
     assert event["routeKey"] == "GET /v1/items/special"
+
+
+def test_path_parameters_arrive_decoded_as_api_gateway_hands_them_over():
+    server = _echo_gateway(Route("EchoFunction", "GET", "/v1/items/{item_id}", authorized=False))
+    try:
+        event = requests.get(f"{server.base_url}/v1/items/%C2%B2%20a", timeout=10).json()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert event["pathParameters"] == {"item_id": "² a"}
