@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from moto import mock_aws
 
 from devtools.fake_graph import (
     FakeGraphApi,
@@ -319,28 +317,23 @@ def test_a_hook_runs_while_the_request_is_in_flight(fake_graph: FakeGraphApi) ->
     assert fake_graph.hook_errors == []
 
 
-# Credentials from Secrets Manager (AWS), through Powertools Parameters.
+# Credentials from Secrets Manager (AWS), read by threadline.secrets_manager from moto's server.
 
 
 @pytest.fixture
-def secrets_manager(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from aws_lambda_powertools.utilities.parameters import base
-
-    with mock_aws():
-        base.DEFAULT_PROVIDERS.clear()  # a provider made outside moto would keep its real client
-        for name in ("META_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"):
-            monkeypatch.delenv(name, raising=False)
-        yield boto3.client("secretsmanager", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-        base.DEFAULT_PROVIDERS.clear()
-        reset_meta_client()
+def meta_secret(secrets_manager: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name in ("META_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    yield secrets_manager
+    reset_meta_client()
 
 
 def test_credentials_come_from_the_json_secret_and_are_cached(
-    fake_graph: FakeGraphApi, secrets_manager: Any, monkeypatch: pytest.MonkeyPatch
+    fake_graph: FakeGraphApi, meta_secret: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the credentials live in one JSON secret, and nothing in the environment
     secret = {"access_token": "token-from-secrets-manager", "app_secret": "s3cret", "verify_token": "verify-me"}
-    arn = secrets_manager.create_secret(Name="threadline/meta", SecretString=json.dumps(secret))["ARN"]
+    arn = meta_secret.client.create_secret(Name="threadline/meta", SecretString=json.dumps(secret))["ARN"]
     reconfigure(monkeypatch, META_SECRET_ARN=arn, META_SECRET_MAX_AGE_SECONDS="300")
     settings = get_meta_settings()
 
@@ -354,21 +347,23 @@ def test_credentials_come_from_the_json_secret_and_are_cached(
     assert fake_graph.requests[-1].headers["authorization"] == "Bearer token-from-secrets-manager"
 
     # And a rotated secret is only read again once the cache is cleared (or max_age has passed)
-    secrets_manager.put_secret_value(SecretId=arn, SecretString=json.dumps(secret | {"access_token": "rotated"}))
+    meta_secret.client.put_secret_value(SecretId=arn, SecretString=json.dumps(secret | {"access_token": "rotated"}))
     assert settings.access_token() == "token-from-secrets-manager"
     reset_meta_client()
     assert get_meta_settings().access_token() == "rotated"
 
 
-def test_an_environment_token_overrides_the_secret(secrets_manager: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    arn = secrets_manager.create_secret(Name="threadline/meta-2", SecretString='{"access_token": "from-secret"}')["ARN"]
+def test_an_environment_token_overrides_the_secret(meta_secret: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    arn = meta_secret.client.create_secret(Name="threadline/meta-2", SecretString='{"access_token": "from-secret"}')[
+        "ARN"
+    ]
     reconfigure(monkeypatch, META_SECRET_ARN=arn, META_ACCESS_TOKEN="from-env")
 
     assert get_meta_settings().access_token() == "from-env"
 
 
 def test_an_unreachable_secret_is_a_retryable_failure_before_any_send(
-    fake_graph: FakeGraphApi, secrets_manager: Any, monkeypatch: pytest.MonkeyPatch
+    fake_graph: FakeGraphApi, meta_secret: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reconfigure(monkeypatch, META_SECRET_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf")
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
-from moto import mock_aws
-
 from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
 from threadline.db.connection import app_connection
 from threadline.meta.client import reset_meta_client
@@ -32,30 +29,28 @@ def test_after_a_restore_the_next_request_opens_a_new_database_connection(connec
     assert backend_before not in alive and backend_after in alive
 
 
-def test_after_a_restore_the_meta_secret_is_read_again(monkeypatch):
+def test_after_a_restore_the_meta_secret_is_read_again(monkeypatch, secrets_manager):
     for name in ("META_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = secrets.create_secret(
-            Name="threadline/test/meta",
-            SecretString=json.dumps({"access_token": "token-at-snapshot", "app_secret": "s", "verify_token": "v"}),
-        )["ARN"]
-        monkeypatch.setenv("META_SECRET_ARN", arn)
-        monkeypatch.setenv("META_SECRET_MAX_AGE_SECONDS", "3600")
+    arn = secrets_manager.client.create_secret(
+        Name="threadline/test/meta",
+        SecretString=json.dumps({"access_token": "token-at-snapshot", "app_secret": "s", "verify_token": "v"}),
+    )["ARN"]
+    monkeypatch.setenv("META_SECRET_ARN", arn)
+    monkeypatch.setenv("META_SECRET_MAX_AGE_SECONDS", "3600")
+    reset_meta_client()
+    try:
+        assert get_meta_settings().access_token() == "token-at-snapshot"
+        secrets_manager.client.put_secret_value(
+            SecretId=arn,
+            SecretString=json.dumps({"access_token": "token-rotated", "app_secret": "s", "verify_token": "v"}),
+        )
+        assert get_meta_settings().access_token() == "token-at-snapshot"  # cached for an hour, as in a container
+
+        run_after_restore_hooks()
+
+        assert get_meta_settings().access_token() == "token-rotated"
+    finally:
+        run_after_restore_hooks()  # no cached secret outlives the server's state
+        monkeypatch.undo()
         reset_meta_client()
-        try:
-            assert get_meta_settings().access_token() == "token-at-snapshot"
-            secrets.put_secret_value(
-                SecretId=arn,
-                SecretString=json.dumps({"access_token": "token-rotated", "app_secret": "s", "verify_token": "v"}),
-            )
-            assert get_meta_settings().access_token() == "token-at-snapshot"  # cached for an hour, as in a container
-
-            run_after_restore_hooks()
-
-            assert get_meta_settings().access_token() == "token-rotated"
-        finally:
-            run_after_restore_hooks()  # no cached secret outlives the mock
-            monkeypatch.undo()
-            reset_meta_client()

@@ -45,8 +45,8 @@ def forget_what_the_snapshot_holds() -> None:
     from threadline.db.connection import discard_app_connection
 
     discard_app_connection()
-    if "aws_lambda_powertools.utilities.parameters" in sys.modules:  # the Meta secret's cache lives there
-        sys.modules["aws_lambda_powertools.utilities.parameters"].clear_caches()
+    if "threadline.secrets_manager" in sys.modules:  # the Meta secret's cache lives there
+        sys.modules["threadline.secrets_manager"].clear_secret_cache()
     for module_name, reset in (
         ("threadline.meta.client", "reset_meta_client"),
         ("threadline.realtime.publisher", "reset_management_client"),

@@ -87,8 +87,14 @@ def rds_auth_token(
     canonical_query = "&".join(f"{name}={value}" for name, value in sorted(encoded))
     canonical_request = f"GET\n/\n{canonical_query}\nhost:{signed_host}\n\nhost\n{_EMPTY_PAYLOAD_SHA256}"
     string_to_sign = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
-    key = _hmac(f"AWS4{credentials.secret_access_key}".encode(), timestamp[:8])
-    for part in (region, SERVICE, "aws4_request"):
-        key = _hmac(key, part)
-    signature = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    signature = sigv4_signature(credentials, date=timestamp[:8], region=region, service=SERVICE, text=string_to_sign)
     return f"{host}:{port}/?{query}&X-Amz-Signature={signature}"
+
+
+def sigv4_signature(credentials: AwsCredentials, *, date: str, region: str, service: str, text: str) -> str:
+    """SigV4's last step, shared by every request Threadline signs itself: the signing key derived for
+    `date`/`region`/`service`, then the HMAC of the string to sign."""
+    key = _hmac(f"AWS4{credentials.secret_access_key}".encode(), date)
+    for part in (region, service, "aws4_request"):
+        key = _hmac(key, part)
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -18,7 +18,6 @@ timeouts are clipped to the time left.
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from threadline.meta.errors import (
     meta_error_from_response,
 )
 from threadline.observability import logger
+from threadline.secrets_manager import clear_secret_cache
 
 # An attempt is only worth starting with this much time left: a connect plus a short answer.
 MIN_ATTEMPT_SECONDS = 0.25
@@ -290,7 +290,4 @@ def reset_meta_client() -> None:
         get_meta_client().close()
     get_meta_client.cache_clear()
     get_meta_settings.cache_clear()
-    if "aws_lambda_powertools.utilities.parameters" in sys.modules:
-        from aws_lambda_powertools.utilities.parameters import clear_caches
-
-        clear_caches()
+    clear_secret_cache()

@@ -1,7 +1,8 @@
 """How Threadline reaches Meta's WhatsApp Cloud API, read from the environment once per container.
 
 In AWS the credentials live in one Secrets Manager secret (`META_SECRET_ARN`, a JSON object with `access_token`,
-`app_secret` and `verify_token`), read through Powertools Parameters and cached for `META_SECRET_MAX_AGE_SECONDS`,
+`app_secret` and `verify_token`), read with one signed call (threadline.secrets_manager, no boto3) and cached for
+`META_SECRET_MAX_AGE_SECONDS`,
 so a rotated token reaches warm containers without a redeploy. Locally, and in tests, the plain variables
 `META_ACCESS_TOKEN`, `META_APP_SECRET` and `META_VERIFY_TOKEN` take precedence.
 """
@@ -13,6 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from threadline.secrets_manager import get_json_secret
 
 # Meta retires Graph API versions about two years after release; the seed's v18.0 is gone.
 DEFAULT_GRAPH_API_VERSION = "v24.0"
@@ -37,10 +40,7 @@ class MetaSettings(BaseModel):
     def _from_secret(self, key: str) -> str | None:
         if not self.secret_arn:
             return None
-        # Imported on first use: only functions that talk to Meta pay for Parameters' import.
-        from aws_lambda_powertools.utilities.parameters import get_secret
-
-        secret: Any = get_secret(self.secret_arn, transform="json", max_age=self.secret_max_age_seconds)
+        secret: Any = get_json_secret(self.secret_arn, max_age_seconds=self.secret_max_age_seconds)
         value = secret.get(key) if isinstance(secret, dict) else None
         return str(value) if value else None
 
