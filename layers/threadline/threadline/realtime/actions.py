@@ -10,11 +10,11 @@ Other keys are ignored. Anything else is answered with an error frame naming wha
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from threadline.errors import InvalidRequest
+from threadline.models.validation import INVALID_JSON_MESSAGE, json_document
 
 ACTIONS = ("subscribe_session", "subscribe_conversation", "unsubscribe")
 MAX_TOPIC_ID_CHARS = 200
@@ -48,9 +48,14 @@ def _session_uuid(value: Any) -> str:
 
 def parse_action(body: str | None) -> TopicAction:
     try:
-        frame = json.loads(body or "")
-    except (ValueError, TypeError):
-        frame = None
+        # The same checks as every HTTP body: a frame nested thousands deep used to raise RecursionError and end
+        # the connection; a lone surrogate or NUL in a session id could not be stored or looked up.
+        frame = json_document(body or "")
+    except InvalidRequest as problem:
+        if problem.message == INVALID_JSON_MESSAGE:
+            frame = None
+        else:
+            raise
     if not isinstance(frame, dict):
         raise InvalidRequest('Frames must be JSON objects with an "action"')
     action = frame.get("action")
