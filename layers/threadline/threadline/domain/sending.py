@@ -66,6 +66,7 @@ from threadline.meta.client import get_meta_client
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
 from threadline.meta.messages import media_payload, template_payload, text_payload
+from threadline.models.query import parse_id
 from threadline.models.sending import (
     ConversationSendRequest,
     MessageError,
@@ -233,9 +234,7 @@ def send_to_recipient(
 
 
 def _conversation_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("Conversation not found")
-    return int(raw)
+    return parse_id(raw, explanation="Conversation not found", refuse=NotFound)
 
 
 def send_to_conversation(
@@ -297,11 +296,14 @@ def send_to_conversation(
 def _reply_target(conn: psycopg.Connection[Any], conversation_id: int, reply_to: str | None) -> str | None:
     if reply_to is None:
         return None
-    if not reply_to.isdigit():
+    no_such_message = "reply_to names no message in this conversation"
+    if not reply_to.isdigit():  # also true of digits like "²", which the id parser refuses
         return reply_to  # a WhatsApp message id (wamid) as the client knows it
-    target = find_reply_target(conn, conversation_id, int(reply_to)) if len(reply_to) <= 18 else None
+    target = find_reply_target(
+        conn, conversation_id, parse_id(reply_to, explanation=no_such_message, refuse=InvalidRequest)
+    )
     if target is None:
-        raise InvalidRequest("reply_to names no message in this conversation")
+        raise InvalidRequest(no_such_message)
     return target
 
 
