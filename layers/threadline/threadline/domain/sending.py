@@ -572,6 +572,11 @@ def _replay(
     if record.completed_at is None or record.response_status is None or record.response_body is None:
         return _unfinished_first_attempt(caller, record, success_status)
     stored = record.response_body
+    if record.response_status == UpstreamFailure.status_code and record.message_id is not None:
+        # "Meta did not confirm the message" was the first answer; Meta's status webhook may have confirmed it since.
+        confirmed = _confirmed_send(caller, record.message_id, success_status)
+        if confirmed is not None:
+            return confirmed
     if record.response_status >= 400:
         error = stored.get("error") or {}
         raise error_for_status(
@@ -588,9 +593,16 @@ def _may_still_be_running(record: IdempotencyRecord) -> bool:
 def _unfinished_first_attempt(caller: Caller, record: IdempotencyRecord, success_status: int) -> SendOutcome:
     """The first attempt is still running, or died before recording its answer. If Meta's status webhook has
     since confirmed its message, that is the answer; otherwise the outcome is not known yet."""
-    message_id = record.message_id
-    if message_id is not None:
-        row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
-        if row is not None and row.status in {"sent", "delivered", "read"}:
-            return SendOutcome(success_status, SendResponse(message=_view(row), meta_id=row.meta_id).to_body())
+    if record.message_id is not None:
+        confirmed = _confirmed_send(caller, record.message_id, success_status)
+        if confirmed is not None:
+            return confirmed
     raise Conflict("A request with this Idempotency-Key is still in progress; retry later")
+
+
+def _confirmed_send(caller: Caller, message_id: int, success_status: int) -> SendOutcome | None:
+    """The send's success answer, when Meta has confirmed its message (sent, delivered or read); else None."""
+    row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
+    if row is None or row.status not in {"sent", "delivered", "read"}:
+        return None
+    return SendOutcome(success_status, SendResponse(message=_view(row), meta_id=row.meta_id).to_body())
