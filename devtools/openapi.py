@@ -36,6 +36,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 from devtools.docs import OPENAPI_PATH
 from devtools.paths import REPO_ROOT
 from devtools.template import Route, Template, load_template
+from threadline.db.tenancy import UNKNOWN_TENANT_MESSAGE
 from threadline.domain.sending import MAX_IDEMPOTENCY_KEY_CHARS
 from threadline.domain.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.http.errors import _AGENT_CODES, INTERNAL_ERROR_MESSAGE, ErrorEnvelope
@@ -603,6 +604,9 @@ def _responses(operation: Operation, route: Route, schemas: _Schemas) -> dict[st
     errors = dict(operation.errors)
     if route.authorized:
         errors.setdefault(401, "No valid bearer token (API Gateway), or a token without a valid tenant claim")
+        # Every bearer route checks, in its transaction's tenant setup, that the token's tenant exists.
+        unknown_tenant = f"`{UNKNOWN_TENANT_MESSAGE}`: the token's tenant claim names no tenant"
+        errors[403] = f"{errors[403]}; or {unknown_tenant}" if 403 in errors else unknown_tenant
     errors.setdefault(500, f"`{INTERNAL_ERROR_MESSAGE}`: an unexpected failure, logged with its stack")
     responses: dict[str, Any] = {}
     for status in sorted(set(operation.responses) | set(errors)):
