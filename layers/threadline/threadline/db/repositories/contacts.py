@@ -30,6 +30,8 @@ FROM (
 
 
 def lock_contact_numbers(conn: psycopg.Connection[Any], tenant_id: UUID, phone_digits: list[str | None]) -> None:
-    """Hold, until the transaction ends, the right to create a contact for each of these numbers."""
+    """Hold, until the transaction ends, the right to create a contact for each of these numbers. Call it in a
+    pipeline with the statement that follows (psycopg's `conn.pipeline()`): both then travel in one round trip, and
+    the server still runs them in order, the second with a snapshot taken after the locks were granted."""
     if any(phone_digits):
         conn.execute(_LOCK_NUMBERS, {"tenant_id": tenant_id, "phone_digits": phone_digits})

@@ -160,6 +160,7 @@ def store_conversation_batch(
 ) -> list[StoredConversation]:
     params: dict[str, Any] = dict(vars(batch))
     params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid, "platform": platform}
-    lock_contact_numbers(conn, tenant_id, batch.conversation_phone_digits)
-    with conn.cursor(row_factory=class_row(StoredConversation)) as cursor:
-        return cursor.execute(_STORE_BATCH, params).fetchall()
+    with conn.pipeline():
+        lock_contact_numbers(conn, tenant_id, batch.conversation_phone_digits)
+        with conn.cursor(row_factory=class_row(StoredConversation)) as cursor:
+            return cursor.execute(_STORE_BATCH, params).fetchall()

@@ -222,9 +222,10 @@ def store_inbound_messages(
 ) -> StoredInbound:
     params: dict[str, Any] = dict(vars(batch))
     params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid}
-    lock_contact_numbers(conn, tenant_id, batch.sender_phone_digits)
-    with conn.cursor(row_factory=class_row(StoredInbound)) as cursor:
-        row = cursor.execute(_STORE_INBOUND, params).fetchone()
+    with conn.pipeline():
+        lock_contact_numbers(conn, tenant_id, batch.sender_phone_digits)
+        with conn.cursor(row_factory=class_row(StoredInbound)) as cursor:
+            row = cursor.execute(_STORE_INBOUND, params).fetchone()
     assert row is not None
     return row
 
