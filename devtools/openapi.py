@@ -37,6 +37,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from devtools.docs import OPENAPI_PATH
 from devtools.paths import REPO_ROOT
 from devtools.template import Route, Template, load_template
+from threadline.db.tenancy import UNKNOWN_TENANT_MESSAGE
 from threadline.domain.sending import MAX_IDEMPOTENCY_KEY_CHARS
 from threadline.http.errors import ErrorEnvelope
 from threadline.meta.webhook import WhatsAppNotification
@@ -508,6 +509,9 @@ def _responses(operation: Operation, route: Route, schemas: _Schemas) -> dict[st
     errors = dict(operation.errors)
     if route.authorized:
         errors.setdefault(401, "No valid bearer token (API Gateway), or a token without a valid tenant claim")
+        # Every bearer route checks, in its transaction's tenant setup, that the token's tenant exists.
+        unknown_tenant = f"`{UNKNOWN_TENANT_MESSAGE}`: the token's tenant claim names no tenant"
+        errors[403] = f"{errors[403]}; or {unknown_tenant}" if 403 in errors else unknown_tenant
     errors.setdefault(500, f"`{INTERNAL_ERROR_MESSAGE}`: an unexpected failure, logged with its stack")
     responses: dict[str, Any] = {}
     for status in sorted(set(operation.responses) | set(errors)):

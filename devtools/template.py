@@ -103,7 +103,7 @@ class WebSocketApi:
         field_name = self.route_selection_expression.removeprefix("$request.body.")
         try:
             message = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # a frame nested thousands deep is $default's to refuse, as in AWS
             message = None
         selected = message.get(field_name) if isinstance(message, dict) else None
         if isinstance(selected, str) and selected in self.routes and not selected.startswith("$"):

@@ -220,12 +220,18 @@ class LocalWebSocketApi:
             traceback.print_exc()  # what the Lambda runtime would log
             return _refusal(socket, 500)
         status = int(result.get("statusCode", 200)) if isinstance(result, dict) else 200
-        return None if 200 <= status < 300 else _refusal(socket, status)
+        if not 200 <= status < 300:
+            return _refusal(socket, status)
+        # Known to the management API before the handshake completes: a client (or publisher) that posts to the
+        # connection the moment connect() returns must find it, as in AWS; _serve_socket starts a little later.
+        with self._lock:
+            self._sockets[socket.connection_id] = socket
+        return None
 
     def _serve_socket(self, socket: ServerConnection) -> None:
         assert isinstance(socket, _Socket)
         with self._lock:
-            self._sockets[socket.connection_id] = socket
+            self._sockets.setdefault(socket.connection_id, socket)
         close_code, close_reason = 1000, ""
         try:
             for message in socket:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.gateway import LocalGateway
+from threadline.realtime.publisher import MANAGEMENT_URL_VARIABLE, reset_management_client
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,12 @@ def gateway(database_url: str) -> Iterator[LocalGateway]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def live(gateway: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalGateway]:
+    """The gateway with the publishers posting to its management API, as `make dev` sets it up."""
+    monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, gateway.base_url)
+    reset_management_client()
+    yield gateway
+    reset_management_client()

@@ -247,6 +247,62 @@ def test_every_operation_answers_as_documented(case, gateway, arranged, meta_web
         assert response.status_code == 401, response.text
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Hostile bodies the generators above never produce: every operation that takes a JSON body is also sent a document
+# nested 5,000 levels deep, its fields holding a lone surrogate or a NUL, and a body over every route's limit. The
+# same checks apply (no 5xx, documented status, content type and schema), and each must be refused as a 400;
+# Meta's webhook, signed, must answer without a 5xx (it repairs text rather than lose a delivery).
+# ---------------------------------------------------------------------------------------------------------------
+HOSTILE_KINDS = ("deep", "surrogate", "nul", "oversize")
+
+
+def _body_operations() -> list[Any]:
+    operations = [result.ok() for result in schema.get_all_operations()]
+    return [operation for operation in operations if operation.body]
+
+
+def _property_names(operation: Any) -> list[str]:
+    request_body = schema.raw_schema["paths"][operation.path][operation.method.lower()]["requestBody"]
+    definition = request_body["content"]["application/json"]["schema"]
+    while "$ref" in definition:
+        definition = schema.raw_schema["components"]["schemas"][definition["$ref"].rsplit("/", 1)[-1]]
+    return sorted(definition.get("properties") or {"message": {}})
+
+
+def _hostile_body(kind: str, operation: Any) -> bytes:
+    if kind == "deep":
+        return ("[" * 5_000 + "]" * 5_000).encode()
+    if kind == "oversize":
+        return json.dumps({name: "x" for name in _property_names(operation)} | {"padding": "p" * 7_000_000}).encode()
+    bad = "a\ud800b" if kind == "surrogate" else "a\u0000b"
+    # json.dumps escapes both as JSON writes them ("\ud800", "\u0000"): the bytes a client would send.
+    return json.dumps({name: bad for name in _property_names(operation)}).encode()
+
+
+@pytest.mark.parametrize("kind", HOSTILE_KINDS)
+@pytest.mark.parametrize("operation", _body_operations(), ids=lambda operation: operation.label)
+def test_hostile_bodies_are_refused_as_documented(gateway, arranged, meta_webhook_secrets, operation, kind):
+    path_parameters = {
+        "id": arranged.own_conversation,
+        "conversation_id": arranged.own_conversation,
+        "workspaceId": arranged.workspace_refs[0],
+        "sessionId": arranged.session_refs[0],
+    }
+    case = operation.Case(
+        path_parameters={parameter.name: path_parameters[parameter.name] for parameter in operation.path_parameters},
+        media_type="application/json",
+        body={},
+    )
+    kwargs = _request(case, gateway.base_url, arranged)
+    kwargs["data"] = _hostile_body(kind, operation)
+    headers = {name: value for name, value in kwargs["headers"].items() if name.lower() != SIGNATURE_HEADER}
+    kwargs["headers"] = headers | {SIGNATURE_HEADER: signature_for(kwargs["data"], APP_SECRET)}
+    response = requests.request(**kwargs)
+    case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+    if _route_key(case) != WEBHOOK_RECEIVE:
+        assert response.status_code == 400, response.text
+
+
 @pytest.mark.parametrize("path", ["/v1/ingest", "/api/messages/send", "/v1/workspaces"])
 def test_a_body_that_is_not_utf8_is_refused_as_bad_json(gateway, path):
     """Found by the run above: such a body (base64 in the event) made Powertools' decoded_body raise, a 500."""

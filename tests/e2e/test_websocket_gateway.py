@@ -20,20 +20,11 @@ from websockets.sync.client import ClientConnection, connect
 from devtools.auth import issue_token
 from devtools.gateway import LocalGateway
 from tests.integration.send_helpers import WhatsAppTenant, make_whatsapp_tenant
-from threadline.realtime.publisher import MANAGEMENT_URL_VARIABLE, publish_session_message, reset_management_client
+from threadline.realtime.publisher import publish_session_message
 
 FRAME_TIMEOUT_SECONDS = 10
 # How long to listen before concluding that a frame is not coming (frames are posted before the HTTP call returns).
 SILENCE_SECONDS = 0.5
-
-
-@pytest.fixture
-def live(gateway: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalGateway]:
-    """The gateway with the publishers posting to its management API, as `make dev` sets it up."""
-    monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, gateway.base_url)
-    reset_management_client()
-    yield gateway
-    reset_management_client()
 
 
 @pytest.fixture

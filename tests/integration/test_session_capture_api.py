@@ -346,7 +346,7 @@ class TestBadInput:
             ({"message": "hi", "channel": ""}, "channel: must not be empty"),
             ({"message": "hi", "metadata": "x"}, "metadata: must be an object"),
             ({"message": "hi", "metadata": [1]}, "metadata: must be an object"),
-            ({"message": "hi", "metadata": {"k": "a\u0000b"}}, "metadata: must not contain NUL characters"),
+            ({"message": "hi", "metadata": {"k": "a\u0000b"}}, "metadata.k: must not contain NUL characters"),
             ({"message": "hi", "process": "yes"}, "process: must be a boolean"),
             ({"message": "hi", "process": 1}, "process: must be a boolean"),
             ({"message": "hi", "claudeSessionId": 7}, "claudeSessionId: must be a string"),

@@ -43,7 +43,7 @@ def test_action_wins_over_type_as_api_gateway_routes_by_action():
     [
         ("plain text", 'Frames must be JSON objects with an "action" (or a "type")'),
         ("[1]", 'Frames must be JSON objects with an "action" (or a "type")'),
-        ("[" * 100_000, 'Frames must be JSON objects with an "action" (or a "type")'),
+        ("[" * 100_000, "Request body must not nest arrays and objects more than 200 levels deep"),
         ('{"type": "subscribe_everything"}', "Unknown type 'subscribe_everything': use subscribe_session,"),
         ('{"action": "subscribed"}', "Unknown action 'subscribed': use subscribe_session,"),
         ('{"type": "subscribe_session", "session_uuid": "wses_abc"}', "sessionId must be a session id of 1 to 200"),

@@ -13,6 +13,7 @@ import psycopg
 
 from threadline.config import Settings, get_settings
 from threadline.db.iam_token import current_credentials, rds_auth_token
+from threadline.db.timestamps import read_any_timestamp
 
 # One connection per thread: in Lambda that is one per container (one request at a time); the local gateway
 # serves concurrent requests on threads, each then behaving like its own warm container.
@@ -52,6 +53,7 @@ def app_connection() -> psycopg.Connection[Any]:
     connection: psycopg.Connection[Any] | None = getattr(_per_thread, "connection", None)
     if connection is None or connection.closed or connection.broken:
         connection = psycopg.connect(**app_connection_params(get_settings()))
+        read_any_timestamp(connection)
         _per_thread.connection = connection
     return connection
 

@@ -12,6 +12,7 @@ from uuid import UUID
 import psycopg
 
 from threadline.db.connection import app_connection, discard_app_connection
+from threadline.errors import Forbidden
 from threadline.observability import logger
 
 T = TypeVar("T")
@@ -24,6 +25,13 @@ _ATTEMPTS = 4
 # each waits a random moment first.
 _COLLISION_BACKOFF_SECONDS = 0.05
 
+UNKNOWN_TENANT_MESSAGE = "Forbidden: the token's tenant does not exist"
+# Tenants this container has seen exist. A token's tenant claim is signed, but it may name a tenant that was never
+# created (another environment's, a typo in the identity provider): unchecked, reads answered 200 and empty and
+# writes a 500 (a foreign key). Checking costs one indexed read per tenant per container, not per request; a tenant
+# deleted later stays cached until the container recycles, and its deletion cascaded its rows away anyway.
+_known_tenants: set[str] = set()
+
 
 def run_in_transaction(work: Callable[[psycopg.Connection[Any]], T], *, tenant_id: UUID | str | None = None) -> T:
     """Run `work` in one transaction, as `tenant_id` when given, retrying on a fresh connection when the
@@ -34,6 +42,7 @@ def run_in_transaction(work: Callable[[psycopg.Connection[Any]], T], *, tenant_i
             with conn.transaction():
                 if tenant_id is not None:
                     set_transaction_tenant(conn, tenant_id)
+                    _require_existing_tenant(conn, str(tenant_id))
                 return work(conn)
         except _RETRYABLE as error:
             if conn.broken or conn.closed:
@@ -44,6 +53,16 @@ def run_in_transaction(work: Callable[[psycopg.Connection[Any]], T], *, tenant_i
             if isinstance(error, psycopg.errors.TransactionRollback):
                 time.sleep(random.uniform(0, _COLLISION_BACKOFF_SECONDS * attempt))  # noqa: S311 - jitter, not a secret
     raise AssertionError("unreachable")
+
+
+def _require_existing_tenant(conn: psycopg.Connection[Any], tenant_id: str) -> None:
+    if tenant_id in _known_tenants:
+        return
+    # RLS shows the transaction's own tenant row only, and only when it exists.
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = %s::uuid)", (tenant_id,)).fetchone()
+    if not (row and row[0]):
+        raise Forbidden(UNKNOWN_TENANT_MESSAGE)
+    _known_tenants.add(tenant_id)
 
 
 def set_transaction_tenant(conn: psycopg.Connection[Any], tenant_id: UUID | str) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ()\-.]*$")
+# "(555) 123-4567" is a phone number too: before this allowed a leading parenthesis, it became a username contact
+# beside the "+1 555..." one.
+_PHONE_SHAPE = re.compile(r"^\+?[0-9(][0-9 ()\-.]*$")
 _MIN_PHONE_DIGITS = 6
 _MAX_PHONE_DIGITS = 15  # E.164
 

@@ -66,6 +66,7 @@ from threadline.meta.client import get_meta_client
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
 from threadline.meta.messages import media_payload, template_payload, text_payload
+from threadline.models.ids import parse_id
 from threadline.models.sending import (
     ConversationSendRequest,
     MessageError,
@@ -284,11 +285,14 @@ def send_to_conversation(
 def _reply_target(conn: psycopg.Connection[Any], conversation_id: int, reply_to: str | None) -> str | None:
     if reply_to is None:
         return None
-    if not reply_to.isdigit():
+    no_such_message = "reply_to names no message in this conversation"
+    if not reply_to.isdigit():  # also true of digits like "²", which the id parser refuses
         return reply_to  # a WhatsApp message id (wamid) as the client knows it
-    target = find_reply_target(conn, conversation_id, int(reply_to)) if len(reply_to) <= 18 else None
+    target = find_reply_target(
+        conn, conversation_id, parse_id(reply_to, explanation=no_such_message, refuse=InvalidRequest)
+    )
     if target is None:
-        raise InvalidRequest("reply_to names no message in this conversation")
+        raise InvalidRequest(no_such_message)
     return target
 
 
@@ -548,6 +552,11 @@ def _replay(caller: Caller, key: str, fingerprint: str, record: IdempotencyRecor
     if record.completed_at is None or record.response_status is None or record.response_body is None:
         return _unfinished_first_attempt(caller, record)
     stored = record.response_body
+    if record.response_status == UpstreamFailure.status_code and record.message_id is not None:
+        # "Meta did not confirm the message" was the first answer; Meta's status webhook may have confirmed it since.
+        confirmed = _confirmed_send(caller, record.message_id)
+        if confirmed is not None:
+            return confirmed
     if record.response_status >= 400:
         error = stored.get("error") or {}
         raise error_for_status(
@@ -564,9 +573,16 @@ def _may_still_be_running(record: IdempotencyRecord) -> bool:
 def _unfinished_first_attempt(caller: Caller, record: IdempotencyRecord) -> SendResponse:
     """The first attempt is still running, or died before recording its answer. If Meta's status webhook has
     since confirmed its message, that is the answer; otherwise the outcome is not known yet."""
-    message_id = record.message_id
-    if message_id is not None:
-        row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
-        if row is not None and row.status in SENT_STATUSES:
-            return SendResponse(message=_view(row), meta_id=row.meta_id)
+    if record.message_id is not None:
+        confirmed = _confirmed_send(caller, record.message_id)
+        if confirmed is not None:
+            return confirmed
     raise Conflict("A request with this Idempotency-Key is still in progress; retry later")
+
+
+def _confirmed_send(caller: Caller, message_id: int) -> SendResponse | None:
+    """The send's success answer, when Meta has confirmed its message (sent, delivered or read); else None."""
+    row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
+    if row is None or row.status not in SENT_STATUSES:
+        return None
+    return SendResponse(message=_view(row), meta_id=row.meta_id)

@@ -13,19 +13,21 @@ clock, or when the Lambda's remaining time would not cover another batch.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.db.repositories.sending import fail_unconfirmed_sends
 from threadline.db.repositories.window_expiry import ExpiredContactWindow, WindowExpiryBatch, expire_window_batch
 from threadline.db.tenancy import run_in_transaction
 from threadline.observability import logger, metrics
-from threadline.realtime.publisher import ExpiredWindow, publish_window_expiries
+from threadline.realtime.publisher import ExpiredWindow, publish_stored_messages, publish_window_expiries
 
 # Windows per batch: a backlog of a million is one index range read (`make bench-expiry`); a usual run (the last few
 # minutes' windows) is far smaller.
@@ -34,6 +36,18 @@ BATCH_SIZE = 1_000_000
 # commit and the metrics flush): the next run continues from the progress mark.
 TIME_LEFT_BATCHES = 2
 TIME_LEFT_MARGIN_MS = 3_000
+
+# A send whose outcome Meta never told us (its answer was lost: a timeout, 5xx on every attempt, a garbled reply)
+# stays pending while Meta may still deliver it and say so in a status webhook, which normally arrives within
+# minutes. After an hour without one, nobody should wait any longer: the message ends failed, and the agents
+# watching the conversation see it. A status that still arrives later moves it to what Meta says.
+UNCONFIRMED_SEND_AFTER = timedelta(hours=1)
+UNCONFIRMED_SEND_DETAILS = (
+    "Meta's answer to this send was lost and no status webhook confirmed it within an hour; it was probably not "
+    "delivered"
+)
+# Per run (every few minutes): far more than the sends a Meta outage leaves pending in that time.
+UNCONFIRMED_SENDS_PER_RUN = 1_000
 
 WindowsListener = Callable[[UUID, Sequence[ExpiredContactWindow]], None]
 
@@ -114,3 +128,29 @@ def expire_closed_windows(
     metrics.add_metric(name="ConversationWindowsExpired", unit=MetricUnit.Count, value=conversations_affected)
     logger.info("window expiry run", extra=outcome.as_dict())
     return outcome
+
+
+def fail_unconfirmed_sends_now(*, now: datetime | None = None) -> int:
+    """End as failed ("Not confirmed by Meta") every send still pending UNCONFIRMED_SEND_AFTER after it was written,
+    across tenants, and tell each conversation's subscribers (a `status` frame). Returns how many."""
+    pending_before = (now or datetime.now(UTC)) - UNCONFIRMED_SEND_AFTER
+    failed = run_in_transaction(
+        lambda conn: fail_unconfirmed_sends(
+            conn, pending_before=pending_before, details=UNCONFIRMED_SEND_DETAILS, limit=UNCONFIRMED_SENDS_PER_RUN
+        )
+    )
+    by_tenant: dict[UUID, list[int]] = defaultdict(list)
+    for send in failed:
+        by_tenant[send.tenant_id].append(send.message_id)
+    for tenant_id, message_ids in by_tenant.items():
+        publish_stored_messages(tenant_id, "status", message_ids)
+    metrics.add_metric(name="UnconfirmedSendsFailed", unit=MetricUnit.Count, value=len(failed))
+    if failed:
+        logger.warning("sends not confirmed by Meta ended as failed", extra={"messages": len(failed)})
+    return len(failed)
+
+
+def run_scheduled_expiry(*, remaining_time_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """The scheduled run: closed windows first (the time-bound part), then unconfirmed sends (one short query)."""
+    windows = expire_closed_windows(remaining_time_ms=remaining_time_ms)
+    return windows.as_dict() | {"sends_failed_unconfirmed": fail_unconfirmed_sends_now()}

@@ -188,17 +188,6 @@ class WhatsAppNotification(_Tolerant):
     entry: list[Entry] = Field(default_factory=list)
 
 
-def _without_nul(value: Any) -> Any:
-    # PostgreSQL text and jsonb cannot hold U+0000; a stray one must not turn a delivery into an endless retry.
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
-
-
 def _only_messages_changes(document: dict[str, Any]) -> dict[str, Any]:
     """Other subscribed fields (template reviews, account alerts, ...) are acknowledged and ignored: their values
     are dropped before validation, so a shape Threadline does not model can never refuse a delivery."""
@@ -214,12 +203,14 @@ def _only_messages_changes(document: dict[str, Any]) -> dict[str, Any]:
 def parse_notification(body: bytes) -> list[MessagesValue]:
     """The `messages` changes of a verified notification, in the order Meta listed them. Raises InvalidRequest
     (400) for a body that is not JSON or not shaped like Meta's; a notification for another object is empty."""
-    document = json_object(body)
+    # Meta's text is repaired, never refused: a truncated emoji (a lone surrogate) becomes U+FFFD, a NUL is dropped,
+    # because a refused delivery is re-sent until Meta gives up, and the customer's message is lost.
+    document = json_object(body, repair_text=True)
     subscribed_object = document.get("object")
     if isinstance(subscribed_object, str) and subscribed_object != WHATSAPP_OBJECT:
         return []  # another product's webhook (a Page, Instagram): nothing for Threadline
     try:
-        notification = WhatsAppNotification.model_validate(_only_messages_changes(_without_nul(document)))
+        notification = WhatsAppNotification.model_validate(_only_messages_changes(document))
     except ValidationError as error:
         raise InvalidRequest(describe_validation_error(error)) from None
     return [

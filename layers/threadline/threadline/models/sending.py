@@ -28,8 +28,15 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    # Meta refuses a text of only whitespace; refusing it here keeps that a 400 with nothing written.
+    if value and not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 Text = NulFreeText
-MessageText = Annotated[Text, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+MessageText = Annotated[Text, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), AfterValidator(reject_nul)
 ]
@@ -50,6 +57,13 @@ class MediaAttachment(_Strict):
     caption: Annotated[Text, Field(max_length=MAX_CAPTION_CHARS)] | None = None
     filename: Annotated[Name, StringConstraints(max_length=240)] | None = None
 
+    @model_validator(mode="after")
+    def _filename_only_for_documents(self) -> MediaAttachment:
+        # Meta's link messages take `filename` for documents only; for the others it refuses the request.
+        if self.filename is not None and self.type != "document":
+            raise ValueError(f"filename is only for document media, not {self.type}")
+        return self
+
 
 class TemplateMessage(_Strict):
     name: Name
@@ -58,7 +72,7 @@ class TemplateMessage(_Strict):
 
 
 class ConversationSendRequest(_Strict):
-    content: Annotated[Text, Field(max_length=MAX_TEXT_CHARS)] | None = None
+    content: Annotated[Text, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)] | None = None
     media: MediaAttachment | None = None
     template: TemplateMessage | None = None
     # The message replied to: Threadline's message id or a WhatsApp message id (wamid).

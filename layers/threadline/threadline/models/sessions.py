@@ -31,6 +31,10 @@ DEFAULT_CONTEXT_TYPE = "workspace"
 # Far beyond a chat message, well inside Lambda's 6 MB payload and a model's context window.
 MAX_MESSAGE_CHARS = 100_000
 MAX_METADATA_BYTES = 16_384
+# A capture body holds one message (at most 100,000 characters; as JSON escapes up to 6 bytes each) and 16 KB of
+# metadata; 1 MiB leaves room for both. Creating a workspace or session carries a name or title of 200 characters.
+MAX_CAPTURE_BODY_BYTES = 1_048_576
+MAX_CREATE_BODY_BYTES = 16_384
 
 
 def _serialised_metadata(value: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +73,7 @@ _NULL_MEANS_DEFAULT = frozenset({"channel", "metadata", "claudeSessionId", "cont
 def _json_object(body: str | bytes | None) -> dict[str, Any]:
     if body is None or not body.strip():
         raise InvalidRequest(MESSAGE_REQUIRED)
-    return json_object(body)
+    return json_object(body, max_bytes=MAX_CAPTURE_BODY_BYTES)
 
 
 def parse_capture_request(body: str | bytes | None, *, allow_processing: bool) -> CaptureRequest:
@@ -116,7 +120,7 @@ class CreateSessionRequest(BaseModel):
 def _parse_optional_object(body: str | bytes | None) -> dict[str, Any]:
     if body is None or not body.strip():
         return {}
-    return json_object(body)
+    return json_object(body, max_bytes=MAX_CREATE_BODY_BYTES)
 
 
 def parse_create_workspace_request(body: str | bytes | None) -> CreateWorkspaceRequest:

@@ -21,11 +21,11 @@ A frame without `action` names no route, so API Gateway hands it to $default, wh
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from threadline.errors import InvalidRequest
+from threadline.models.validation import INVALID_JSON_MESSAGE, json_document
 from threadline.vocabulary import Topic
 
 # The names a frame may carry in `action` (or `type`), and what each does.
@@ -86,9 +86,14 @@ def _topic_id(frame: dict[str, Any], topic: Topic, key: str) -> str:
 
 def parse_action(body: str | None) -> TopicAction:
     try:
-        frame = json.loads(body or "")
-    except (ValueError, TypeError, RecursionError):
-        frame = None
+        # The same checks as every HTTP body: a frame nested thousands deep used to raise RecursionError and end
+        # the connection; a lone surrogate or NUL in a session id could not be stored or looked up.
+        frame = json_document(body or "")
+    except InvalidRequest as problem:
+        if problem.message == INVALID_JSON_MESSAGE:
+            frame = None
+        else:
+            raise
     if not isinstance(frame, dict):
         raise InvalidRequest('Frames must be JSON objects with an "action" (or a "type")')
     spelling = _OURS if "action" in frame else _SEED

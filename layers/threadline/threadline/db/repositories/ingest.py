@@ -18,6 +18,8 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
+from threadline.db.repositories.contacts import lock_contact_numbers
+
 
 @dataclass
 class ConversationBatch:
@@ -60,6 +62,9 @@ input_conversations AS (
 ),
 input_contacts AS (
     SELECT identifier, min(phone_digits) AS phone_digits, right(min(phone_digits), 10) AS phone_last10,
+           -- One contact per number however it is spelled ("+1 555...", "1555...", "(555)..."): a batch that
+           -- names a new number twice creates it once.
+           COALESCE(right(min(phone_digits), 10), identifier) AS contact_key,
            min(participant_name) AS participant_name, max(last_inbound_at) AS last_inbound_at
     FROM input_conversations
     GROUP BY identifier
@@ -91,21 +96,24 @@ refreshed_contacts AS (
 ),
 created_contacts AS (
     INSERT INTO contacts AS c (tenant_id, identifier, phone_digits, name, last_interaction_at)
-    SELECT %(tenant_id)b, i.identifier, i.phone_digits, i.participant_name, i.last_inbound_at
+    SELECT DISTINCT ON (i.contact_key) %(tenant_id)b, i.identifier, i.phone_digits, i.participant_name,
+           max(i.last_inbound_at) OVER (PARTITION BY i.contact_key)
     FROM input_contacts i
     WHERE NOT EXISTS (SELECT 1 FROM matched_contacts m WHERE m.identifier = i.identifier)
-    ORDER BY i.identifier
+    ORDER BY i.contact_key, i.identifier
     -- Another request created the same contact after our snapshot: adopt its row.
     ON CONFLICT (tenant_id, identifier) DO UPDATE
     SET last_interaction_at = GREATEST(c.last_interaction_at, EXCLUDED.last_interaction_at),
         name = COALESCE(c.name, EXCLUDED.name),
         updated_at = now()
-    RETURNING c.id AS contact_id, c.identifier
+    RETURNING c.id AS contact_id, COALESCE(c.phone_last10, c.identifier) AS contact_key
 ),
 contact_ids AS (
     SELECT identifier, contact_id FROM matched_contacts
     UNION ALL
-    SELECT identifier, contact_id FROM created_contacts
+    SELECT i.identifier, k.contact_id
+    FROM input_contacts i JOIN created_contacts k USING (contact_key)
+    WHERE NOT EXISTS (SELECT 1 FROM matched_contacts m WHERE m.identifier = i.identifier)
 ),
 upserted_conversations AS (
     INSERT INTO conversations AS c (tenant_id, connection_id, platform, external_conversation_id, contact_id,
@@ -152,5 +160,7 @@ def store_conversation_batch(
 ) -> list[StoredConversation]:
     params: dict[str, Any] = dict(vars(batch))
     params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid, "platform": platform}
-    with conn.cursor(row_factory=class_row(StoredConversation)) as cursor:
-        return cursor.execute(_STORE_BATCH, params).fetchall()
+    with conn.pipeline():
+        lock_contact_numbers(conn, tenant_id, batch.conversation_phone_digits)
+        with conn.cursor(row_factory=class_row(StoredConversation)) as cursor:
+            return cursor.execute(_STORE_BATCH, params).fetchall()

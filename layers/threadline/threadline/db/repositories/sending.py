@@ -271,6 +271,28 @@ def note_message_outcome_unknown(conn: psycopg.Connection[Any], message_id: int,
     return _update_message(conn, message_id, "error_title = %(title)s", {"title": title})
 
 
+# The title of a send the scheduled job ended because no status webhook confirmed it (migration 0009). A status
+# that arrives later still wins over it: this failure is the job's conclusion, not Meta's word.
+UNCONFIRMED_SEND_TITLE = "Not confirmed by Meta"
+
+
+@dataclass(frozen=True)
+class UnconfirmedSend:
+    tenant_id: UUID
+    message_id: int
+
+
+def fail_unconfirmed_sends(
+    conn: psycopg.Connection[Any], *, pending_before: datetime, details: str, limit: int
+) -> list[UnconfirmedSend]:
+    """Fail (all tenants) up to `limit` outbound messages still pending since before `pending_before`."""
+    with conn.cursor(row_factory=class_row(UnconfirmedSend)) as cursor:
+        return cursor.execute(
+            "SELECT tenant_id, message_id FROM fail_unconfirmed_sends(%s, %s, %s, %s)",
+            (pending_before, UNCONFIRMED_SEND_TITLE, details, limit),
+        ).fetchall()
+
+
 def expire_contact_window(conn: psycopg.Connection[Any], contact_id: UUID) -> None:
     """Meta says the window is closed (131047), whatever our clock says: believe Meta."""
     conn.execute(

@@ -17,6 +17,9 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from threadline.db.repositories.contacts import lock_contact_numbers
+from threadline.db.repositories.sending import UNCONFIRMED_SEND_TITLE
+
 
 @dataclass(frozen=True)
 class WhatsAppConnection:
@@ -219,8 +222,10 @@ def store_inbound_messages(
 ) -> StoredInbound:
     params: dict[str, Any] = dict(vars(batch))
     params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid}
-    with conn.cursor(row_factory=class_row(StoredInbound)) as cursor:
-        row = cursor.execute(_STORE_INBOUND, params).fetchone()
+    with conn.pipeline():
+        lock_contact_numbers(conn, tenant_id, batch.sender_phone_digits)
+        with conn.cursor(row_factory=class_row(StoredInbound)) as cursor:
+            row = cursor.execute(_STORE_INBOUND, params).fetchone()
     assert row is not None
     return row
 
@@ -263,7 +268,8 @@ targets AS (
     FROM input_statuses s
     JOIN messages m ON m.tenant_id = %(tenant_id)b
                    AND (m.meta_id = s.meta_id
-                        OR (m.meta_id IS NULL AND m.status = 'pending' AND m.external_id = s.callback_id))
+                        OR (m.meta_id IS NULL AND m.external_id = s.callback_id
+                            AND (m.status = 'pending' OR m.error_title = %(unconfirmed_title)b)))
     ORDER BY m.id, message_status_rank(s.status) DESC, s.status_at DESC
 ),
 -- Locked in id order, so two deliveries touching the same messages queue instead of deadlocking.
@@ -277,12 +283,16 @@ advanced AS (
         status_updated_at = t.status_at,
         meta_id = COALESCE(m.meta_id, t.meta_id),
         error_code = CASE WHEN t.status = 'failed' THEN t.error_code ELSE m.error_code END,
-        error_title = CASE WHEN t.status = 'failed' THEN t.error_title ELSE m.error_title END,
-        error_details = CASE WHEN t.status = 'failed' THEN t.error_details ELSE m.error_details END
+        error_title = CASE WHEN t.status = 'failed' THEN t.error_title
+                           WHEN m.status = 'failed' THEN NULL ELSE m.error_title END,
+        error_details = CASE WHEN t.status = 'failed' THEN t.error_details
+                             WHEN m.status = 'failed' THEN NULL ELSE m.error_details END
     FROM targets t
     WHERE m.id = t.message_id
       AND m.id IN (SELECT id FROM locked)
-      AND message_status_rank(t.status) > message_status_rank(m.status)
+      AND (message_status_rank(t.status) > message_status_rank(m.status)
+           -- The scheduled job failed it for want of a confirmation; Meta's own word, come late, replaces that.
+           OR (m.status = 'failed' AND m.error_title = %(unconfirmed_title)b))
     RETURNING m.id, m.conversation_id, m.status, m.error_code, t.status_at
 ),
 -- Meta refused a message because the customer-service window had closed: believe it, unless the customer has
@@ -311,7 +321,11 @@ def apply_status_updates(
     conn: psycopg.Connection[Any], *, tenant_id: UUID, batch: StatusBatch, window_closed_code: int
 ) -> AppliedStatuses:
     params: dict[str, Any] = dict(vars(batch))
-    params |= {"tenant_id": tenant_id, "window_closed_code": window_closed_code}
+    params |= {
+        "tenant_id": tenant_id,
+        "window_closed_code": window_closed_code,
+        "unconfirmed_title": UNCONFIRMED_SEND_TITLE,
+    }
     with conn.cursor(row_factory=class_row(AppliedStatuses)) as cursor:
         row = cursor.execute(_APPLY_STATUSES, params).fetchone()
     assert row is not None
