@@ -159,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     tenant_create.add_argument("--name", required=True)
     tenant_create.set_defaults(run=cmd_tenant_create)
 
+    from devtools.cli_teams import add_team_commands, add_tenant_configure_command
+
+    add_tenant_configure_command(tenant)
+
     user = commands.add_parser("user", help="agents").add_subparsers(dest="action", required=True)
     user_create = user.add_parser("create")
     user_create.add_argument("--tenant", required=True, type=uuid_argument)
@@ -184,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     from devtools.cli_sessions import add_session_commands
 
     add_session_commands(commands)
+    add_team_commands(commands)
 
     token = commands.add_parser("token", help="a bearer token the local gateway accepts")
     token.add_argument("--tenant", required=True, type=uuid_argument)

@@ -41,11 +41,17 @@ from threadline.db.tenancy import UNKNOWN_TENANT_MESSAGE
 from threadline.domain.sending import MAX_IDEMPOTENCY_KEY_CHARS
 from threadline.http.errors import ErrorEnvelope
 from threadline.meta.webhook import WhatsAppNotification
-from threadline.models.conversations import ConversationDetail, ConversationList, ConversationListQuery
+from threadline.models.conversations import (
+    ConversationChange,
+    ConversationDetail,
+    ConversationList,
+    ConversationListQuery,
+)
 from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
 from threadline.models.ids import MAX_ID
 from threadline.models.ingest import IngestRequest, IngestResponse
 from threadline.models.messages import AgentMessageQuery, AgentMessagesResponse, MessageList, MessageListQuery
+from threadline.models.ownership import Agent, AgentList, AvailabilityChange, TeamList
 from threadline.models.sending import ConversationSendRequest, SendRequest, SendResponse
 from threadline.models.sessions import (
     MAX_MESSAGE_CHARS,
@@ -335,6 +341,64 @@ _CREATE_SESSION = Operation(
     errors={400: "A malformed field, named in the message", 404: "`Workspace not found`"},
 )
 
+_CHANGE_CONVERSATION = Operation(
+    summary="Change a conversation: status, snooze, assignee, team, priority",
+    description="Any of the fields; absent ones stay as they are, null clears. Answers the conversation as GET "
+    'answers it, with its `ETag` (`W/"<version>"`). With `If-Match`, the change is made only if the '
+    "conversation is still at that version (412 otherwise, nothing changed). Every change writes an activity "
+    "message into the conversation (never sent to the customer) and is pushed to WebSocket subscribers.",
+    tag="Inbox",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": CONVERSATION_ID},
+    headers={
+        "If-Match": {
+            "type": "string",
+            "maxLength": 100,
+            "description": 'the ETag of the conversation as last read (`W/"3"`); `*` or absent: no precondition',
+        }
+    },
+    body=Body("The change", ConversationChange),
+    responses={200: Body("The conversation after the change", ConversationDetail)},
+    errors={
+        400: "Bad input, naming the field (e.g. `snoozed_until: must be in the future`, `assignee_id: must be an "
+        "agent of this tenant`); nothing changed",
+        404: "`Conversation not found` (also another tenant's)",
+        412: "The conversation changed since the If-Match's version; nothing changed",
+    },
+)
+
+_LIST_AGENTS = Operation(
+    summary="The tenant's agents, their availability and load",
+    description="`open_conversations` counts the open and pending conversations assigned to each agent (the load "
+    "auto-assignment's cap counts).",
+    tag="Inbox",
+    envelope=ErrorEnvelope.PLAIN,
+    responses={200: Body("Every agent of the tenant", AgentList)},
+    errors={},
+)
+
+_CHANGE_MY_AVAILABILITY = Operation(
+    summary="Set the calling agent's availability",
+    description="`online` agents take auto-assigned conversations; coming online hands out the waiting queue.",
+    tag="Inbox",
+    envelope=ErrorEnvelope.PLAIN,
+    body=Body("The availability", AvailabilityChange),
+    responses={200: Body("The agent after the change", Agent)},
+    errors={
+        400: "`availability: must be one of ...`",
+        403: "The token names no agent of the tenant (its `sub` is not a user), so it cannot act as me",
+    },
+)
+
+_LIST_TEAMS = Operation(
+    summary="The tenant's teams, with members and auto-assignment settings",
+    description="Teams are created and configured with the admin CLI (`threadline team ...`).",
+    tag="Inbox",
+    envelope=ErrorEnvelope.PLAIN,
+    responses={200: Body("Every team of the tenant", TeamList)},
+    errors={},
+)
+
 # Every HttpApi route of template.yaml, by route key; aliases share their operation.
 CATALOGUE: dict[str, Operation] = {
     "POST /functions/v1/messaging-ingest": _INGEST,
@@ -345,6 +409,14 @@ CATALOGUE: dict[str, Operation] = {
     "GET /v1/conversations": _LIST_CONVERSATIONS,
     "GET /api/v1/conversations/{id}": _GET_CONVERSATION,
     "GET /v1/conversations/{id}": _GET_CONVERSATION,
+    "PATCH /api/v1/conversations/{id}": _CHANGE_CONVERSATION,
+    "PATCH /v1/conversations/{id}": _CHANGE_CONVERSATION,
+    "GET /api/v1/agents": _LIST_AGENTS,
+    "GET /v1/agents": _LIST_AGENTS,
+    "PUT /api/v1/agents/me/availability": _CHANGE_MY_AVAILABILITY,
+    "PUT /v1/agents/me/availability": _CHANGE_MY_AVAILABILITY,
+    "GET /api/v1/teams": _LIST_TEAMS,
+    "GET /v1/teams": _LIST_TEAMS,
     "GET /api/v1/conversations/{id}/messages": _LIST_MESSAGES,
     "GET /v1/conversations/{id}/messages": _LIST_MESSAGES,
     "GET /api/agent/conversations/{conversation_id}/messages": _AGENT_MESSAGES,

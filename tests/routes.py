@@ -52,7 +52,34 @@ def call_route(
     timeout_seconds: int = 29,
     without_authorizer: bool = False,
 ) -> tuple[int, Any]:
-    """(status, JSON body) of `method path` answered by the function owning it.
+    """(status, JSON body) of `method path` answered by the function owning it (see route_response)."""
+    response = route_response(
+        method,
+        path,
+        body=body,
+        headers=headers,
+        token=token,
+        claims=claims,
+        query=query,
+        timeout_seconds=timeout_seconds,
+        without_authorizer=without_authorizer,
+    )
+    return response["statusCode"], json.loads(response["body"])
+
+
+def route_response(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    token: str | None = None,
+    claims: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    timeout_seconds: int = 29,
+    without_authorizer: bool = False,
+) -> dict[str, Any]:
+    """The whole answer (statusCode, headers, body) of `method path` answered by the function owning it.
 
     `body` is sent as it is when a str (or bytes), else as JSON. On a route with the JWT authorizer, `token` is
     verified as the gateway verifies it (401 when refused or missing), or `claims` are passed on as the claims of
@@ -73,7 +100,7 @@ def call_route(
             try:
                 verified = verify_bearer(request_headers.get("authorization"))
             except TokenRejected:
-                return UNAUTHORIZED
+                return {"statusCode": UNAUTHORIZED[0], "headers": {}, "body": json.dumps(UNAUTHORIZED[1])}
     if isinstance(body, bytes):
         raw_body = body
     elif isinstance(body, str):
@@ -94,7 +121,6 @@ def call_route(
         # Exactly the text given, even one UTF-8 cannot carry (a lone surrogate), as a client's JSON text.
         event["body"], event["isBase64Encoded"] = body, False
     function = load_template().functions[route.function]
-    response = load_handler(function)(
+    return load_handler(function)(
         event, LocalLambdaContext(function_name=function.logical_id, timeout_seconds=timeout_seconds)
     )
-    return response["statusCode"], json.loads(response["body"])

@@ -1,5 +1,6 @@
-"""Scheduled window expiry: every few minutes (EventBridge), mark the contacts whose 24-hour window has closed, and
-end as failed the sends Meta never confirmed (threadline.domain.window_expiry).
+"""The scheduled run: every few minutes (EventBridge), the inbox's timed duties (threadline.domain.scheduled): mark
+the contacts whose 24-hour window has closed, end as failed the sends Meta never confirmed, wake the snoozes that
+are due and hand out the unassigned queue.
 
 No HTTP: the event is EventBridge's scheduled event and carries nothing the job needs. The run stops short of the
 Lambda timeout when a backlog is too large for one invocation; the next scheduled run continues it.
@@ -8,7 +9,7 @@ Lambda timeout when a backlog is too large for one invocation; the next schedule
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.window_expiry import run_scheduled_expiry
+from threadline.domain.scheduled import run_scheduled_work
 from threadline.observability import logger, metrics, tracer
 
 
@@ -16,4 +17,4 @@ from threadline.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return run_scheduled_expiry(remaining_time_ms=context.get_remaining_time_in_millis)
+    return run_scheduled_work(remaining_time_ms=context.get_remaining_time_in_millis)

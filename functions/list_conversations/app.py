@@ -15,6 +15,7 @@ from threadline.models.conversations import (
     CONVERSATION_ID_EXPLANATION,
     CONVERSATION_QUERY_EXPLANATIONS,
     ConversationListQuery,
+    conversation_etag,
 )
 from threadline.models.ids import parse_id
 from threadline.models.query import parse_query
@@ -43,7 +44,8 @@ def get_conversation(conversation_id: str):
     conversation = show_conversation(
         caller, parse_id(conversation_id, explanation=CONVERSATION_ID_EXPLANATION, refuse=InvalidRequest)
     )
-    return json_response(200, conversation)
+    # The version a PATCH's If-Match names (threadline.domain.lifecycle).
+    return json_response(200, conversation, headers={"ETag": conversation_etag(conversation.version)})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

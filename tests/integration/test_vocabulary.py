@@ -10,7 +10,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from threadline.vocabulary import CONVERSATION_STATUSES, MESSAGE_STATUSES, PLATFORMS, WORKSPACE_PLATFORM
+from threadline.vocabulary import (
+    AVAILABILITIES,
+    CONVERSATION_STATUSES,
+    MESSAGE_STATUSES,
+    PLATFORMS,
+    PRIORITIES,
+    READ_RECEIPTS,
+    TOPICS,
+    WORKSPACE_PLATFORM,
+)
 
 
 def _checked_values(admin: psycopg.Connection[Any], table: str, column: str) -> set[str]:
@@ -39,6 +48,10 @@ def _checked_values(admin: psycopg.Connection[Any], table: str, column: str) -> 
         ("conversations", "platform", {*PLATFORMS, WORKSPACE_PLATFORM}),
         ("messages", "status", set(MESSAGE_STATUSES)),
         ("conversations", "status", set(CONVERSATION_STATUSES)),
+        ("users", "availability", set(AVAILABILITIES)),
+        ("conversations", "priority", set(PRIORITIES)),
+        ("tenants", "read_receipts", set(READ_RECEIPTS)),
+        ("websocket_subscriptions", "topic", set(TOPICS)),
     ],
 )
 def test_the_database_allows_exactly_the_code_s_vocabulary(admin, table, column, values):

@@ -152,6 +152,24 @@ def test_another_tenants_conversation_is_answered_as_not_found(admin, tenant, ot
     assert subscriptions(admin, connection_id) == []
 
 
+@pytest.mark.parametrize(
+    ("subscribe", "unsubscribe", "event_file"),
+    [
+        ({"action": "subscribe_inbox"}, {"action": "unsubscribe_inbox"}, "websocket-subscribe-inbox.json"),
+        ({"type": "subscribe_inbox"}, {"type": "unsubscribe_inbox"}, "websocket-default.json"),
+    ],
+)
+def test_the_inbox_feed_is_subscribed_in_either_spelling_under_the_connections_tenant(
+    admin, tenant, subscribe, unsubscribe, event_file
+):
+    connection_id, _ = connect(tenant.tenant_id)
+
+    assert send_frame(connection_id, subscribe, event_file) == {"type": "subscribed", "topic": "inbox"}
+    assert subscriptions(admin, connection_id) == [(str(tenant.tenant_id), "inbox", "tenant")]
+    assert send_frame(connection_id, unsubscribe) == {"type": "unsubscribed", "topic": "inbox"}
+    assert subscriptions(admin, connection_id) == []
+
+
 def test_sessions_are_subscribed_by_id_and_unsubscribed(admin, tenant):
     connection_id, _ = connect(tenant.tenant_id)
     ((session, _),) = make_sessions(admin, tenant.tenant_id)
@@ -177,7 +195,7 @@ def test_sessions_are_subscribed_by_id_and_unsubscribed(admin, tenant):
         (
             {"action": "subscribe_everything"},
             "Unknown action 'subscribe_everything': use subscribe_session, subscribe_conversation, unsubscribe,"
-            " unsubscribe_session, unsubscribe_conversation",
+            " unsubscribe_session, unsubscribe_conversation, subscribe_inbox, unsubscribe_inbox",
             None,
         ),
         ({"action": "subscribe_conversation"}, "conversation_id must be a positive integer", None),

@@ -23,6 +23,10 @@ from threadline.realtime.actions import MAX_TOPIC_ID_CHARS, TopicAction, parse_a
         ({"type": "unsubscribe_conversation", "conversationId": 7}, ("unsubscribe", "conversation", "7")),
         ({"type": "unsubscribe", "sessionId": "wses_abc"}, ("unsubscribe", "session", "wses_abc")),
         ({"action": "unsubscribe_session", "session_uuid": "wses_abc"}, ("unsubscribe", "session", "wses_abc")),
+        ({"action": "subscribe_inbox"}, ("subscribe", "inbox", "tenant")),
+        ({"type": "subscribe_inbox"}, ("subscribe", "inbox", "tenant")),
+        ({"action": "unsubscribe_inbox"}, ("unsubscribe", "inbox", "tenant")),
+        ({"type": "unsubscribe_inbox", "conversationId": 5}, ("unsubscribe", "inbox", "tenant")),
     ],
 )
 def test_both_spellings_name_the_same_subscriptions(frame, expected):

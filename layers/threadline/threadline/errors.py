@@ -39,6 +39,12 @@ class Conflict(ThreadlineError):
     status_code = 409
 
 
+class PreconditionFailed(ThreadlineError):
+    """An If-Match that no longer matches: somebody changed the resource since the client read it."""
+
+    status_code = 412
+
+
 class UpstreamFailure(ThreadlineError):
     status_code = 502
 
@@ -70,6 +76,7 @@ def error_for_status(
         Forbidden,
         NotFound,
         Conflict,
+        PreconditionFailed,
         UnprocessableRequest,
         UpstreamFailure,
     ):

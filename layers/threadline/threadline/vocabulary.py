@@ -31,5 +31,25 @@ SENT_STATUSES: frozenset[MessageStatus] = frozenset({"sent", "delivered", "read"
 ConversationStatus = Literal["open", "pending", "snoozed", "resolved"]
 CONVERSATION_STATUSES: tuple[ConversationStatus, ...] = get_args(ConversationStatus)
 
-# What a WebSocket subscription is to.
-Topic = Literal["session", "conversation"]
+# What a WebSocket subscription is to: one session, one conversation, or the tenant's whole inbox.
+Topic = Literal["session", "conversation", "inbox"]
+TOPICS: tuple[Topic, ...] = get_args(Topic)
+
+# Whether an agent takes new conversations now: auto-assignment hands work to `online` agents only.
+Availability = Literal["online", "busy", "offline"]
+AVAILABILITIES: tuple[Availability, ...] = get_args(Availability)
+
+# A conversation's priority (null = none); the priority sort puts urgent first.
+Priority = Literal["low", "medium", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
+
+# When Threadline marks a customer's WhatsApp messages read at Meta (the blue ticks).
+ReadReceipts = Literal["never", "on_read", "on_reply"]
+READ_RECEIPTS: tuple[ReadReceipts, ...] = get_args(ReadReceipts)
+
+# The statuses that make up an agent's load: `open` needs them, `pending` waits on the customer but is still
+# theirs to follow up. Snoozed and resolved conversations do not count against the auto-assignment cap.
+LOAD_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending")
+
+# What happened to a conversation, as the tenant-wide inbox feed says it.
+InboxEventKind = Literal["created", "updated", "assigned", "reopened"]

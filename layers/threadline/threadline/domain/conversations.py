@@ -37,6 +37,7 @@ from threadline.models.conversations import (
     CustomerServiceWindow,
     LocationSummary,
 )
+from threadline.models.ownership import AssigneeSummary, TeamSummary
 
 TOTAL_COUNT_CAP = 10_000
 CONVERSATION_NOT_FOUND = "Conversation not found"
@@ -116,6 +117,12 @@ def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
     location = None
     if row.location_id is not None and row.location_name is not None:
         location = LocationSummary(id=row.location_id, name=row.location_name)
+    assignee = None
+    if row.assignee_id is not None and row.assignee_name is not None:
+        assignee = AssigneeSummary(id=row.assignee_id, name=row.assignee_name, avatar_url=row.assignee_avatar_url)
+    team = None
+    if row.team_id is not None and row.team_name is not None:
+        team = TeamSummary(id=row.team_id, name=row.team_name)
     return ConversationDetail(
         **_summary_fields(row, now),
         external_conversation_id=row.external_conversation_id,
@@ -124,12 +131,22 @@ def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
         updated_at=row.updated_at,
         channel=channel,
         location=location,
+        snoozed_until=row.snoozed_until,
+        assignee=assignee,
+        team=team,
+        priority=row.priority,
+        version=row.version,
     )
 
 
-def show_conversation(caller: Caller, conversation_id: int) -> ConversationDetail:
-    """Another tenant's conversation is answered exactly like one that does not exist."""
-    row = run_in_transaction(lambda conn: find_conversation(conn, conversation_id), tenant_id=caller.tenant_id)
+def read_conversation_detail(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationDetail:
+    """The one way a conversation is answered (GET, and PATCH after its change, in the change's transaction).
+    Another tenant's conversation is answered exactly like one that does not exist."""
+    row = find_conversation(conn, conversation_id)
     if row is None:
         raise NotFound(CONVERSATION_NOT_FOUND)
     return _detail(row, datetime.now(UTC))
+
+
+def show_conversation(caller: Caller, conversation_id: int) -> ConversationDetail:
+    return run_in_transaction(lambda conn: read_conversation_detail(conn, conversation_id), tenant_id=caller.tenant_id)

@@ -14,8 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from threadline.db.repositories.connections import ConnectionForAuth, find_connection_for_auth
 from threadline.db.repositories.ingest import ConversationBatch, StoredConversation, store_conversation_batch
+from threadline.db.repositories.lifecycle import Reopened
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.domain.identifiers import normalise_identifier
+from threadline.domain.lifecycle import after_inbound_committed, reopen_for_ingested
 from threadline.domain.secrets import api_secret_matches
 from threadline.errors import Forbidden, Unauthorized
 from threadline.models.ingest import IngestConversation, IngestRequest, IngestResponse, IngestResult
@@ -120,7 +122,7 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
         set_transaction_tenant(conn, connection.tenant_id)
         return connection
 
-    def store_whole_batch(conn: psycopg.Connection[Any]) -> tuple[UUID, dict[str, IngestResult]]:
+    def store_whole_batch(conn: psycopg.Connection[Any]) -> tuple[UUID, dict[str, IngestResult], list[Reopened]]:
         connection = authorise_and_scope(conn)
         stored = store_conversation_batch(
             conn,
@@ -129,22 +131,44 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
             platform=request.platform,
             batch=build_batch(request.conversations),
         )
-        return connection.tenant_id, {row.external_conversation_id: _result_for(row) for row in stored}
+        results_by_id = {row.external_conversation_id: _result_for(row) for row in stored}
+        return connection.tenant_id, results_by_id, _reopen(conn, connection.tenant_id, results_by_id)
 
-    def store_conversation_by_conversation(conn: psycopg.Connection[Any]) -> tuple[UUID, dict[str, IngestResult]]:
+    def store_conversation_by_conversation(
+        conn: psycopg.Connection[Any],
+    ) -> tuple[UUID, dict[str, IngestResult], list[Reopened]]:
         connection = authorise_and_scope(conn)
-        return connection.tenant_id, _store_one_by_one(conn, connection, request)
+        results_by_id = _store_one_by_one(conn, connection, request)
+        return connection.tenant_id, results_by_id, _reopen(conn, connection.tenant_id, results_by_id)
+
+    def _reopen(
+        conn: psycopg.Connection[Any], tenant_id: UUID, results_by_id: dict[str, IngestResult]
+    ) -> list[Reopened]:
+        # A customer's new message re-opens a resolved or snoozed conversation, in this same transaction.
+        inbound = [
+            (result.conversation_id, message.id)
+            for conversation in request.conversations
+            if (result := results_by_id[conversation.external_conversation_id]).conversation_id is not None
+            and result.messages_added > 0
+            and result.status != "created"
+            for message in conversation.messages
+            if message.direction == "inbound"
+        ]
+        return reopen_for_ingested(conn, tenant_id, inbound) if inbound else []
 
     try:
-        tenant_id, results_by_id = run_in_transaction(store_whole_batch)
+        tenant_id, results_by_id, reopened = run_in_transaction(store_whole_batch)
     except (psycopg.DataError, psycopg.IntegrityError):
         # The database refused something in the batch (nothing was written): find out which conversation.
         logger.warning("batch refused; storing conversation by conversation")
-        tenant_id, results_by_id = run_in_transaction(store_conversation_by_conversation)
+        tenant_id, results_by_id, reopened = run_in_transaction(store_conversation_by_conversation)
     results = [results_by_id[conversation.external_conversation_id] for conversation in request.conversations]
     metrics.add_metric(name="MessagesIngested", unit=MetricUnit.Count, value=sum(r.messages_added for r in results))
     # Committed: now the subscribers may hear of it (never raises; one indexed query when nobody listens).
     publish_ingested_messages(tenant_id, _ingested(request, results))
+    created = sorted({r.conversation_id for r in results if r.status == "created" and r.conversation_id is not None})
+    if created or reopened:
+        after_inbound_committed(tenant_id, created=created, reopened=reopened)
     return IngestResponse(processed=len(results), results=results)
 
 

@@ -18,6 +18,7 @@ import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from psycopg.types.json import Jsonb
 
+from threadline.db.repositories.lifecycle import Reopened, conversations_created_now
 from threadline.db.repositories.webhooks import (
     AppliedStatuses,
     InboundBatch,
@@ -31,6 +32,7 @@ from threadline.db.repositories.webhooks import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.identifiers import normalise_identifier
 from threadline.domain.ingest import PREVIEW_CHARS
+from threadline.domain.lifecycle import after_inbound_committed, reopen_for_inbound_messages
 from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.meta.config import get_meta_settings
@@ -297,16 +299,33 @@ def _authenticate(body: bytes, signature: str | None) -> None:
         raise Unauthorized("Invalid signature")
 
 
-def _store_delivery(connection: WhatsAppConnection, delivery: NumberDelivery) -> tuple[StoredInbound, AppliedStatuses]:
+@dataclass(frozen=True)
+class _InboxChanges:
+    """What the delivery's new messages did to the inbox: conversations opened, and resolved or snoozed ones
+    re-opened."""
+
+    created: list[int] = field(default_factory=list)
+    reopened: list[Reopened] = field(default_factory=list)
+
+
+def _store_delivery(
+    connection: WhatsAppConnection, delivery: NumberDelivery
+) -> tuple[StoredInbound, AppliedStatuses, _InboxChanges]:
     inbound = delivery.inbound_batch()
 
-    def store(conn: psycopg.Connection[Any]) -> tuple[StoredInbound, AppliedStatuses]:
+    def store(conn: psycopg.Connection[Any]) -> tuple[StoredInbound, AppliedStatuses, _InboxChanges]:
         stored = StoredInbound(messages_added=0, conversations_touched=0)
         applied = AppliedStatuses(messages_advanced=0, windows_closed=0)
+        inbox = _InboxChanges()
         if inbound.message_meta_ids:
             stored = store_inbound_messages(
                 conn, tenant_id=connection.tenant_id, connection_uuid=connection.id, batch=inbound
             )
+            if stored.message_ids:
+                inbox = _InboxChanges(
+                    created=conversations_created_now(conn, stored.message_ids),
+                    reopened=reopen_for_inbound_messages(conn, connection.tenant_id, stored.message_ids),
+                )
         if delivery.statuses.meta_ids:
             applied = apply_status_updates(
                 conn,
@@ -314,7 +333,7 @@ def _store_delivery(connection: WhatsAppConnection, delivery: NumberDelivery) ->
                 batch=delivery.statuses,
                 window_closed_code=WINDOW_CLOSED_ERROR_CODE,
             )
-        return stored, applied
+        return stored, applied, inbox
 
     return run_in_transaction(store, tenant_id=connection.tenant_id)
 
@@ -344,10 +363,12 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
             continue
         if delivery.group_messages_skipped:
             logger.info("group messages skipped", extra={"count": delivery.group_messages_skipped})
-        stored, applied = _store_delivery(connection, delivery)
+        stored, applied, inbox = _store_delivery(connection, delivery)
         # After the commit, and never failing the delivery: subscribers hear of new messages and moved statuses.
         publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
         publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
+        if inbox.created or inbox.reopened:
+            after_inbound_committed(connection.tenant_id, created=inbox.created, reopened=inbox.reopened)
         messages_added += stored.messages_added
         statuses_applied += applied.messages_advanced
         windows_closed += applied.windows_closed

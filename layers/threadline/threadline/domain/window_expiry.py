@@ -148,9 +148,3 @@ def fail_unconfirmed_sends_now(*, now: datetime | None = None) -> int:
     if failed:
         logger.warning("sends not confirmed by Meta ended as failed", extra={"messages": len(failed)})
     return len(failed)
-
-
-def run_scheduled_expiry(*, remaining_time_ms: Callable[[], int] | None = None) -> dict[str, Any]:
-    """The scheduled run: closed windows first (the time-bound part), then unconfirmed sends (one short query)."""
-    windows = expire_closed_windows(remaining_time_ms=remaining_time_ms)
-    return windows.as_dict() | {"sends_failed_unconfirmed": fail_unconfirmed_sends_now()}

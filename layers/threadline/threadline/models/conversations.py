@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from threadline.models.ownership import AssigneeSummary, TeamSummary
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
-from threadline.vocabulary import CONVERSATION_STATUSES, ConversationStatus, Platform
+from threadline.vocabulary import CONVERSATION_STATUSES, ConversationStatus, Platform, Priority
 
 DEFAULT_CONVERSATION_PAGE = 20
 # Deeper than this, offsets are refused in favour of the cursor, which costs the same at any depth.
@@ -98,3 +99,38 @@ class ConversationDetail(ConversationSummary):
     updated_at: UtcDatetime
     channel: Channel | None = Field(description="null when the connection was deleted")
     location: LocationSummary | None
+    # Lifecycle and ownership (PATCH /v1/conversations/{id} changes them).
+    snoozed_until: UtcDatetime | None = Field(
+        description="when a snoozed conversation wakes; null while snoozed = when the customer writes again"
+    )
+    assignee: AssigneeSummary | None
+    team: TeamSummary | None
+    priority: Priority | None
+    version: int = Field(description='moved by every change an agent can make; the ETag is W/"<version>"')
+
+
+def conversation_etag(version: int) -> str:
+    """A conversation's ETag: weak (it names the version of what an agent can change, not the bytes)."""
+    return f'W/"{version}"'
+
+
+class ConversationChange(BaseModel):
+    """`PATCH /v1/conversations/{id}`: any of these fields; an absent field stays as it is, null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: ConversationStatus | None = Field(default=None, description="open, pending, snoozed or resolved")
+    snoozed_until: UtcDatetime | None = Field(
+        default=None,
+        description="with status snoozed (or alone, which snoozes): when it wakes, in the future; null or absent ="
+        " until the customer writes again",
+    )
+    assignee_id: UUID | None = Field(
+        default=None, description="an agent of the tenant (of the team, if any); null unassigns"
+    )
+    team_id: UUID | None = Field(default=None, description="a team of the tenant; null removes the team")
+    priority: Priority | None = Field(default=None, description="low, medium, high, urgent; null removes it")
+
+    def given(self) -> set[str]:
+        """The fields the request carries (null included)."""
+        return set(self.model_fields_set)

@@ -5,6 +5,7 @@ Threadline's own, whose `action` is also the API's route (RouteSelectionExpressi
     {"action": "subscribe_conversation", "conversation_id": 123}
     {"action": "subscribe_session", "session_uuid": "wses_..."}
     {"action": "unsubscribe", "conversation_id": 123}   or   {"action": "unsubscribe", "session_uuid": "wses_..."}
+    {"action": "subscribe_inbox"}      {"action": "unsubscribe_inbox"}     (the tenant-wide feed; no id)
 
 The workspace session API's (origin: the workspace-session-message-api seed, whose frontend sends exactly this), in
 the camelCase of the frames it receives:
@@ -13,10 +14,11 @@ the camelCase of the frames it receives:
     {"type": "subscribe_conversation", "conversationId": 123}
     {"type": "unsubscribe_session", "sessionId": "wses_..."}
     {"type": "unsubscribe_conversation", "conversationId": 123}
+    {"type": "subscribe_inbox"}        {"type": "unsubscribe_inbox"}
 
 A frame without `action` names no route, so API Gateway hands it to $default, which answers it like any other.
-`unsubscribe_session` and `unsubscribe_conversation` are understood with `action` too (they reach $default), and
-`unsubscribe` with `type`. Other keys are ignored. Anything else is answered with an error frame naming what to fix.
+`unsubscribe_session`, `unsubscribe_conversation` and `unsubscribe_inbox` are understood with `action` too (they
+reach $default; `subscribe_inbox` has its own route), and `unsubscribe` with `type`. Other keys are ignored. Anything else is answered with an error frame naming what to fix.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ ACTIONS: dict[str, tuple[Literal["subscribe", "unsubscribe"], Topic | None]] = {
     "unsubscribe": ("unsubscribe", None),  # the topic is whichever id the frame carries
     "unsubscribe_session": ("unsubscribe", "session"),
     "unsubscribe_conversation": ("unsubscribe", "conversation"),
+    "subscribe_inbox": ("subscribe", "inbox"),
+    "unsubscribe_inbox": ("unsubscribe", "inbox"),
 }
+# The inbox feed is the connection's tenant's: a subscription names nothing else.
+INBOX_TOPIC_ID = "tenant"
 MAX_TOPIC_ID_CHARS = 200
 _MAX_CONVERSATION_ID = 2**63 - 1
 
@@ -80,6 +86,8 @@ def _session_ref(value: Any, key: str) -> str:
 
 
 def _topic_id(frame: dict[str, Any], topic: Topic, key: str) -> str:
+    if topic == "inbox":
+        return INBOX_TOPIC_ID
     value = frame.get(key)
     return _conversation_id(value, key) if topic == "conversation" else _session_ref(value, key)
 
@@ -107,4 +115,4 @@ def parse_action(body: str | None) -> TopicAction:
             conversation_key, session_key = spelling.id_keys["conversation"], spelling.id_keys["session"]
             raise InvalidRequest(f"{name} takes exactly one of {conversation_key} and {session_key}")
         (topic,) = carried
-    return TopicAction(action, topic, _topic_id(frame, topic, spelling.id_keys[topic]), name)
+    return TopicAction(action, topic, _topic_id(frame, topic, spelling.id_keys.get(topic, "")), name)

@@ -20,10 +20,29 @@ Pushed by the publishers (after the write that caused them committed):
      "windowExpiresAt": "2026-02-02T10:30:00.000Z"}
         The contact's 24-hour WhatsApp window closed: free-form replies are refused until the customer writes again.
 
+    `conversation_updated` changes, by field (the PATCH body's names; ids with the object they name):
+        "status": "open" | "pending" | "snoozed" | "resolved", "snoozed_until": timestamp | null,
+        "assignee_id": uuid | null with "assignee": {"id", "name", "avatar_url"} | null,
+        "team_id": uuid | null with "team": {"id", "name"} | null, "priority": "low" | ... | "urgent" | null.
+    The system's own changes have `by` null: a customer's message re-opening a resolved or snoozed conversation,
+    a snooze ending at snoozed_until, auto-assignment. Each change also writes an activity message, pushed as a
+    `conversation_message` (created) with source "activity".
+
+To the subscribers of the tenant's inbox feed (`subscribe_inbox`), for every conversation of the tenant:
+
+    {"type": "inbox_conversation", "event": "created" | "updated" | "assigned" | "reopened", "conversationId": 123,
+     "changes": {...}, "by": {"id", "name"} | null, "version": 4}
+        created:  a new conversation (ingest or Meta's webhook); changes {"status": "open"}.
+        assigned: its assignee changed (by an agent, or auto-assignment with `by` null).
+        reopened: it went back to open from resolved or snoozed (the customer wrote, its snooze ended, an agent).
+        updated:  anything else (status, snooze, team, priority); `changes` as in conversation_updated.
+    Other parts of the inbox (counts) publish their own frames on this feed through publish_inbox_event.
+
 Answers to a client's own actions:
 
     {"type": "subscribed" | "unsubscribed", "topic": "conversation", "conversationId": 123}
     {"type": "subscribed" | "unsubscribed", "topic": "session", "sessionUuid": "wses_..."}
+    {"type": "subscribed" | "unsubscribed", "topic": "inbox"}
     {"type": "error", "error": "Conversation not found", "action": "subscribe_conversation"}
 
 Timestamps are ISO 8601 in UTC with milliseconds and a `Z`, as the session API writes them.
@@ -41,6 +60,7 @@ from uuid import UUID
 from threadline.db.repositories.realtime import RealtimeMessage
 from threadline.domain.caller import Actor
 from threadline.models.timestamps import js_timestamp
+from threadline.vocabulary import InboxEventKind, Topic
 
 if TYPE_CHECKING:  # the send path's module, needed at runtime only by the send path, which has imported it
     from threadline.db.repositories.sending import OutboundMessageRow
@@ -161,9 +181,23 @@ def conversation_updated_event(
     )
 
 
-def subscription_frame(
-    kind: Literal["subscribed", "unsubscribed"], topic: Literal["session", "conversation"], topic_id: str
+def inbox_conversation_frame(
+    kind: InboxEventKind, conversation_id: int, changes: Mapping[str, Any], by: Actor | None, version: int
 ) -> dict[str, Any]:
+    """The tenant-wide inbox feed's frame for a conversation change."""
+    return {
+        "type": "inbox_conversation",
+        "event": kind,
+        "conversationId": conversation_id,
+        "changes": dict(changes),
+        "by": {"id": str(by.id), "name": by.name} if by is not None else None,
+        "version": version,
+    }
+
+
+def subscription_frame(kind: Literal["subscribed", "unsubscribed"], topic: Topic, topic_id: str) -> dict[str, Any]:
+    if topic == "inbox":
+        return {"type": kind, "topic": topic}
     if topic == "conversation":
         return {"type": kind, "topic": topic, "conversationId": int(topic_id)}
     return {"type": kind, "topic": topic, "sessionUuid": topic_id}

@@ -35,6 +35,7 @@ from threadline.db.repositories.realtime import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.observability import logger, metrics
+from threadline.realtime.actions import INBOX_TOPIC_ID
 from threadline.realtime.events import (
     ConversationEvent,
     MessageEventKind,
@@ -158,6 +159,31 @@ def publish_conversation_events(tenant_id: UUID, events: Sequence[ConversationEv
         topic_ids = sorted({str(event.conversation_id) for event in events})
         subscribers = find_subscribers(conn, tenant_id=tenant_id, topic="conversation", topic_ids=topic_ids)
         return _deliver_in_order(subscribers, events) if subscribers else None
+
+    _publish(tenant_id, plan)
+
+
+@_never_raises
+def publish_inbox_event(tenant_id: UUID, frame: Mapping[str, Any]) -> None:
+    """Push one frame to every subscriber of the tenant's inbox feed (`subscribe_inbox`)."""
+    publish_inbox_events(tenant_id, [frame])
+
+
+@_never_raises
+def publish_inbox_events(tenant_id: UUID, frames: Sequence[Mapping[str, Any]]) -> None:
+    """Push frames, in order, to every subscriber of the tenant's inbox feed."""
+    if not frames:
+        return
+
+    def plan(conn: psycopg.Connection[Any]) -> _Delivery | None:
+        subscribers = find_subscribers(conn, tenant_id=tenant_id, topic="inbox", topic_ids=[INBOX_TOPIC_ID])
+        if not subscribers:
+            return None
+        delivery = _Delivery()
+        for subscriber in subscribers:
+            for frame in frames:
+                delivery.add(subscriber.connection_id, frame)
+        return delivery
 
     _publish(tenant_id, plan)
 

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from threadline.vocabulary import Platform
+from threadline.vocabulary import Platform, Priority
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,15 @@ class ConversationDetailRow(ConversationRow):
     connection_phone_number_id: str | None
     connection_is_active: bool | None
     location_name: str | None
+    # Lifecycle and ownership.
+    snoozed_until: datetime | None
+    priority: Priority | None
+    version: int
+    assignee_id: UUID | None
+    assignee_name: str | None
+    assignee_avatar_url: str | None
+    team_id: UUID | None
+    team_name: str | None
 
 
 _ROW_COLUMNS = sql.SQL("""
@@ -162,11 +171,16 @@ def find_conversation(conn: psycopg.Connection[Any], conversation_id: int) -> Co
         SELECT {columns},
                c.external_conversation_id, c.message_count, c.created_at, c.updated_at,
                n.connection_id, n.platform AS connection_platform, n.phone_number_id AS connection_phone_number_id,
-               n.is_active AS connection_is_active, l.name AS location_name
+               n.is_active AS connection_is_active, l.name AS location_name,
+               c.snoozed_until, c.priority, c.version,
+               c.assignee_id, u.name AS assignee_name, u.avatar_url AS assignee_avatar_url,
+               c.team_id, t.name AS team_name
         FROM conversations c
         JOIN contacts k ON k.id = c.contact_id
         LEFT JOIN connections n ON n.id = c.connection_id
         LEFT JOIN locations l ON l.id = c.location_id
+        LEFT JOIN users u ON u.id = c.assignee_id
+        LEFT JOIN teams t ON t.id = c.team_id
         WHERE c.id = %(conversation_id)s
     """).format(columns=_ROW_COLUMNS)
     with conn.cursor(row_factory=class_row(ConversationDetailRow)) as cursor:
