@@ -10,7 +10,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from threadline.vocabulary import CONVERSATION_STATUSES, MESSAGE_STATUSES, PLATFORMS, WORKSPACE_PLATFORM
+from threadline.vocabulary import (
+    CONVERSATION_STATUSES,
+    MESSAGE_STATUSES,
+    PLATFORMS,
+    READ_RECEIPTS,
+    WORKSPACE_PLATFORM,
+)
 
 
 def _checked_values(admin: psycopg.Connection[Any], table: str, column: str) -> set[str]:
@@ -39,6 +45,7 @@ def _checked_values(admin: psycopg.Connection[Any], table: str, column: str) -> 
         ("conversations", "platform", {*PLATFORMS, WORKSPACE_PLATFORM}),
         ("messages", "status", set(MESSAGE_STATUSES)),
         ("conversations", "status", set(CONVERSATION_STATUSES)),
+        ("tenants", "read_receipts", set(READ_RECEIPTS)),
     ],
 )
 def test_the_database_allows_exactly_the_code_s_vocabulary(admin, table, column, values):

@@ -33,3 +33,8 @@ CONVERSATION_STATUSES: tuple[ConversationStatus, ...] = get_args(ConversationSta
 
 # What a WebSocket subscription is to.
 Topic = Literal["session", "conversation"]
+
+# When Threadline marks a customer's WhatsApp messages read at Meta (the blue ticks): never; when an agent marks
+# the conversation read (or replies, which reads it too); only when an agent replies.
+ReadReceipts = Literal["never", "on_read", "on_reply"]
+READ_RECEIPTS: tuple[ReadReceipts, ...] = get_args(ReadReceipts)

@@ -85,7 +85,13 @@ def list_tenant_conversations(caller: Caller, query: ConversationListQuery) -> C
 
     def read(conn: psycopg.Connection[Any]) -> tuple[list[ConversationRow], int]:
         rows = list_conversations(
-            conn, tenant_id=caller.tenant_id, filters=filters, after=after, offset=query.offset, limit=query.limit + 1
+            conn,
+            tenant_id=caller.tenant_id,
+            filters=filters,
+            after=after,
+            offset=query.offset,
+            limit=query.limit + 1,
+            reader_id=caller.user_id,
         )
         counted = count_conversations(conn, tenant_id=caller.tenant_id, filters=filters, cap=TOTAL_COUNT_CAP + 1)
         return rows, counted
@@ -129,7 +135,9 @@ def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
 
 def show_conversation(caller: Caller, conversation_id: int) -> ConversationDetail:
     """Another tenant's conversation is answered exactly like one that does not exist."""
-    row = run_in_transaction(lambda conn: find_conversation(conn, conversation_id), tenant_id=caller.tenant_id)
+    row = run_in_transaction(
+        lambda conn: find_conversation(conn, conversation_id, reader_id=caller.user_id), tenant_id=caller.tenant_id
+    )
     if row is None:
         raise NotFound(CONVERSATION_NOT_FOUND)
     return _detail(row, datetime.now(UTC))
