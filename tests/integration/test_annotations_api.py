@@ -15,7 +15,10 @@ import psycopg
 import pytest
 
 from tests.integration.send_helpers import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant
-from tests.integration.test_realtime_publisher import management_api, subscribe  # noqa: F401 - the fixture
+
+# management_api: moto's WebSocket management API, the fixture the publisher's own tests use (named by the tests
+# below as their parameter, hence their noqa).
+from tests.integration.test_realtime_publisher import management_api, subscribe  # noqa: F401
 from tests.routes import call_route, service_claims
 
 PHONE = "+447700900123"
@@ -259,7 +262,7 @@ def test_concurrent_puts_never_exceed_the_cap_nor_duplicate_a_label(admin, team,
     assert len(set(versions)) == len(versions), "each change got its own version"
 
 
-def test_a_label_change_writes_an_activity_message_and_tells_subscribers(admin, team, chat, management_api):
+def test_a_label_change_writes_an_activity_message_and_tells_subscribers(admin, team, chat, management_api):  # noqa: F811
     conversation, _ = chat
     put_labels(team, team.ana, conversation, ["spam"])
     watcher = subscribe(admin, team.tenant_id, ("conversation", conversation))
@@ -330,7 +333,7 @@ def test_a_bad_note_is_refused_naming_content(admin, fake_graph, team, chat, con
     assert message_total(admin, conversation) == messages
 
 
-def test_a_note_reaches_subscribers_as_a_private_message(admin, team, chat, management_api):
+def test_a_note_reaches_subscribers_as_a_private_message(admin, team, chat, management_api):  # noqa: F811
     conversation, _ = chat
     watcher = subscribe(admin, team.tenant_id, ("conversation", conversation))
 

@@ -184,12 +184,12 @@ def mark_read(caller: Caller, conversation_id: int, request: ReadRequest) -> Rea
         actor = _acting_agent(conn, caller)
         if find_conversation_header(conn, conversation_id) is None:
             raise NotFound(CONVERSATION_NOT_FOUND)
-        if request.up_to_message_id is not None:
-            if not message_in_conversation(conn, conversation_id, request.up_to_message_id):
+        up_to: int | None = request.up_to_message_id
+        if up_to is not None:
+            if not message_in_conversation(conn, conversation_id, up_to):
                 raise InvalidRequest(
                     f"up_to_message_id: message {request.up_to_message_id} is not a message of this conversation"
                 )
-            up_to = request.up_to_message_id
         else:
             up_to = newest_message_id(conn, caller.tenant_id, conversation_id)
         if up_to is None:  # nothing to read yet
