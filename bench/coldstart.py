@@ -63,6 +63,7 @@ SAMPLE_EVENTS = {
     "WhatsAppWebhookFunction": "whatsapp-webhook-message.json",
     "ListConversationsFunction": "list-conversations-v1.json",
     "ListMessagesFunction": "list-messages-v1.json",
+    "AnnotationsFunction": "conversation-read-v1.json",
     "WebSocketAuthorizerFunction": "websocket-authorizer.json",
     "WebSocketFunction": "websocket-connect.json",
     "CaptureFunction": "session-message-user.json",

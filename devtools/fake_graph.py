@@ -4,6 +4,8 @@ Tests script its answers per case (`script(...)` queues replies for the next POS
 calls) and read back exactly what was sent (`requests`). With nothing scripted it behaves like Meta for a valid
 request, which is what makes it `make dev`'s sandbox: it checks the bearer token's presence and the payload's basic
 shape, answers Meta's success body with a fresh wamid, and refuses the rest with Meta's error body (190, 100).
+A read receipt (the same path, `{"messaging_product": "whatsapp", "status": "read", "message_id": wamid}`) is
+answered `{"success": true}` when well formed; `read_receipts` lists the ones received.
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ class RecordedRequest(fake_server.RecordedRequest):
 
     @property
     def is_send(self) -> bool:
+        """Any POST to /messages (a message or a read receipt): what scripted replies answer."""
         return self.method == "POST" and self.phone_number_id is not None
+
+    @property
+    def is_read_receipt(self) -> bool:
+        return self.is_send and isinstance(self.json, dict) and "status" in self.json
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,26 @@ def _graph_error(status: int, code: int, message: str, details: str | None = Non
     return status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode()
 
 
+def _read() -> Answer:
+    return 200, {"Content-Type": "application/json"}, json.dumps({"success": True}).encode()
+
+
 def _invalid(details: str) -> Answer:
     return _graph_error(400, 100, "(#100) Invalid parameter", details)
+
+
+def _read_receipt_problem(payload: dict[str, Any]) -> str | None:
+    """What Meta would refuse in a mark-as-read body; None when it looks valid."""
+    if payload.get("messaging_product") != "whatsapp":
+        return "The parameter messaging_product is required and must be 'whatsapp'."
+    if payload.get("status") != "read":
+        return "The parameter status must be 'read'."
+    message_id = payload.get("message_id")
+    if not isinstance(message_id, str) or not message_id.startswith("wamid."):
+        return "The parameter message_id is required and must be a WhatsApp message id."
+    if set(payload) - {"messaging_product", "status", "message_id", "typing_indicator"}:
+        return "Unexpected parameters for a read receipt."
+    return None
 
 
 def _shape_problem(payload: Any) -> str | None:
@@ -209,6 +234,10 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
     def send_requests(self) -> list[RecordedRequest]:
         return [request for request in self.requests if request.is_send]
 
+    @property
+    def read_receipts(self) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.is_read_receipt]
+
     def _forget(self) -> None:
         self.hook_errors.clear()
 
@@ -227,13 +256,17 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
         if not request.is_send:
             return _graph_error(400, 100, "Unsupported request - method type or path not supported by the fake")
         if reply.kind == "success":
-            return self._accepted(request, reply.wamid)
+            return _read() if request.is_read_receipt else self._accepted(request, reply.wamid)
         return self._sandbox(request)
 
     def _sandbox(self, request: RecordedRequest) -> Answer:
         authorization = request.headers.get("authorization", "")
         if not re.match(r"^Bearer \S+$", authorization):
             return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        if request.is_read_receipt:
+            assert isinstance(request.json, dict)
+            problem = _read_receipt_problem(request.json)
+            return _invalid(problem) if problem is not None else _read()
         problem = _shape_problem(request.json)
         if problem is not None:
             return _invalid(problem)

@@ -41,6 +41,14 @@ from threadline.db.tenancy import UNKNOWN_TENANT_MESSAGE
 from threadline.domain.sending import MAX_IDEMPOTENCY_KEY_CHARS
 from threadline.http.errors import ErrorEnvelope
 from threadline.meta.webhook import WhatsAppNotification
+from threadline.models.annotations import (
+    ConversationLabels,
+    LabelList,
+    LabelsRequest,
+    NoteRequest,
+    ReadRequest,
+    ReadState,
+)
 from threadline.models.conversations import (
     ConversationChange,
     ConversationDetail,
@@ -50,7 +58,13 @@ from threadline.models.conversations import (
 from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
 from threadline.models.ids import MAX_ID
 from threadline.models.ingest import IngestRequest, IngestResponse
-from threadline.models.messages import AgentMessageQuery, AgentMessagesResponse, MessageList, MessageListQuery
+from threadline.models.messages import (
+    AgentMessageQuery,
+    AgentMessagesResponse,
+    MessageList,
+    MessageListQuery,
+    MessageView,
+)
 from threadline.models.ownership import Agent, AgentList, AvailabilityChange, TeamList
 from threadline.models.sending import ConversationSendRequest, SendRequest, SendResponse
 from threadline.models.sessions import (
@@ -399,6 +413,62 @@ _LIST_TEAMS = Operation(
     errors={},
 )
 
+_AGENT_ONLY = "the token's `sub` is no user of the tenant (a service token): these routes need an agent's own token"
+
+_PUT_LABELS = Operation(
+    summary="Replace a conversation's labels",
+    description="The whole set: labels are the tenant's, matched case-insensitively (a new one keeps its first "
+    "spelling), repeats collapse, at most 20 per conversation. A change moves the conversation's `version`, writes "
+    "an activity message and pushes `conversation_updated` (`changes.labels`); the same set again changes nothing.",
+    tag="Conversations",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": CONVERSATION_ID},
+    body=Body("The labels", LabelsRequest),
+    responses={200: Body("The conversation's labels", ConversationLabels)},
+    errors={400: "A malformed id or label, named in the message", 403: _AGENT_ONLY, 404: "`Conversation not found`"},
+)
+
+_LIST_LABELS = Operation(
+    summary="The tenant's labels with their conversation counts",
+    description="Counts are kept by the writes (no count per call). A label no conversation carries stays, with 0.",
+    tag="Conversations",
+    envelope=ErrorEnvelope.PLAIN,
+    responses={200: Body("Every label", LabelList)},
+    errors={},
+)
+
+_WRITE_NOTE = Operation(
+    summary="Write a private note",
+    description="A message for other agents (`private: true`): shown in both message views, pushed to the "
+    "conversation's subscribers, never sent to any channel, never unread for its author, and never the "
+    "conversation's `last_message_*`.",
+    tag="Conversations",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": CONVERSATION_ID},
+    body=Body("The note", NoteRequest),
+    responses={201: Body("The note", MessageView)},
+    errors={400: "A malformed id or `content`", 403: _AGENT_ONLY, 404: "`Conversation not found`"},
+)
+
+_MARK_READ = Operation(
+    summary="Mark a conversation read for the calling agent",
+    description="Moves the caller's own read horizon forward (never backwards) to `up_to_message_id`, by default "
+    "the newest message; `unread_count` everywhere is the caller's. For WhatsApp conversations of a tenant whose "
+    "`read_receipts` is `on_read`, the newest inbound message newly covered is marked read at Meta; a failure "
+    "there never fails this request.",
+    tag="Conversations",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": CONVERSATION_ID},
+    body=Body("How far (optional)", ReadRequest),
+    body_required=False,
+    responses={200: Body("The caller's read state", ReadState)},
+    errors={
+        400: "A malformed id, or `up_to_message_id` naming no message of the conversation",
+        403: _AGENT_ONLY,
+        404: "`Conversation not found`",
+    },
+)
+
 # Every HttpApi route of template.yaml, by route key; aliases share their operation.
 CATALOGUE: dict[str, Operation] = {
     "POST /functions/v1/messaging-ingest": _INGEST,
@@ -432,6 +502,14 @@ CATALOGUE: dict[str, Operation] = {
         description="Deprecated: behaves exactly as `.../message/assistant`.",
         deprecated=True,
     ),
+    "PUT /api/v1/conversations/{id}/labels": _PUT_LABELS,
+    "PUT /v1/conversations/{id}/labels": _PUT_LABELS,
+    "GET /api/v1/labels": _LIST_LABELS,
+    "GET /v1/labels": _LIST_LABELS,
+    "POST /api/v1/conversations/{id}/notes": _WRITE_NOTE,
+    "POST /v1/conversations/{id}/notes": _WRITE_NOTE,
+    "POST /api/v1/conversations/{id}/read": _MARK_READ,
+    "POST /v1/conversations/{id}/read": _MARK_READ,
     "POST /v1/workspaces": _CREATE_WORKSPACE,
     "POST /v1/workspaces/{workspaceId}/sessions": _CREATE_SESSION,
 }

@@ -118,15 +118,18 @@ class TestTheDocumentsExample:
             }
             for text, at, author in expected
         ]
+        # The document's fields, and is_private (issue 10's private notes), false for every message here.
         assert set(data["messages"][0]) == {
             "id",
             "body",
             "is_agent",
             "is_system_message",
+            "is_private",
             "created_at",
             "author",
             "attachments",
         }
+        assert [item["is_private"] for item in data["messages"]] == [False] * len(expected)
 
     def test_order_desc_is_newest_first(self, tenant, seed_example):
         conversation_id, *_ = seed_example

@@ -69,6 +69,7 @@ class TestPages:
             "status": "received",
             "sent_at": "2026-02-01T10:02:00Z",
             "is_system": False,
+            "private": False,
             "author": None,
             "attachments": [],
             "error": None,

@@ -273,6 +273,7 @@ def test_ingest_pushes_only_the_messages_it_added_oldest_first(admin, management
         "sentAt": "2026-02-01T10:00:00.000Z",
         "createdAt": frames[0]["message"]["createdAt"],
         "error": None,
+        "private": False,
     }
     assert management_api(bystander) == []
 

@@ -43,7 +43,8 @@ AVAILABILITIES: tuple[Availability, ...] = get_args(Availability)
 Priority = Literal["low", "medium", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 
-# When Threadline marks a customer's WhatsApp messages read at Meta (the blue ticks).
+# When Threadline marks a customer's WhatsApp messages read at Meta (the blue ticks): never; when an agent marks
+# the conversation read (or replies, which reads it too); only when an agent replies.
 ReadReceipts = Literal["never", "on_read", "on_reply"]
 READ_RECEIPTS: tuple[ReadReceipts, ...] = get_args(ReadReceipts)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -86,7 +87,13 @@ def list_tenant_conversations(caller: Caller, query: ConversationListQuery) -> C
 
     def read(conn: psycopg.Connection[Any]) -> tuple[list[ConversationRow], int]:
         rows = list_conversations(
-            conn, tenant_id=caller.tenant_id, filters=filters, after=after, offset=query.offset, limit=query.limit + 1
+            conn,
+            tenant_id=caller.tenant_id,
+            filters=filters,
+            after=after,
+            offset=query.offset,
+            limit=query.limit + 1,
+            reader_id=caller.user_id,
         )
         counted = count_conversations(conn, tenant_id=caller.tenant_id, filters=filters, cap=TOTAL_COUNT_CAP + 1)
         return rows, counted
@@ -139,14 +146,19 @@ def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
     )
 
 
-def read_conversation_detail(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationDetail:
-    """The one way a conversation is answered (GET, and PATCH after its change, in the change's transaction).
-    Another tenant's conversation is answered exactly like one that does not exist."""
-    row = find_conversation(conn, conversation_id)
+def read_conversation_detail(
+    conn: psycopg.Connection[Any], conversation_id: int, *, reader_id: UUID | None
+) -> ConversationDetail:
+    """The one way a conversation is answered (GET, and PATCH after its change, in the change's transaction), with
+    `reader_id`'s own unread count. Another tenant's conversation is answered exactly like one that does not exist."""
+    row = find_conversation(conn, conversation_id, reader_id=reader_id)
     if row is None:
         raise NotFound(CONVERSATION_NOT_FOUND)
     return _detail(row, datetime.now(UTC))
 
 
 def show_conversation(caller: Caller, conversation_id: int) -> ConversationDetail:
-    return run_in_transaction(lambda conn: read_conversation_detail(conn, conversation_id), tenant_id=caller.tenant_id)
+    return run_in_transaction(
+        lambda conn: read_conversation_detail(conn, conversation_id, reader_id=caller.user_id),
+        tenant_id=caller.tenant_id,
+    )

@@ -208,7 +208,7 @@ def update_conversation(
         actor_name = agent.name if agent else (caller.token_name or "an API client")
         state, names = _next_state(conn, current, change, given, actor_name)
         if state == current:
-            return read_conversation_detail(conn, conversation_id), None, False
+            return read_conversation_detail(conn, conversation_id, reader_id=caller.user_id), None, False
         # The row is locked, so the version cannot move under us; the compare-and-set says so in SQL all the same.
         version = compare_and_set_state(conn, expected_version=current.version, state=state)
         if version is None:
@@ -221,7 +221,11 @@ def update_conversation(
         entries, changes = _activity_and_changes(current, state, names, actor.id if actor else None, assignee_avatar)
         activity_ids = insert_activity_messages(conn, tenant_id=caller.tenant_id, entries=entries)
         notice = ChangeNotice(conversation_id, version, changes, actor, _inbox_kind(current, state), activity_ids)
-        return read_conversation_detail(conn, conversation_id), notice, _frees_capacity(current, state)
+        return (
+            read_conversation_detail(conn, conversation_id, reader_id=caller.user_id),
+            notice,
+            _frees_capacity(current, state),
+        )
 
     detail, notice, freed = run_in_transaction(work, tenant_id=caller.tenant_id)
     if notice is not None:

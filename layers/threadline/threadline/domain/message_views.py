@@ -114,7 +114,7 @@ def attachments_of(message: MessageRow) -> list[Attachment]:
     ]
 
 
-def _message_view(message: MessageRow, conversation: ConversationHeader) -> MessageView:
+def message_view(message: MessageRow, conversation: ConversationHeader) -> MessageView:
     failed = message.error_code is not None or message.error_title is not None
     return MessageView(
         id=message.id,
@@ -124,6 +124,7 @@ def _message_view(message: MessageRow, conversation: ConversationHeader) -> Mess
         status=message.status,
         sent_at=message.sent_at,
         is_system=message.is_system,
+        private=message.is_private,
         author=author_of(message, conversation),
         attachments=attachments_of(message),
         error=DeliveryError(code=message.error_code, title=message.error_title, details=message.error_details)
@@ -139,6 +140,7 @@ def _agent_message(message: MessageRow, conversation: ConversationHeader) -> Age
         body=message.content,
         is_agent=author.type == "agent",
         is_system_message=message.is_system,
+        is_private=message.is_private,
         created_at=message.sent_at,
         author=author,
         attachments=attachments_of(message),
@@ -176,7 +178,7 @@ def conversation_messages(caller: Caller, conversation_id: int, query: MessageLi
         conversation_id=conversation.id,
         total=conversation.message_count,
         limit=query.limit,
-        messages=[_message_view(row, conversation) for row in page],
+        messages=[message_view(row, conversation) for row in page],
         next_cursor=encode_cursor(fingerprint, page[-1].sent_at, page[-1].id) if has_more else None,
     )
 

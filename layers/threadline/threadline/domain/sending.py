@@ -51,6 +51,7 @@ from threadline.db.repositories.sending import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.caller import Caller
 from threadline.domain.identifiers import normalise_identifier
+from threadline.domain.read_receipts import send_read_receipt_after_reply
 from threadline.domain.whatsapp import whatsapp_conversation_key
 from threadline.errors import (
     Conflict,
@@ -451,6 +452,8 @@ def _deliver(
             warning="Message sent, but its record could not be updated yet; Meta's status webhook will complete it",
         )
     publish_message_event(caller.tenant_id, "status", outbound_message(completed))
+    # The agent answered, so the customer's messages are read (when the tenant sends read receipts; never raises).
+    send_read_receipt_after_reply(caller.tenant_id, completed.conversation_id)
     return sent_response
 
 

@@ -223,6 +223,32 @@ class MetaClient:
             self._sleep(delay)
         raise self._final_error(last_error, may_have_reached_meta, attempt)
 
+    def mark_read(self, phone_number_id: str, wamid: str, *, deadline: float | None = None) -> None:
+        """Mark an inbound message read (the customer sees blue ticks): POST /{phone_number_id}/messages
+        `{"messaging_product": "whatsapp", "status": "read", "message_id": wamid}`. Meta marks every earlier
+        message of the chat read too, so one call covers them all. One attempt: a receipt is a courtesy, and an
+        agent's request must not wait through retries for it. Raises a MetaError subclass when Meta does not
+        answer `{"success": true}`."""
+        if not phone_number_id:
+            raise MetaNotConfigured("No WhatsApp phone number id to mark messages read from")
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        timeout = self._timeout(deadline)
+        if timeout is None:
+            raise MetaUnavailable("No time left to call Meta before the deadline", retryable=True)
+        payload = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+        try:
+            response = self._session.post(
+                self.messages_url(phone_number_id), json=payload, headers=headers, timeout=timeout
+            )
+        except requests.RequestException as error:
+            raise _transport_error(error) from error
+        body = _json_or_none(response)
+        if 200 <= response.status_code < 300 and isinstance(body, Mapping) and body.get("success") is True:
+            return
+        raise meta_error_from_response(
+            response.status_code, body if body is not None else response.text, headers=response.headers
+        )
+
     def _access_token(self) -> str:
         try:
             token = self._settings.access_token()

@@ -65,7 +65,11 @@ class ConversationSummary(BaseModel):
     contact: ContactSummary
     last_message_preview: str | None = Field(max_length=100)
     last_message_at: UtcDatetime | None
-    unread_count: int = Field(description="inbound messages since the last reply (or read marker)")
+    unread_count: int = Field(
+        description="the caller's unread messages: customer messages and other agents' notes that arrived after "
+        "the caller's read horizon (POST .../read; replying or writing a note moves it too); before the caller "
+        "has read or written in the conversation, customer messages since the last reply"
+    )
     window: CustomerServiceWindow
 
 

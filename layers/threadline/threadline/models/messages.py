@@ -78,6 +78,7 @@ class AgentMessage(BaseModel):
     body: str
     is_agent: bool
     is_system_message: bool
+    is_private: bool = Field(description="a private note: agents only, never sent to the customer")
     created_at: UtcDatetime = Field(description="when the message was sent")
     author: Author
     attachments: list[Attachment]
@@ -111,6 +112,7 @@ class MessageView(BaseModel):
     status: str = Field(description="received (inbound); pending, sent, delivered, read or failed (outbound)")
     sent_at: UtcDatetime
     is_system: bool
+    private: bool = Field(description="a private note: agents only, never sent to the customer")
     author: Author
     attachments: list[Attachment]
     error: DeliveryError | None = Field(description="why an outbound message failed, when it did")

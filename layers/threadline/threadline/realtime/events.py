@@ -6,8 +6,9 @@ Pushed by the publishers (after the write that caused them committed):
         A chat-session message was captured; `message` is the session message as the capture API returns it.
     {"type": "conversation_message", "conversationId": 123, "event": "created" | "status" | "updated",
      "message": {"id", "conversationId", "externalId", "direction", "type", "content", "mediaUrl", "status",
-                 "source", "sentAt", "createdAt", "error": null | {"code", "title"}}}
-        created: a new message (ingested, received by webhook, or an agent's send, which starts as `pending`);
+                 "source", "sentAt", "createdAt", "error": null | {"code", "title"}, "private"}}
+        created: a new message (ingested, received by webhook, an agent's send, which starts as `pending`, or
+                 an agent's private note: `private: true`, source "note", shown to agents only);
         status:  its delivery status moved (sent, delivered, read, failed);
         updated: anything else about it changed (e.g. Meta did not confirm a send: `error.title` says so).
     {"type": "conversation_resync", "conversationId": 123, "messagesAdded": 240}
@@ -110,6 +111,7 @@ def message_json(message: RealtimeMessage) -> dict[str, Any]:
         "sentAt": js_timestamp(message.sent_at),
         "createdAt": js_timestamp(message.created_at),
         "error": error,
+        "private": message.is_private,
     }
 
 

@@ -72,11 +72,22 @@ class ConversationDetailRow(ConversationRow):
     team_name: str | None
 
 
+# The reader's own unread count (migration 0013): countable messages (inbound, and other agents' notes) that
+# arrived after the reader's horizon, as the difference of two counters, so a list page costs one primary-key probe
+# of conversation_reads per row and no count. A reader who never read or wrote in the conversation (and a token
+# without a user) gets the shared count: customer messages since the last reply. Every query that selects it
+# joins READER_JOIN and passes %(reader_id)s.
+UNREAD_FOR_READER = sql.SQL(
+    "CASE WHEN r.user_id IS NULL THEN c.unread_count"
+    " ELSE GREATEST(c.countable_count - r.countable_seen, 0) END AS unread_count"
+)
+READER_JOIN = sql.SQL("LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = %(reader_id)s")
+
 _ROW_COLUMNS = sql.SQL("""
-    c.id, c.platform, c.status, c.location_id, c.last_message_at, c.last_message_preview, c.unread_count,
+    c.id, c.platform, c.status, c.location_id, c.last_message_at, c.last_message_preview, {unread},
     k.id AS contact_id, k.name AS contact_name, k.identifier AS contact_identifier,
     k.avatar_url AS contact_avatar_url, k.window_expires_at
-""")
+""").format(unread=UNREAD_FOR_READER)
 
 _LIST_ORDER = sql.SQL("last_message_at DESC NULLS LAST, id DESC")
 
@@ -128,6 +139,7 @@ def list_conversations(
     after: ActivityPosition | None,
     offset: int,
     limit: int,
+    reader_id: UUID | None = None,
 ) -> list[ConversationRow]:
     """A page of conversations after `after` (a cursor) or after skipping `offset` rows; never both."""
     query = sql.SQL("""
@@ -136,8 +148,9 @@ def list_conversations(
         FROM page p
         JOIN conversations c ON c.id = p.id
         JOIN contacts k ON k.id = c.contact_id
+        {reader}
         ORDER BY p.last_message_at DESC NULLS LAST, p.id DESC
-    """).format(positions=_positions_query(filters, after), columns=_ROW_COLUMNS)
+    """).format(positions=_positions_query(filters, after), columns=_ROW_COLUMNS, reader=READER_JOIN)
     params = {
         "tenant_id": tenant_id,
         "status": filters.status,
@@ -146,6 +159,7 @@ def list_conversations(
         "after_id": after.id if after else None,
         "offset": offset,
         "limit": limit,
+        "reader_id": reader_id,
     }
     with conn.cursor(row_factory=class_row(ConversationRow)) as cursor:
         return cursor.execute(query, params).fetchall()
@@ -165,8 +179,11 @@ def count_conversations(
     return int(row[0])
 
 
-def find_conversation(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationDetailRow | None:
-    """One conversation with its contact, connection and location; None when RLS hides it or it does not exist."""
+def find_conversation(
+    conn: psycopg.Connection[Any], conversation_id: int, *, reader_id: UUID | None = None
+) -> ConversationDetailRow | None:
+    """One conversation with its contact, connection and location, its unread count `reader_id`'s; None when RLS
+    hides it or it does not exist."""
     query = sql.SQL("""
         SELECT {columns},
                c.external_conversation_id, c.message_count, c.created_at, c.updated_at,
@@ -181,7 +198,8 @@ def find_conversation(conn: psycopg.Connection[Any], conversation_id: int) -> Co
         LEFT JOIN locations l ON l.id = c.location_id
         LEFT JOIN users u ON u.id = c.assignee_id
         LEFT JOIN teams t ON t.id = c.team_id
+        {reader}
         WHERE c.id = %(conversation_id)s
-    """).format(columns=_ROW_COLUMNS)
+    """).format(columns=_ROW_COLUMNS, reader=READER_JOIN)
     with conn.cursor(row_factory=class_row(ConversationDetailRow)) as cursor:
-        return cursor.execute(query, {"conversation_id": conversation_id}).fetchone()
+        return cursor.execute(query, {"conversation_id": conversation_id, "reader_id": reader_id}).fetchone()

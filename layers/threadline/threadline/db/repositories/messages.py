@@ -49,6 +49,7 @@ class MessageRow:
     content: str
     status: str
     is_system: bool
+    is_private: bool
     sent_at: datetime
     created_at: datetime
     media_url: str | None
@@ -87,7 +88,7 @@ _ORDER = {
 
 _WITH_AUTHORS = """
     WITH page AS ({page})
-    SELECT m.id, m.direction, m.type, m.content, m.status, m.is_system, m.sent_at, m.created_at,
+    SELECT m.id, m.direction, m.type, m.content, m.status, m.is_system, m.is_private, m.sent_at, m.created_at,
            m.media_url, m.media_mime_type, m.media_filename, m.media_size_bytes,
            m.error_code, m.error_title, m.error_details,
            m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url

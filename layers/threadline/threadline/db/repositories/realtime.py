@@ -63,6 +63,8 @@ class RealtimeMessage:
     created_at: datetime
     error_code: int | None
     error_title: str | None
+    # A private note (agents only); frames of other messages never carry one.
+    is_private: bool = False
 
 
 def insert_connection(
@@ -205,7 +207,7 @@ def find_subscribed_messages(
     rows = conn.execute(
         """
         SELECT s.connection_id, m.id, m.conversation_id, m.external_id, m.direction, m.type, m.content, m.media_url,
-               m.status, m.source, m.sent_at, m.created_at, m.error_code, m.error_title
+               m.status, m.source, m.sent_at, m.created_at, m.error_code, m.error_title, m.is_private
         FROM messages m
         JOIN websocket_subscriptions s
           ON s.tenant_id = m.tenant_id AND s.topic = 'conversation' AND s.topic_id = m.conversation_id::text
@@ -250,7 +252,7 @@ def find_newly_stored_messages(
                 WHERE m.tenant_id = %(tenant_id)s
             )
             SELECT r.id, r.conversation_id, r.external_id, r.direction, r.type, r.content, r.media_url, r.status,
-                   r.source, r.sent_at, r.created_at, r.error_code, r.error_title
+                   r.source, r.sent_at, r.created_at, r.error_code, r.error_title, r.is_private
             FROM ranked r JOIN added a USING (conversation_id)
             WHERE r.recency <= a.messages_added
             ORDER BY r.conversation_id, r.sent_at, r.id
