@@ -16,7 +16,8 @@ Inside the process (bench/coldstart_probe.py):
   does before it — settings read, credentials found, IAM token minted, route matched, body parsed and validated — is
   inside (b); the round trip itself and what follows are not.
 
-Beside them, interleaved round by round: the Powertools hello-world (bench/hello_world) and the reference handler
+Beside them, interleaved round by round: the Powertools hello-world (bench/hello_world), the library floor
+(bench/library_floor: psycopg, pydantic and Powertools imported with no Threadline code) and the reference handler
 (bench/reference_create_order: the cookbook's create-order shape with validation, idempotency on DynamoDB and boto3),
 both import only. Bytecode is read from a cache filled by the warm-up rounds, as a pip-built layer ships .pyc files.
 The target: every HTTP function's (a)+(b) at most 0.6 x the reference handler's import.
@@ -51,6 +52,8 @@ PROBE_SOURCE = (BENCH / "coldstart_probe.py").read_text("utf-8")
 HELLO_WORLD = BENCH / "hello_world"
 REFERENCE = BENCH / "reference_create_order"
 BOTO3_TOKEN = BENCH / "boto3_rds_token"
+LIBRARY_FLOOR = BENCH / "library_floor"
+LIBRARY_FLOOR_LABEL = "library floor (psycopg, pydantic, Powertools)"
 LAYER = REPO_ROOT / "layers" / "threadline"
 EVENTS = REPO_ROOT / "events"
 STATE = REPO_ROOT / ".local" / "bench-coldstart"
@@ -64,6 +67,7 @@ SAMPLE_EVENTS = {
     "ListConversationsFunction": "list-conversations-v1.json",
     "ListMessagesFunction": "list-messages-v1.json",
     "AnnotationsFunction": "conversation-read-v1.json",
+    "InboxLifecycleFunction": "change-conversation-v1.json",
     "WebSocketAuthorizerFunction": "websocket-authorizer.json",
     "WebSocketFunction": "websocket-connect.json",
     "CaptureFunction": "session-message-user.json",
@@ -277,7 +281,16 @@ def targets(scratch: Path, python: str) -> tuple[list[Target], Target, list[Targ
         [BOTO3_TOKEN, layer_site],
         shared | {"AWS_REGION": LAMBDA_VARIABLES["AWS_REGION"]},
     )
-    return [hello, boto3_token], reference, functions
+    # The chosen packages alone (psycopg, pydantic, Powertools): what no database function can go below.
+    library_floor = Target(
+        LIBRARY_FLOOR_LABEL,
+        LIBRARY_FLOOR / "app.py",
+        "lambda_handler",
+        LIBRARY_FLOOR,
+        [LIBRARY_FLOOR, layer_site],
+        shared,
+    )
+    return [hello, library_floor, boto3_token], reference, functions
 
 
 def measure(python: str, everything: list[Target]) -> dict[str, Figures]:
@@ -340,6 +353,12 @@ def main() -> None:
         print_ratio(
             f"{target.label} (a)+(b) / reference import", value, target=f"<= {TARGET_RATIO}", met=value <= TARGET_RATIO
         )
+    floor = ratio(median(figures[LIBRARY_FLOOR_LABEL].init_ms), reference_import)
+    print(
+        f"\nThe chosen packages alone (psycopg, pydantic, Powertools; no Threadline code) import in {floor:.2f} x the"
+        f" reference's import: a database function's (a)+(b) cannot go below that"
+        + (f", so the {TARGET_RATIO} target is out of reach with them." if floor > TARGET_RATIO else ".")
+    )
 
 
 if __name__ == "__main__":

@@ -98,3 +98,15 @@ def test_websocket_authorizer_requirements_are_exported_from_the_lock():
     ).stdout
     committed = (REPO_ROOT / "functions/websocket_authorizer/requirements.txt").read_text()
     assert committed == exported, "run `make layer-requirements`"
+
+
+def test_bench_coldstart_has_a_sample_event_for_every_function():
+    """`make bench-coldstart` invokes every function of template.yaml: a new function without its sample event
+    would crash the benchmark instead of being measured."""
+    from bench.coldstart import EVENTS, SAMPLE_EVENTS
+    from devtools.template import load_template
+
+    functions = set(load_template().functions) - {"MigrateFunction"}  # CloudFormation's request, built by the bench
+    assert functions == set(SAMPLE_EVENTS)
+    for event_file in SAMPLE_EVENTS.values():
+        assert (EVENTS / event_file).is_file(), event_file
