@@ -30,6 +30,18 @@ def _rds_iam_token(settings: Settings) -> str:
     )
 
 
+def _password_from_secret(settings: Settings) -> str:
+    """The application role's password from its secret, through Powertools' cache (SnapStart's after-restore hook
+    clears it, so a restored container reads the secret again)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    assert settings.db_password_secret_arn is not None
+    secret: Any = get_secret(
+        settings.db_password_secret_arn, transform="json", max_age=settings.db_password_secret_max_age_seconds
+    )
+    return str(secret["password"])
+
+
 def app_connection_params(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for psycopg.connect() as the application role."""
     params: dict[str, Any] = {"connect_timeout": settings.db_connect_timeout_seconds, "application_name": "threadline"}
@@ -42,8 +54,12 @@ def app_connection_params(settings: Settings) -> dict[str, Any]:
     params |= {"host": settings.db_host, "port": settings.db_port, "dbname": settings.db_name, "user": settings.db_user}
     if settings.db_iam_auth:
         params |= {"password": _rds_iam_token(settings), "sslmode": "require"}
+    elif settings.db_password_secret_arn:
+        params["password"] = _password_from_secret(settings)
     elif settings.db_password:
         params["password"] = settings.db_password.get_secret_value()
+    if settings.db_sslmode:
+        params["sslmode"] = settings.db_sslmode
     return params
 
 
