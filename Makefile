@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 SAM_BUILD_ENV := PYENV_VERSION=$(shell $(PYTHON) -c 'import platform; print(platform.python_version())'):3.13.0
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install dev test test-fast lint typecheck sam-validate build layer-requirements openapi bench bench-ingest bench-coldstart bench-read bench-expiry stop clean
+.PHONY: help install dev deploy-local test test-fast lint typecheck sam-validate build layer-requirements openapi bench bench-ingest bench-coldstart bench-read bench-expiry stop clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,10 +42,10 @@ stop: install ## stop the embedded PostgreSQL that make dev started
 	$(BIN)/threadline db stop
 
 test: install lint sam-validate build ## everything CI runs: lint, SAM validation and build, the test suite
-	$(BIN)/pytest
+	$(SAM_BUILD_ENV) $(BIN)/pytest
 
 test-fast: install ## the test suite alone
-	$(BIN)/pytest
+	$(SAM_BUILD_ENV) $(BIN)/pytest
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
@@ -75,3 +75,6 @@ bench-coldstart: install ## per function: init + first request up to its first r
 clean: ## remove build output and local state (the embedded database too)
 	-$(BIN)/threadline db stop
 	rm -rf .aws-sam .local .venv .uv
+
+deploy-local: install ## rehearse the deployment: sam build + sam deploy to a local AWS emulator (MiniStack), then call it
+	$(SAM_BUILD_ENV) $(BIN)/python -m devtools.rehearsal

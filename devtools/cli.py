@@ -31,10 +31,16 @@ def _admin(database_url: str):  # type: ignore[no-untyped-def]
 
 
 def migrate(database_url: str) -> list[str]:
+    """Apply pending migrations. threadline_app gets the local development password only together with migrations
+    this command applies itself (a fresh development database): a database migrated by someone else, such as a
+    deployment whose Migrations custom resource set the role's password from its secret, keeps its password."""
     from threadline.db.migrations import apply_migrations
 
     with _admin(database_url) as conn:
-        return apply_migrations(conn, app_role_password=LOCAL_APP_ROLE_PASSWORD)
+        applied = apply_migrations(conn)
+        if applied:
+            apply_migrations(conn, app_role_password=LOCAL_APP_ROLE_PASSWORD)
+        return applied
 
 
 def cmd_migrate(args: argparse.Namespace, database_url: str) -> None:

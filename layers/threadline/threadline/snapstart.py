@@ -4,8 +4,8 @@ With SnapStart (template parameter `EnableSnapStart`), Lambda runs a version's i
 restores every new container from it, possibly hours later and many times over. Anything time-bound that lived in
 memory at snapshot time would be restored stale or shared: an open database connection (the server closed it long
 ago, and two containers must never share one socket), a client holding the role's credentials from snapshot time,
-the Meta secret as it was then. Init creates none of these today (they are opened on first use), so the hooks are
-what keeps it safe when something is warmed before the snapshot. IAM tokens and credentials are not cached at all:
+the Meta secret or the database password as they were then. Init creates none of these today (they are opened on
+first use), so the hooks are what keeps it safe when something is warmed before the snapshot. IAM tokens and credentials are not cached at all:
 each connect mints a token from the environment, which Lambda refills on restore.
 
 The runtime's hook registry (`snapshot_restore_py`) exists only inside Lambda's Python runtime; elsewhere the hooks

@@ -31,6 +31,19 @@ def _rds_iam_token(settings: Settings) -> str:
     )
 
 
+def _password_from_secret(settings: Settings) -> str:
+    """The application role's password from its secret, read as the Meta secret is (one signed GetSecretValue, no
+    boto3 client on the first request) and cached there (SnapStart's after-restore hook clears that cache, so a
+    restored container reads the secret again)."""
+    from threadline.secrets_manager import get_json_secret
+
+    assert settings.db_password_secret_arn is not None
+    secret: Any = get_json_secret(
+        settings.db_password_secret_arn, max_age_seconds=settings.db_password_secret_max_age_seconds
+    )
+    return str(secret["password"])
+
+
 def app_connection_params(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for psycopg.connect() as the application role."""
     params: dict[str, Any] = {"connect_timeout": settings.db_connect_timeout_seconds, "application_name": "threadline"}
@@ -43,8 +56,12 @@ def app_connection_params(settings: Settings) -> dict[str, Any]:
     params |= {"host": settings.db_host, "port": settings.db_port, "dbname": settings.db_name, "user": settings.db_user}
     if settings.db_iam_auth:
         params |= {"password": _rds_iam_token(settings), "sslmode": "require"}
+    elif settings.db_password_secret_arn:
+        params["password"] = _password_from_secret(settings)
     elif settings.db_password:
         params["password"] = settings.db_password.get_secret_value()
+    if settings.db_sslmode:
+        params["sslmode"] = settings.db_sslmode
     return params
 
 
