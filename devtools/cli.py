@@ -63,6 +63,31 @@ def cmd_user_create(args: argparse.Namespace, database_url: str) -> None:
     _print({"id": user.id, "tenant_id": user.tenant_id, "name": user.name, "email": user.email})
 
 
+def _reply_rule_limit(value: str) -> int | None:
+    """A positive number (of hours, of replies), or `none` for no window / no cap."""
+    if value.lower() == "none":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a positive integer or none, not {value!r}")
+    return int(value)
+
+
+def _add_reply_rule_options(parser: argparse.ArgumentParser) -> None:
+    # Absent: the channel's default at creation, unchanged on update.
+    parser.add_argument("--reply-window-hours", type=_reply_rule_limit, default=argparse.SUPPRESS, metavar="N|none")
+    parser.add_argument("--max-replies-per-window", type=_reply_rule_limit, default=argparse.SUPPRESS, metavar="N|none")
+
+
+def _reply_rule_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        name: getattr(args, name) for name in ("reply_window_hours", "max_replies_per_window") if hasattr(args, name)
+    }
+
+
+def _reply_rule_fields(record: Any) -> dict[str, Any]:
+    return {"reply_window_hours": record.reply_window_hours, "max_replies_per_window": record.max_replies_per_window}
+
+
 def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.domain.connections import create_connection
 
@@ -73,14 +98,24 @@ def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
             platform=args.platform,
             connection_id=args.connection_id,
             phone_number_id=args.phone_number_id,
+            **_reply_rule_settings(args),
         )
     _print(
         {
             "connection_id": created.connection.connection_id,
             "platform": created.connection.platform,
             "api_secret": created.api_secret,
+            **_reply_rule_fields(created.connection),
         }
     )
+
+
+def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.domain.connections import update_reply_rule
+
+    with _admin(database_url) as conn:
+        record = update_reply_rule(conn, args.connection_id, **_reply_rule_settings(args))
+    _print({"connection_id": record.connection_id, "platform": record.platform, **_reply_rule_fields(record)})
 
 
 def cmd_connection_deactivate(args: argparse.Namespace, database_url: str) -> None:
@@ -182,7 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     connection_create.add_argument("--platform", required=True, choices=PLATFORMS)
     connection_create.add_argument("--connection-id")
     connection_create.add_argument("--phone-number-id")
+    _add_reply_rule_options(connection_create)
     connection_create.set_defaults(run=cmd_connection_create)
+    connection_update = connection.add_parser("update", help="the connection's reply rule")
+    connection_update.add_argument("connection_id")
+    _add_reply_rule_options(connection_update)
+    connection_update.set_defaults(run=cmd_connection_update)
     connection_deactivate = connection.add_parser("deactivate")
     connection_deactivate.add_argument("connection_id")
     connection_deactivate.set_defaults(run=cmd_connection_deactivate)

@@ -433,13 +433,12 @@ def test_a_closed_window_is_pushed_to_the_conversations_subscriber_once(live, ad
         ask(watcher, {"action": "subscribe_conversation", "conversation_id": conversation})
         # Time passes: the window closes after the job's last run (and beyond its settling minute).
         admin.execute(
-            "UPDATE contacts c SET window_expires_at = p.expired_through + (now() - interval '1 minute'"
-            " - p.expired_through) / 2 FROM window_expiry_progress p, conversations v"
-            " WHERE v.id = %s AND c.id = v.contact_id",
+            "UPDATE conversations v SET window_expires_at = p.expired_through + (now() - interval '1 minute'"
+            " - p.expired_through) / 2 FROM window_expiry_progress p WHERE v.id = %s",
             (conversation,),
         )
 
-        assert expire_closed_windows().contacts_expired == 1
+        assert expire_closed_windows().windows_expired == 1
         frame = next_frame(watcher)
         assert (frame["type"], frame["conversationId"], frame["windowStatus"]) == (
             "conversation_window",

@@ -434,23 +434,29 @@ def test_meta_closing_the_window_pushes_the_failure_and_the_window(admin, manage
     assert frames[2]["conversationId"] == conversation and frames[2]["windowStatus"] == "expired"
 
 
-def test_window_expiries_reach_the_subscribers_of_every_conversation_with_the_contact(
+def test_a_window_expiry_reaches_its_own_conversations_subscribers_not_the_contacts_other_conversations(
     admin, management_api, tenant_a, tenant_b
 ):
     one = customer_wrote(tenant_a, phone=PHONE_A, ago=timedelta(hours=25), conversation="chat_w1")
     two = ingest(tenant_a, "chat_w2", ("w2", at(1)), phone=PHONE_A)["conversation_id"]
     contact = admin.execute("SELECT contact_id FROM conversations WHERE id = %s", (one,)).fetchone()[0]  # type: ignore[index]
-    both = subscribe(admin, tenant_a.tenant_id, ("conversation", one), ("conversation", two))
+    watches_one = subscribe(admin, tenant_a.tenant_id, ("conversation", one))
+    watches_two = subscribe(admin, tenant_a.tenant_id, ("conversation", two))
     intruder = subscribe(admin, tenant_b.tenant_id, ("conversation", one))
     expired_at = datetime(2026, 2, 2, 10, 30, tzinfo=UTC)
 
-    publish_window_expiries(tenant_a.tenant_id, [ExpiredWindow(contact, expired_at)])
+    publish_window_expiries(tenant_a.tenant_id, [ExpiredWindow(one, contact, expired_at)])
 
-    assert sorted((f["conversationId"], f["windowExpiresAt"]) for f in management_api(both)) == [
-        (one, "2026-02-02T10:30:00.000Z"),
-        (two, "2026-02-02T10:30:00.000Z"),
+    assert management_api(watches_one) == [
+        {
+            "type": "conversation_window",
+            "conversationId": one,
+            "contactId": str(contact),
+            "windowStatus": "expired",
+            "windowExpiresAt": "2026-02-02T10:30:00.000Z",
+        }
     ]
-    assert all(f == f | {"type": "conversation_window", "contactId": str(contact)} for f in management_api(both))
+    assert management_api(watches_two) == []  # the same customer's other conversation keeps its own window
     assert management_api(intruder) == []
 
 

@@ -148,7 +148,7 @@ def test_meta_131047_closes_the_window_and_answers_like_an_expired_window(admin,
     (row,) = outbound_messages(admin, tenant.tenant_id)
     assert (row["status"], row["error_code"]) == ("failed", 131047)
     window_closed = admin.execute(
-        "SELECT window_expires_at <= now() FROM contacts WHERE tenant_id = %s", (tenant.tenant_id,)
+        "SELECT window_expires_at <= now() FROM conversations WHERE id = %s", (open_window,)
     ).fetchone()
     assert window_closed == (True,)
     # The next attempt is refused before Meta is called.

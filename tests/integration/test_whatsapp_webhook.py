@@ -222,6 +222,13 @@ def contact_row(admin: psycopg.Connection[Any], contact_id: uuid.UUID) -> dict[s
     return one_row(admin, "SELECT * FROM contacts WHERE id = %s", contact_id)
 
 
+def window_expires_at(admin: psycopg.Connection[Any], conversation_id: int) -> datetime:
+    """The conversation's reply window (the window belongs to the conversation on its business number)."""
+    return one_row(admin, "SELECT window_expires_at FROM conversations WHERE id = %s", conversation_id)[
+        "window_expires_at"
+    ]
+
+
 def outbound_message(
     admin: psycopg.Connection[Any],
     number: Number,
@@ -232,18 +239,25 @@ def outbound_message(
     wa_id: str = "16505551234",
     last_interaction_at: datetime | None = None,
 ) -> int:
-    """A message the send path wrote: its contact (window open from `last_interaction_at`) and conversation."""
+    """A message the send path wrote: its contact and conversation (window open from `last_interaction_at`, the
+    customer's last message in it)."""
     contact_id = admin.execute(
         "INSERT INTO contacts (tenant_id, identifier, phone_digits, last_interaction_at) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (tenant_id, identifier) DO UPDATE SET identifier = EXCLUDED.identifier RETURNING id",
         (number.tenant_id, f"+{wa_id}", wa_id, last_interaction_at or datetime.now(UTC) - timedelta(hours=1)),
     ).fetchone()[0]  # type: ignore[index]
     conversation_id = admin.execute(
-        "INSERT INTO conversations (tenant_id, connection_id, platform, external_conversation_id, contact_id)"
-        " VALUES (%s, %s, 'whatsapp', %s, %s)"
+        "INSERT INTO conversations (tenant_id, connection_id, platform, external_conversation_id, contact_id,"
+        " last_inbound_at) VALUES (%s, %s, 'whatsapp', %s, %s, %s)"
         " ON CONFLICT (tenant_id, platform, external_conversation_id) DO UPDATE SET platform = 'whatsapp'"
         " RETURNING id",
-        (number.tenant_id, number.connection_uuid, f"whatsapp:{number.phone_number_id}:{wa_id}", contact_id),
+        (
+            number.tenant_id,
+            number.connection_uuid,
+            f"whatsapp:{number.phone_number_id}:{wa_id}",
+            contact_id,
+            last_interaction_at or datetime.now(UTC) - timedelta(hours=1),
+        ),
     ).fetchone()[0]  # type: ignore[index]
     return admin.execute(
         "INSERT INTO messages (tenant_id, conversation_id, external_id, meta_id, direction, type, content, sent_at,"
@@ -526,7 +540,9 @@ class TestInboundMessages:
         )
         assert person["whatsapp_user_id"] == "US.13491208655302741918"
         assert person["last_interaction_at"] == datetime.fromtimestamp(sent_at, UTC)
-        assert person["window_expires_at"] == datetime.fromtimestamp(sent_at, UTC) + timedelta(hours=24)
+        assert window_expires_at(admin, row["conversation_id"]) == datetime.fromtimestamp(sent_at, UTC) + timedelta(
+            hours=24
+        )
 
     def test_meta_resending_the_same_delivery_stores_the_message_once(self, number, admin):
         body = notification(
@@ -614,7 +630,7 @@ class TestInboundMessages:
             "Oliver",
             "GB.5550001",
         )
-        assert person["window_expires_at"] > datetime.now(UTC)  # the window is open
+        assert window_expires_at(admin, row["conversation_id"]) > datetime.now(UTC)  # the window is open
 
     def test_a_username_user_without_a_phone_number_is_keyed_on_the_business_scoped_user_id(self, number, admin):
         bsuid = "BR.1502576394655843"
@@ -643,7 +659,7 @@ class TestInboundMessages:
         person = contact_row(admin, one["contact_id"])
         assert (person["whatsapp_user_id"], person["phone_digits"], person["name"]) == (bsuid, None, "Maria")
         assert person["identifier"] == bsuid.casefold()
-        assert person["window_expires_at"] > datetime.now(UTC)  # the window is open
+        assert window_expires_at(admin, one["conversation_id"]) > datetime.now(UTC)  # the window is open
 
     def test_a_known_customer_who_hides_their_number_stays_in_their_conversation(self, number, admin):
         bsuid = "US.13491208655302741918"
@@ -825,7 +841,7 @@ class TestStatuses:
             "Message Undeliverable.",
         )
 
-    def test_failed_because_the_window_closed_marks_the_contact_window_expired(self, number, admin):
+    def test_failed_because_the_window_closed_marks_the_conversation_window_expired(self, number, admin):
         message_id = outbound_message(
             admin, number, meta_id="wamid.out-4", last_interaction_at=datetime.now(UTC) - timedelta(hours=23)
         )
@@ -835,8 +851,8 @@ class TestStatuses:
 
         assert message_state(admin, message_id)["error_code"] == 131047
         window = admin.execute(
-            "SELECT k.window_expires_at <= now() FROM messages m"
-            " JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id WHERE m.id = %s",
+            "SELECT c.window_expires_at <= now() FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id WHERE m.id = %s",
             (message_id,),
         ).fetchone()
         assert window == (True,)
@@ -851,8 +867,8 @@ class TestStatuses:
 
         assert message_state(admin, message_id)["status"] == "failed"
         window = admin.execute(
-            "SELECT k.window_expires_at > now() FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " JOIN contacts k ON k.id = c.contact_id WHERE m.id = %s",
+            "SELECT c.window_expires_at > now() FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE m.id = %s",
             (message_id,),
         ).fetchone()
         assert window == (True,)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import psycopg
 
+from threadline.channels import effective_reply_rule
 from threadline.db.repositories.conversations import (
     ActivityPosition,
     ConversationDetailRow,
@@ -44,11 +45,16 @@ TOTAL_COUNT_CAP = 10_000
 CONVERSATION_NOT_FOUND = "Conversation not found"
 
 
-def customer_service_window(expires_at: datetime | None, now: datetime) -> CustomerServiceWindow:
-    """Open while the contact's window has not yet expired; the conversation shows its contact's window."""
-    return CustomerServiceWindow(
-        status="open" if expires_at is not None and expires_at > now else "expired", expires_at=expires_at
+def reply_window(row: ConversationRow, now: datetime) -> CustomerServiceWindow:
+    """The conversation's own window, by its channel's rule as its connection sets it."""
+    rule = effective_reply_rule(
+        row.platform,
+        has_connection=row.has_connection,
+        window_hours=row.reply_window_hours,
+        max_replies=row.max_replies_per_window,
     )
+    window = rule.window(expires_at=row.window_expires_at, replies_in_window=row.replies_in_window, now=now)
+    return CustomerServiceWindow(status=window.status, expires_at=window.expires_at, replies_left=window.replies_left)
 
 
 def _summary_fields(row: ConversationRow, now: datetime) -> dict[str, Any]:
@@ -66,7 +72,7 @@ def _summary_fields(row: ConversationRow, now: datetime) -> dict[str, Any]:
         "last_message_preview": row.last_message_preview,
         "last_message_at": row.last_message_at,
         "unread_count": row.unread_count,
-        "window": customer_service_window(row.window_expires_at, now),
+        "window": reply_window(row, now),
     }
 
 

@@ -1,14 +1,16 @@
-"""Sending WhatsApp messages: the 24-hour window, Meta's answer, and neither losing nor doubling a message.
+"""Sending a reply on a conversation's channel: its reply rule, the channel's answer, and neither losing nor
+doubling a message. The channel itself is an adapter (threadline.channels): this module names none.
 
 The order of events for one send:
-1. In one transaction: claim the Idempotency-Key (if given), check the recipient and the window, write the
-   outbound message as `pending`. Any refusal rolls all of it back: nothing is written, Meta is not called.
-2. Call Meta, outside any transaction. Our message's external id travels as `biz_opaque_callback_data`, so
-   Meta's status webhooks can find the row even if step 3 never happens.
-3. In a second transaction: mark the message sent (with the wamid) or failed (with Meta's code and title), and
+1. In one transaction: claim the Idempotency-Key (if given), check the recipient and the conversation's reply rule
+   (its window, its cap on replies), write the outbound message as `pending`. Any refusal rolls all of it back:
+   nothing is written, the channel is not called.
+2. Ask the channel, outside any transaction. Our message's external id travels with it (to Meta as
+   `biz_opaque_callback_data`), so the channel's status reports can find the row even if step 3 never happens.
+3. In a second transaction: mark the message sent (with the channel's id) or failed (with its code and title), and
    record the response under the Idempotency-Key for retries to replay.
-If the database is down at step 3 after Meta accepted, the write is retried until the deadline, then the
-client is told the message was sent (with a warning) and the status webhook completes the row later.
+If the database is down at step 3 after the channel accepted, the write is retried until the deadline, then the
+client is told the message was sent (with a warning) and the status report completes the row later.
 """
 
 from __future__ import annotations
@@ -20,10 +22,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import psycopg
 
+from threadline.channels import Channel, channel_for, effective_reply_rule
+from threadline.channels.base import (
+    ChannelRoute,
+    MediaContent,
+    NotSent,
+    OutboundContent,
+    OutboundMessage,
+    OutcomeUnknown,
+    Refused,
+    SendTarget,
+    Sent,
+    TemplateContent,
+    WindowClosed,
+)
 from threadline.db.repositories.idempotency import (
     IdempotencyRecord,
     attach_message_to_key,
@@ -35,14 +50,16 @@ from threadline.db.repositories.idempotency import (
 from threadline.db.repositories.sending import (
     OutboundMessageRow,
     PendingMessage,
+    ReplyWindowState,
     conversation_exists,
     ensure_whatsapp_conversation,
-    expire_contact_window,
+    expire_conversation_window,
     find_contact_for_recipient,
     find_conversation_for_send,
     find_outbound_message,
     find_reply_target,
     find_whatsapp_route,
+    give_back_reply,
     insert_pending_message,
     mark_message_failed,
     mark_message_sent,
@@ -63,10 +80,6 @@ from threadline.errors import (
     UpstreamFailure,
     error_for_status,
 )
-from threadline.meta.client import get_meta_client
-from threadline.meta.config import get_meta_settings
-from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
-from threadline.meta.messages import media_payload, template_payload, text_payload
 from threadline.models.ids import parse_id
 from threadline.models.sending import (
     ConversationSendRequest,
@@ -81,9 +94,8 @@ from threadline.realtime.publisher import ExpiredWindow, publish_message_event, 
 from threadline.vocabulary import SENT_STATUSES
 
 WINDOW_EXPIRED_MESSAGE = "Session window expired"
-CUSTOMER_SERVICE_WINDOW_HOURS = 24
 SOURCE = "manual_ui"
-# Time kept back from the Lambda deadline for recording Meta's answer after the call.
+# Time kept back from the Lambda deadline for recording the channel's answer after the call.
 RECORDING_RESERVE_SECONDS = 3.0
 # How long a retry waits for an in-flight first attempt with the same Idempotency-Key before answering 409.
 IN_FLIGHT_WAIT_SECONDS = 10.0
@@ -100,12 +112,12 @@ _MEDIA_MESSAGE_TYPES = {"image": "image", "video": "video", "audio": "audio", "d
 
 @dataclass(frozen=True)
 class _Plan:
-    """A checked send: the row to write and what to ask Meta."""
+    """A checked send: the row to write, the channel that carries it, and what to hand that channel."""
 
-    phone_number_id: str
-    contact_id: UUID
+    channel: Channel
+    route: ChannelRoute
+    content: OutboundContent
     message: PendingMessage
-    meta_payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -114,31 +126,36 @@ class _Prepared:
     row: OutboundMessageRow
 
 
-def window_is_open(window_expires_at: datetime | None, now: datetime | None = None) -> bool:
-    return window_expires_at is not None and window_expires_at > (now or datetime.now(UTC))
+def reply_cap_message(max_replies: int) -> str:
+    return (
+        f"Reply limit reached: this channel allows {max_replies} replies per window; "
+        "the customer's next message opens a new window"
+    )
 
 
-def _require_open_window(window_expires_at: datetime | None) -> None:
-    if not window_is_open(window_expires_at):
+def _require_reply_allowed(
+    channel: Channel, platform: str, state: ReplyWindowState, *, is_template: bool = False
+) -> None:
+    """The conversation's own reply rule (its connection's, else its platform's): inside the window, and under the
+    cap. A channel that lets templates out of the window (WhatsApp) still counts them against a cap."""
+    rule = effective_reply_rule(
+        platform,
+        has_connection=state.has_connection,
+        window_hours=state.reply_window_hours,
+        max_replies=state.max_replies_per_window,
+    )
+    window = rule.window(
+        expires_at=state.window_expires_at, replies_in_window=state.replies_in_window, now=datetime.now(UTC)
+    )
+    if window.status == "expired" and not (is_template and channel.templates_outside_window):
         raise InvalidRequest(WINDOW_EXPIRED_MESSAGE)
+    if rule.max_replies is not None and state.replies_in_window >= rule.max_replies:
+        raise InvalidRequest(reply_cap_message(rule.max_replies))
 
 
 def _new_external_id() -> str:
-    # Ours, not Meta's: it exists before Meta answers, and comes back to us as biz_opaque_callback_data.
+    # Ours, not the channel's: it exists before the channel answers, and comes back to us in its status reports.
     return f"tl_{uuid.uuid4().hex}"
-
-
-def _phone_number_for(route_phone_number_id: str | None) -> str:
-    phone_number_id = route_phone_number_id or get_meta_settings().default_phone_number_id
-    if not phone_number_id:
-        raise InvalidRequest("No WhatsApp number is configured to send from: add a connection with a phone number id")
-    return phone_number_id
-
-
-def _recipient_digits(phone_digits: str | None) -> str:
-    if not phone_digits:
-        raise InvalidRequest("This contact has no WhatsApp phone number to send to")
-    return phone_digits
 
 
 def _view(row: OutboundMessageRow) -> OutboundMessageView:
@@ -182,32 +199,43 @@ def _checked_idempotency_key(key: str | None) -> str | None:
 def send_to_recipient(
     *, caller: Caller, request: SendRequest, idempotency_key: str | None, remaining_ms: int
 ) -> SendResponse:
-    """`POST /api/messages/send`: a text to a known contact, inside their 24-hour window."""
+    """`POST /api/messages/send`: a WhatsApp text to a known contact, inside the window of the contact's WhatsApp
+    conversation the customer wrote to last (a tenant with two numbers answers from the one written to)."""
     recipient = normalise_identifier(request.recipient)
+    channel = channel_for("whatsapp")
 
     def plan(conn: psycopg.Connection[Any]) -> _Plan:
         contact = find_contact_for_recipient(conn, identifier=recipient.identifier, phone_digits=recipient.phone_digits)
         if contact is None:
             raise NotFound("Contact not found")
-        _require_open_window(contact.window_expires_at)
-        to = _recipient_digits(contact.phone_digits)
         route = find_whatsapp_route(conn, contact.id)
-        phone_number_id = _phone_number_for(route.phone_number_id)
+        _require_reply_allowed(channel, "whatsapp", route)
+        channel_route = channel.route(
+            SendTarget(
+                conversation_id=route.conversation_id,
+                platform="whatsapp",
+                external_conversation_id=None,
+                contact_identifier=contact.identifier,
+                contact_phone_digits=contact.phone_digits,
+                connection_id=None,
+                phone_number_id=route.phone_number_id,
+            )
+        )
         conversation_id = route.conversation_id or ensure_whatsapp_conversation(
             conn,
             tenant_id=caller.tenant_id,
             connection_uuid=route.connection_uuid,
-            external_conversation_id=whatsapp_conversation_key(phone_number_id, to),
+            external_conversation_id=whatsapp_conversation_key(channel_route.sender, channel_route.recipient),
             contact_id=contact.id,
         )
-        external_id = _new_external_id()
         return _Plan(
-            phone_number_id=phone_number_id,
-            contact_id=contact.id,
+            channel=channel,
+            route=channel_route,
+            content=OutboundContent(text=request.body),
             message=PendingMessage(
                 tenant_id=caller.tenant_id,
                 conversation_id=conversation_id,
-                external_id=external_id,
+                external_id=_new_external_id(),
                 type="text",
                 content=request.body,
                 media_url=None,
@@ -217,7 +245,6 @@ def send_to_recipient(
                 payload=None,
                 source=SOURCE,
             ),
-            meta_payload=text_payload(to, request.body, callback_data=external_id),
         )
 
     return _send(
@@ -237,8 +264,8 @@ def send_to_conversation(
     idempotency_key: str | None,
     remaining_ms: int,
 ) -> SendResponse:
-    """`POST /api/v1/conversations/{id}/messages`: text, media or a template through the conversation's number.
-    Templates may go out when the window is closed: that is how a business re-opens a conversation."""
+    """`POST /api/v1/conversations/{id}/messages`: text, media or a template through the conversation's own channel
+    and connection, by that connection's reply rule."""
     target_id = conversation_id
 
     def plan(conn: psycopg.Connection[Any]) -> _Plan:
@@ -246,32 +273,37 @@ def send_to_conversation(
         if conversation is None:
             # The seed's rule: another tenant's conversation is 403, one that does not exist 404.
             raise Forbidden("Forbidden") if conversation_exists(conn, target_id) else NotFound("Conversation not found")
-        if conversation.platform != "whatsapp":
-            raise InvalidRequest(
-                f"Sending to {conversation.platform} conversations is not supported yet; only WhatsApp can be sent to"
-            )
+        channel = channel_for(conversation.platform)
+        channel.check_can_send()
         if conversation.connection_is_active is False:
             raise InvalidRequest("This conversation's connection is inactive")
-        if request.template is None:
-            _require_open_window(conversation.window_expires_at)
-        to = _recipient_digits(conversation.contact_phone_digits)
-        phone_number_id = _phone_number_for(conversation.phone_number_id)
+        _require_reply_allowed(channel, conversation.platform, conversation, is_template=request.template is not None)
+        channel_route = channel.route(
+            SendTarget(
+                conversation_id=conversation.id,
+                platform=conversation.platform,
+                external_conversation_id=conversation.external_conversation_id,
+                contact_identifier=conversation.contact_identifier,
+                contact_phone_digits=conversation.contact_phone_digits,
+                connection_id=conversation.connection_id,
+                phone_number_id=conversation.phone_number_id,
+            )
+        )
         reply_to = _reply_target(conn, target_id, request.reply_to)
-        external_id = _new_external_id()
-        message, payload = _conversation_message(request, to=to, reply_to=reply_to, external_id=external_id)
+        columns, content = _conversation_message(request, reply_to=reply_to)
         return _Plan(
-            phone_number_id=phone_number_id,
-            contact_id=conversation.contact_id,
+            channel=channel,
+            route=channel_route,
+            content=content,
             message=PendingMessage(
                 tenant_id=caller.tenant_id,
                 conversation_id=target_id,
-                external_id=external_id,
+                external_id=_new_external_id(),
                 reply_to_external_id=reply_to,
                 author_user_id=caller.user_id,
                 source=SOURCE,
-                **message,
+                **columns,
             ),
-            meta_payload=payload,
         )
 
     return _send(
@@ -288,7 +320,7 @@ def _reply_target(conn: psycopg.Connection[Any], conversation_id: int, reply_to:
         return None
     no_such_message = "reply_to names no message in this conversation"
     if not reply_to.isdigit():  # also true of digits like "²", which the id parser refuses
-        return reply_to  # a WhatsApp message id (wamid) as the client knows it
+        return reply_to  # the channel's own message id (a wamid) as the client knows it
     target = find_reply_target(
         conn, conversation_id, parse_id(reply_to, explanation=no_such_message, refuse=InvalidRequest)
     )
@@ -298,9 +330,9 @@ def _reply_target(conn: psycopg.Connection[Any], conversation_id: int, reply_to:
 
 
 def _conversation_message(
-    request: ConversationSendRequest, *, to: str, reply_to: str | None, external_id: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The stored columns and Meta's payload for the one kind of message the request carries."""
+    request: ConversationSendRequest, *, reply_to: str | None
+) -> tuple[dict[str, Any], OutboundContent]:
+    """The stored columns and the channel's content for the one kind of message the request carries."""
     if request.template is not None:
         template = request.template
         columns = {
@@ -310,8 +342,10 @@ def _conversation_message(
             "media_filename": None,
             "payload": {"template": template.model_dump()},
         }
-        payload = template_payload(to, template.name, template.language, template.components, callback_data=external_id)
-        return columns, payload
+        content = OutboundContent(
+            template=TemplateContent(template.name, template.language, template.components), reply_to=None
+        )
+        return columns, content
     if request.media is not None:
         media = request.media
         caption = media.caption or request.content or None
@@ -322,19 +356,13 @@ def _conversation_message(
             "media_filename": media.filename,
             "payload": None,
         }
-        payload = media_payload(
-            to,
-            media.type,
-            media.url,
-            caption=caption,
-            filename=media.filename,
-            reply_to=reply_to,
-            callback_data=external_id,
+        content = OutboundContent(
+            text=caption, media=MediaContent(media.type, media.url, media.filename), reply_to=reply_to
         )
-        return columns, payload
+        return columns, content
     assert request.content is not None
     columns = {"type": "text", "content": request.content, "media_url": None, "media_filename": None, "payload": None}
-    return columns, text_payload(to, request.content, reply_to=reply_to, callback_data=external_id)
+    return columns, OutboundContent(text=request.content, reply_to=reply_to)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -384,51 +412,63 @@ def _deliver(
     deadline: float,
 ) -> SendResponse:
     plan, row = prepared.plan, prepared.row
-    try:
-        sent = get_meta_client().send_message(plan.phone_number_id, plan.meta_payload, deadline=meta_deadline)
-    except MetaWindowClosed as error:
-        # Meta knows better than our clock: the window is closed. Say so exactly as when we knew it ourselves.
-        _record_failure(caller, row, error, idempotency_key, InvalidRequest(WINDOW_EXPIRED_MESSAGE), plan.contact_id)
-        raise InvalidRequest(WINDOW_EXPIRED_MESSAGE) from None
-    except MetaApiError as error:
+    provider = plan.channel.provider
+    outcome = plan.channel.send(
+        OutboundMessage(
+            message_id=row.id,
+            external_id=row.external_id,
+            conversation_id=row.conversation_id,
+            route=plan.route,
+            content=plan.content,
+        ),
+        deadline=meta_deadline,
+    )
+    if isinstance(outcome, WindowClosed):
+        # The channel knows better than our clock: the window is closed. Say so exactly as when we knew it ourselves.
+        expired = InvalidRequest(WINDOW_EXPIRED_MESSAGE)
+        _record_failure(caller, row, outcome, idempotency_key, expired, close_window=True)
+        raise expired
+    if isinstance(outcome, Refused):
         refusal = UpstreamFailure(
-            f"Meta refused the message: {error.title}",
-            details=error.details,
-            fields={"code": error.code, "title": error.title, "details": error.details},
+            f"{provider} refused the message: {outcome.title}",
+            details=outcome.details,
+            fields={"code": outcome.code, "title": outcome.title, "details": outcome.details},
         )
-        _record_failure(caller, row, error, idempotency_key, refusal)
-        raise refusal from None
-    except MetaUnavailable as error:
-        if error.outcome_unknown:
-            unconfirmed_title = error.title
-            # Meta may have sent it. Keep the message pending for its status webhook, and make retries with this
-            # Idempotency-Key replay this answer instead of sending a second copy.
-            unknown = UpstreamFailure(
-                "Meta did not confirm the message; it may still be delivered. Do not resend it: its status will update",
-                details=error.message,
-                fields={"message_id": row.id},
-            )
-            _record_outcome(
-                caller,
-                lambda conn: note_message_outcome_unknown(conn, row.id, title=unconfirmed_title),
-                idempotency_key,
-                unknown,
-                message_id=row.id,
-                event="updated",
-                deadline=deadline,
-            )
-            raise unknown from None
-        unreachable = UpstreamFailure("Meta could not be reached; the message was not sent", details=error.message)
-        _record_failure(caller, row, error, idempotency_key, None)
-        raise unreachable from None
-    except MetaError as error:
-        # Not configured, or an answer we could not read before sending: nothing went out.
-        _record_failure(caller, row, error, idempotency_key, None)
-        raise UpstreamFailure(f"Meta could not be used: {error.message}") from None
+        _record_failure(caller, row, outcome, idempotency_key, refusal)
+        raise refusal
+    if isinstance(outcome, OutcomeUnknown):
+        unconfirmed_title = outcome.title
+        # The channel may have sent it. Keep the message pending for its status report, and make retries with this
+        # Idempotency-Key replay this answer instead of sending a second copy.
+        unknown = UpstreamFailure(
+            f"{provider} did not confirm the message; it may still be delivered. Do not resend it: its status will "
+            "update",
+            details=outcome.details,
+            fields={"message_id": row.id},
+        )
+        _record_outcome(
+            caller,
+            lambda conn: note_message_outcome_unknown(conn, row.id, title=unconfirmed_title),
+            idempotency_key,
+            unknown,
+            message_id=row.id,
+            event="updated",
+            deadline=deadline,
+        )
+        raise unknown
+    if isinstance(outcome, NotSent):
+        # Nothing went out: the key is released so that a retry may send.
+        _record_failure(caller, row, outcome, idempotency_key, None)
+        raise UpstreamFailure(outcome.explanation, details=outcome.explanation_details)
+    return _record_sent(caller, row, outcome, idempotency_key, deadline=deadline)
 
+
+def _record_sent(
+    caller: Caller, row: OutboundMessageRow, sent: Sent, idempotency_key: str | None, *, deadline: float
+) -> SendResponse:
     def record_sent(conn: psycopg.Connection[Any]) -> tuple[SendResponse, OutboundMessageRow]:
-        completed = mark_message_sent(conn, row.id, sent.wamid)
-        response = SendResponse(message=_view(completed), meta_id=sent.wamid)
+        completed = mark_message_sent(conn, row.id, sent.external_id)
+        response = SendResponse(message=_view(completed), meta_id=sent.external_id)
         if idempotency_key is not None:
             complete_idempotency_key(
                 conn, idempotency_key, response_status=SENT_STATUS, response_body=response.model_dump(mode="json")
@@ -440,15 +480,15 @@ def _deliver(
             lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id), deadline=deadline
         )
     except psycopg.Error:
-        # Meta accepted the message: it must not be reported as failed, or the agent will send it again. The row is
-        # completed from Meta's status webhook (biz_opaque_callback_data carries its external id).
+        # The channel accepted the message: it must not be reported as failed, or the agent will send it again. The
+        # row is completed from the channel's status report (which carries our external id).
         logger.error(
             "message sent but not recorded",
-            extra={"message_id": row.id, "external_id": row.external_id, "meta_id": sent.wamid},
+            extra={"message_id": row.id, "external_id": row.external_id, "meta_id": sent.external_id},
         )
         return SendResponse(
-            message=_view(row).model_copy(update={"status": "sent", "meta_id": sent.wamid}),
-            meta_id=sent.wamid,
+            message=_view(row).model_copy(update={"status": "sent", "meta_id": sent.external_id}),
+            meta_id=sent.external_id,
             warning="Message sent, but its record could not be updated yet; Meta's status webhook will complete it",
         )
     publish_message_event(caller.tenant_id, "status", outbound_message(completed))
@@ -460,23 +500,28 @@ def _deliver(
 def _record_failure(
     caller: Caller,
     row: OutboundMessageRow,
-    error: MetaError,
+    failure: WindowClosed | Refused | NotSent,
     idempotency_key: str | None,
     answer: ThreadlineError | None,
-    expired_contact: UUID | None = None,
+    *,
+    close_window: bool = False,
 ) -> None:
-    """Mark the message failed with Meta's code and title. With an `answer`, retries with the key replay it;
-    without one the key is released, because nothing reached Meta and a retry may try again."""
+    """Mark the message failed with the channel's code and title, and give its place in the window's count of
+    replies back (it was not sent). With an `answer`, retries with the key replay it; without one the key is
+    released, because nothing reached the channel and a retry may try again."""
+    closed_at: list[datetime] = []
 
     def mark_failed(conn: psycopg.Connection[Any]) -> OutboundMessageRow:
-        failed = mark_message_failed(conn, row.id, code=error.code, title=error.title, details=error.details)
-        if expired_contact is not None:
-            expire_contact_window(conn, expired_contact)
+        failed = mark_message_failed(conn, row.id, code=failure.code, title=failure.title, details=failure.details)
+        give_back_reply(conn, row.id)
+        if close_window:
+            closed = expire_conversation_window(conn, row.conversation_id)
+            closed_at[:] = [closed] if closed is not None else []
         return failed
 
     recorded = _record_outcome(caller, mark_failed, idempotency_key, answer, message_id=row.id, event="status")
-    if recorded and expired_contact is not None:
-        publish_window_expiries(caller.tenant_id, [ExpiredWindow(expired_contact, datetime.now(UTC))])
+    if recorded and closed_at:
+        publish_window_expiries(caller.tenant_id, [ExpiredWindow(row.conversation_id, row.contact_id, closed_at[0])])
 
 
 def _record_outcome(

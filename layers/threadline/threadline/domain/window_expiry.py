@@ -1,9 +1,11 @@
-"""The scheduled window expiry: notice, exactly once, every contact whose 24-hour WhatsApp window has closed.
+"""The scheduled window expiry: notice, exactly once, every conversation whose reply window has closed.
 
-A window is open exactly while `window_expires_at` is in the future; every reader computes that itself. What the job
-adds is one moment at which each closed window is noticed, so the real-time feed can tell agents "template required"
-before they type, and a metric counts them. The job marks windows by moving its progress mark past their closing time
-(migrations 0003 and 0008): no contact row is rewritten, so a run costs one index range read however many windows closed.
+A window belongs to the conversation, by its channel's rule (WhatsApp 24 hours per business number, WeChat 48; none on
+Telegram and Signal, whose conversations never have one: migration 0018). It is open exactly while
+`conversations.window_expires_at` is in the future; every reader computes that itself. What the job adds is one moment
+at which each closed window is noticed, so the real-time feed can tell agents "template required" before they type,
+and a metric counts them. The job marks windows by moving its progress mark past their closing time (migrations 0003,
+0008, 0018): no conversation row is rewritten, so a run costs one index range read however many windows closed.
 
 A run is a loop of batches, each its own transaction: a crash or timeout loses at most the batch in flight, which the
 next run does again (the mark only moves when a batch commits). The loop ends when the mark has caught up with the
@@ -24,7 +26,11 @@ import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
 from threadline.db.repositories.sending import fail_unconfirmed_sends
-from threadline.db.repositories.window_expiry import ExpiredContactWindow, WindowExpiryBatch, expire_window_batch
+from threadline.db.repositories.window_expiry import (
+    ExpiredConversationWindow,
+    WindowExpiryBatch,
+    expire_window_batch,
+)
 from threadline.db.tenancy import run_in_transaction
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import ExpiredWindow, publish_stored_messages, publish_window_expiries
@@ -49,13 +55,12 @@ UNCONFIRMED_SEND_DETAILS = (
 # Per run (every few minutes): far more than the sends a Meta outage leaves pending in that time.
 UNCONFIRMED_SENDS_PER_RUN = 1_000
 
-WindowsListener = Callable[[UUID, Sequence[ExpiredContactWindow]], None]
+WindowsListener = Callable[[UUID, Sequence[ExpiredConversationWindow]], None]
 
 
 @dataclass(frozen=True)
 class WindowExpiryOutcome:
-    contacts_expired: int
-    conversations_affected: int
+    windows_expired: int
     batches: int
     caught_up: bool
     # The progress mark: every window that closed up to this instant has been noticed.
@@ -63,17 +68,18 @@ class WindowExpiryOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "contacts_expired": self.contacts_expired,
-            "conversations_affected": self.conversations_affected,
+            "windows_expired": self.windows_expired,
             "batches": self.batches,
             "caught_up": self.caught_up,
             "expired_through": self.expired_through.isoformat(),
         }
 
 
-def announce_expired_windows(tenant_id: UUID, windows: Sequence[ExpiredContactWindow]) -> None:
-    """The real-time feed: the subscribers of these contacts' conversations hear that the window closed."""
-    publish_window_expiries(tenant_id, [ExpiredWindow(w.contact_id, w.window_expires_at) for w in windows])
+def announce_expired_windows(tenant_id: UUID, windows: Sequence[ExpiredConversationWindow]) -> None:
+    """The real-time feed: the subscribers of these conversations hear that their window closed."""
+    publish_window_expiries(
+        tenant_id, [ExpiredWindow(w.conversation_id, w.contact_id, w.window_expires_at) for w in windows]
+    )
 
 
 def expire_closed_windows(
@@ -82,7 +88,7 @@ def expire_closed_windows(
     remaining_time_ms: Callable[[], int] | None = None,
     on_windows_expired: WindowsListener | None = announce_expired_windows,
 ) -> WindowExpiryOutcome:
-    """Notice every contact window that has closed, batch by batch, across all tenants.
+    """Notice every conversation window that has closed, batch by batch, across all tenants.
 
     `remaining_time_ms` is the Lambda context's clock (None: run until caught up). `on_windows_expired` is called
     after each batch commits with each tenant's closed windows that someone subscribes to (by default the real-time
@@ -90,7 +96,7 @@ def expire_closed_windows(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
-    contacts_expired = conversations_affected = batches = 0
+    windows_expired = batches = 0
     slowest_batch_ms = 0.0
 
     def one_batch(conn: psycopg.Connection[Any]) -> WindowExpiryBatch:
@@ -101,8 +107,7 @@ def expire_closed_windows(
         last: WindowExpiryBatch = run_in_transaction(one_batch)
         slowest_batch_ms = max(slowest_batch_ms, (time.monotonic() - started) * 1000)
         batches += 1
-        contacts_expired += last.contacts_expired
-        conversations_affected += last.conversations_affected
+        windows_expired += last.windows_expired
         if on_windows_expired is not None:
             for tenant_id, windows in last.windows_by_tenant().items():
                 on_windows_expired(tenant_id, windows)
@@ -118,14 +123,12 @@ def expire_closed_windows(
             break
 
     outcome = WindowExpiryOutcome(
-        contacts_expired=contacts_expired,
-        conversations_affected=conversations_affected,
+        windows_expired=windows_expired,
         batches=batches,
         caught_up=last.caught_up,
         expired_through=last.expired_through,
     )
-    metrics.add_metric(name="WindowsExpired", unit=MetricUnit.Count, value=contacts_expired)
-    metrics.add_metric(name="ConversationWindowsExpired", unit=MetricUnit.Count, value=conversations_affected)
+    metrics.add_metric(name="WindowsExpired", unit=MetricUnit.Count, value=windows_expired)
     logger.info("window expiry run", extra=outcome.as_dict())
     return outcome
 

@@ -51,10 +51,23 @@ class ContactSummary(BaseModel):
 
 
 class CustomerServiceWindow(BaseModel):
-    """WhatsApp's 24-hour window: free text may be sent while it is open, only templates once it has expired."""
+    """The conversation's reply window, by its channel's rule (its connection's reply_window_hours and
+    max_replies_per_window): WhatsApp 24 hours per business number, WeChat 48 hours and 5 replies, Telegram and
+    Signal none. Free replies may be sent while it is open (or when there is none); on WhatsApp only templates once
+    it has expired."""
 
-    status: Literal["open", "expired"]
-    expires_at: UtcDatetime | None = Field(description="when it closes (or closed); null if the contact never wrote")
+    status: Literal["open", "expired", "none"] = Field(
+        description="`none`: this channel has no reply window, a reply may always be sent"
+    )
+    expires_at: UtcDatetime | None = Field(
+        description="when it closes (or closed); null if the customer never wrote here, or the channel has no window"
+    )
+    replies_left: int | None = Field(
+        default=None,
+        description="replies that may still be sent in this window, present only when the channel caps them "
+        "(WeChat: 5)",
+        exclude_if=lambda replies_left: replies_left is None,
+    )
 
 
 class ConversationSummary(BaseModel):

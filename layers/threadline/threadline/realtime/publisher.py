@@ -82,6 +82,7 @@ class IngestedConversation:
 
 @dataclass(frozen=True)
 class ExpiredWindow:
+    conversation_id: int
     contact_id: UUID
     window_expires_at: datetime
 
@@ -252,20 +253,19 @@ def publish_stored_messages(tenant_id: UUID, kind: MessageEventKind, message_ids
 
 @_never_raises
 def publish_window_expiries(tenant_id: UUID, windows: Sequence[ExpiredWindow]) -> None:
-    """Tell the subscribers of every conversation with these contacts that the contact's window closed."""
+    """Tell the subscribers of each of these conversations that its reply window closed."""
     if not windows:
         return
-    expires_at = {window.contact_id: window.window_expires_at for window in windows}
+    by_conversation = {window.conversation_id: window for window in windows}
 
     def plan(conn: psycopg.Connection[Any]) -> _Delivery | None:
-        subscribers = find_window_subscribers(conn, tenant_id=tenant_id, contact_ids=sorted(expires_at, key=str))
+        subscribers = find_window_subscribers(conn, tenant_id=tenant_id, conversation_ids=sorted(by_conversation))
         if not subscribers:
             return None
         delivery = _Delivery()
         for subscriber in subscribers:
-            event = window_expired_event(
-                subscriber.conversation_id, subscriber.contact_id, expires_at[subscriber.contact_id]
-            )
+            window = by_conversation[subscriber.conversation_id]
+            event = window_expired_event(window.conversation_id, window.contact_id, window.window_expires_at)
             delivery.add(subscriber.connection_id, event.frame)
         return delivery
 

@@ -34,6 +34,13 @@ class ConnectionRecord:
     platform: str
     phone_number_id: str | None
     is_active: bool
+    reply_window_hours: int | None
+    max_replies_per_window: int | None
+
+
+_RECORD_COLUMNS = (
+    "id, tenant_id, connection_id, platform, phone_number_id, is_active, reply_window_hours, max_replies_per_window"
+)
 
 
 def insert_connection(
@@ -44,16 +51,33 @@ def insert_connection(
     platform: str,
     api_secret_sha256: str,
     phone_number_id: str | None,
+    reply_window_hours: int | None,
+    max_replies_per_window: int | None,
 ) -> ConnectionRecord:
     with conn.cursor(row_factory=class_row(ConnectionRecord)) as cursor:
         row = cursor.execute(
-            "INSERT INTO connections (tenant_id, connection_id, platform, api_secret_sha256, phone_number_id)"
-            " VALUES (%s, %s, %s, %s, %s)"
-            " RETURNING id, tenant_id, connection_id, platform, phone_number_id, is_active",
-            (tenant_id, connection_id, platform, api_secret_sha256, phone_number_id),
+            "INSERT INTO connections (tenant_id, connection_id, platform, api_secret_sha256, phone_number_id,"
+            " reply_window_hours, max_replies_per_window)"
+            f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_RECORD_COLUMNS}",
+            (
+                tenant_id,
+                connection_id,
+                platform,
+                api_secret_sha256,
+                phone_number_id,
+                reply_window_hours,
+                max_replies_per_window,
+            ),
         ).fetchone()
     assert row is not None
     return row
+
+
+def find_connection(conn: psycopg.Connection[Any], connection_id: str) -> ConnectionRecord | None:
+    with conn.cursor(row_factory=class_row(ConnectionRecord)) as cursor:
+        return cursor.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM connections WHERE connection_id = %s", (connection_id,)
+        ).fetchone()
 
 
 def set_connection_active(
@@ -61,8 +85,7 @@ def set_connection_active(
 ) -> ConnectionRecord | None:
     with conn.cursor(row_factory=class_row(ConnectionRecord)) as cursor:
         return cursor.execute(
-            "UPDATE connections SET is_active = %s WHERE connection_id = %s"
-            " RETURNING id, tenant_id, connection_id, platform, phone_number_id, is_active",
+            f"UPDATE connections SET is_active = %s WHERE connection_id = %s RETURNING {_RECORD_COLUMNS}",
             (is_active, connection_id),
         ).fetchone()
 
@@ -73,3 +96,42 @@ def update_api_secret_digest(conn: psycopg.Connection[Any], connection_id: str, 
         (api_secret_sha256, connection_id),
     ).fetchone()
     return updated is not None
+
+
+def set_reply_rule(
+    conn: psycopg.Connection[Any],
+    connection_id: str,
+    *,
+    reply_window_hours: int | None,
+    max_replies_per_window: int | None,
+) -> ConnectionRecord | None:
+    """Change the connection's reply rule, and move the windows of its conversations to it at once: a window still
+    as the old rule made it (last inbound + the old hours; none under no rule) becomes last inbound + the new hours
+    (or none). A window the channel closed early (Meta's 131047) stays closed. One statement, however many
+    conversations the connection has."""
+    with conn.cursor(row_factory=class_row(ConnectionRecord)) as cursor:
+        return cursor.execute(
+            f"""
+            WITH previous AS (
+                SELECT id, reply_window_hours FROM connections WHERE connection_id = %(connection_id)s FOR UPDATE
+            ),
+            changed AS (
+                UPDATE connections k
+                SET reply_window_hours = %(hours)s, max_replies_per_window = %(cap)s
+                FROM previous
+                WHERE k.id = previous.id
+                RETURNING k.*
+            ),
+            moved AS (
+                UPDATE conversations v
+                SET window_expires_at = v.last_inbound_at + make_interval(hours => %(hours)s), updated_at = now()
+                FROM previous
+                WHERE v.connection_id = previous.id AND v.last_inbound_at IS NOT NULL
+                  AND v.window_expires_at IS NOT DISTINCT FROM
+                      v.last_inbound_at + make_interval(hours => previous.reply_window_hours)
+                  AND previous.reply_window_hours IS DISTINCT FROM %(hours)s
+            )
+            SELECT {_RECORD_COLUMNS} FROM changed
+            """,
+            {"connection_id": connection_id, "hours": reply_window_hours, "cap": max_replies_per_window},
+        ).fetchone()

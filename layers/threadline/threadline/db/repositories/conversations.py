@@ -47,7 +47,13 @@ class ConversationRow:
     contact_name: str | None
     contact_identifier: str
     contact_avatar_url: str | None
+    # The reply window (migration 0018): the conversation's, by its connection's rule (or its platform's default
+    # when it has no connection).
     window_expires_at: datetime | None
+    replies_in_window: int
+    has_connection: bool
+    reply_window_hours: int | None
+    max_replies_per_window: int | None
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,12 @@ READER_JOIN = sql.SQL("LEFT JOIN conversation_reads r ON r.conversation_id = c.i
 _ROW_COLUMNS = sql.SQL("""
     c.id, c.platform, c.status, c.location_id, c.last_message_at, c.last_message_preview, {unread},
     k.id AS contact_id, k.name AS contact_name, k.identifier AS contact_identifier,
-    k.avatar_url AS contact_avatar_url, k.window_expires_at
+    k.avatar_url AS contact_avatar_url,
+    c.window_expires_at, c.replies_in_window, (n.id IS NOT NULL) AS has_connection, n.reply_window_hours,
+    n.max_replies_per_window
 """).format(unread=UNREAD_FOR_READER)
+# Every query that selects _ROW_COLUMNS joins its connection as `n` (the reply rule's columns).
+_CONNECTION_JOIN = sql.SQL("LEFT JOIN connections n ON n.id = c.connection_id")
 
 _LIST_ORDER = sql.SQL("last_message_at DESC NULLS LAST, id DESC")
 
@@ -148,9 +158,15 @@ def list_conversations(
         FROM page p
         JOIN conversations c ON c.id = p.id
         JOIN contacts k ON k.id = c.contact_id
+        {connection}
         {reader}
         ORDER BY p.last_message_at DESC NULLS LAST, p.id DESC
-    """).format(positions=_positions_query(filters, after), columns=_ROW_COLUMNS, reader=READER_JOIN)
+    """).format(
+        positions=_positions_query(filters, after),
+        columns=_ROW_COLUMNS,
+        connection=_CONNECTION_JOIN,
+        reader=READER_JOIN,
+    )
     params = {
         "tenant_id": tenant_id,
         "status": filters.status,
@@ -194,12 +210,12 @@ def find_conversation(
                c.team_id, t.name AS team_name
         FROM conversations c
         JOIN contacts k ON k.id = c.contact_id
-        LEFT JOIN connections n ON n.id = c.connection_id
+        {connection}
         LEFT JOIN locations l ON l.id = c.location_id
         LEFT JOIN users u ON u.id = c.assignee_id
         LEFT JOIN teams t ON t.id = c.team_id
         {reader}
         WHERE c.id = %(conversation_id)s
-    """).format(columns=_ROW_COLUMNS, reader=READER_JOIN)
+    """).format(columns=_ROW_COLUMNS, connection=_CONNECTION_JOIN, reader=READER_JOIN)
     with conn.cursor(row_factory=class_row(ConversationDetailRow)) as cursor:
         return cursor.execute(query, {"conversation_id": conversation_id, "reader_id": reader_id}).fetchone()

@@ -174,10 +174,9 @@ def find_subscribers(
 
 
 def find_window_subscribers(
-    conn: psycopg.Connection[Any], *, tenant_id: UUID, contact_ids: Sequence[UUID]
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, conversation_ids: Sequence[int]
 ) -> list[WindowSubscriber]:
-    """Live subscribers of the conversations with these contacts (a window belongs to the contact, and every
-    conversation with the contact shows it)."""
+    """Live subscribers of these conversations (a window belongs to its conversation, on its own channel)."""
     with conn.cursor(row_factory=class_row(WindowSubscriber)) as cursor:
         return cursor.execute(
             """
@@ -186,10 +185,10 @@ def find_window_subscribers(
             JOIN websocket_subscriptions s
               ON s.tenant_id = v.tenant_id AND s.topic = 'conversation' AND s.topic_id = v.id::text
             JOIN websocket_connections c ON c.connection_id = s.connection_id
-            WHERE v.tenant_id = %(tenant_id)s AND v.contact_id = ANY(%(contact_ids)s) AND c.expires_at > now()
+            WHERE v.tenant_id = %(tenant_id)s AND v.id = ANY(%(conversation_ids)s) AND c.expires_at > now()
             ORDER BY s.connection_id, v.id
             """,
-            {"tenant_id": tenant_id, "contact_ids": list(contact_ids)},
+            {"tenant_id": tenant_id, "conversation_ids": list(conversation_ids)},
         ).fetchall()
 
 

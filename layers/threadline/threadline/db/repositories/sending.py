@@ -16,17 +16,30 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from threadline.vocabulary import Platform
+
 
 @dataclass(frozen=True)
 class RecipientContact:
     id: UUID
     identifier: str
     phone_digits: str | None
-    window_expires_at: datetime | None
 
 
-@dataclass(frozen=True)
-class WhatsAppRoute:
+@dataclass(frozen=True, kw_only=True)
+class ReplyWindowState:
+    """A conversation's window and its rule's columns (migration 0018): the rule is the connection's, or the
+    platform's when the conversation has no connection (`has_connection` false)."""
+
+    window_expires_at: datetime | None = None
+    replies_in_window: int = 0
+    has_connection: bool = False
+    reply_window_hours: int | None = None
+    max_replies_per_window: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WhatsAppRoute(ReplyWindowState):
     """Where a message to a contact goes: a conversation (when one exists) and the number it is sent from."""
 
     conversation_id: int | None
@@ -34,14 +47,16 @@ class WhatsAppRoute:
     phone_number_id: str | None
 
 
-@dataclass(frozen=True)
-class ConversationForSend:
+@dataclass(frozen=True, kw_only=True)
+class ConversationForSend(ReplyWindowState):
     id: int
-    platform: str
+    platform: Platform
+    external_conversation_id: str
     contact_id: UUID
+    contact_identifier: str
     contact_phone_digits: str | None
-    window_expires_at: datetime | None
     connection_uuid: UUID | None
+    connection_id: str | None
     connection_is_active: bool | None
     phone_number_id: str | None
 
@@ -65,6 +80,10 @@ class OutboundMessageRow:
     created_at: datetime
 
 
+# ReplyWindowState's columns, from conversations v LEFT JOIN connections k.
+_WINDOW_COLUMNS = """v.window_expires_at, v.replies_in_window, (k.id IS NOT NULL) AS has_connection,
+    k.reply_window_hours, k.max_replies_per_window"""
+
 _MESSAGE_COLUMNS = """m.id, m.conversation_id, c.contact_id, m.external_id, m.type, m.content, m.media_url, m.status,
     m.source, m.meta_id, m.reply_to_external_id, m.error_code, m.error_title, m.sent_at, m.created_at"""
 
@@ -76,7 +95,7 @@ def find_contact_for_recipient(
     with conn.cursor(row_factory=class_row(RecipientContact)) as cursor:
         return cursor.execute(
             """
-            SELECT id, identifier, phone_digits, window_expires_at
+            SELECT id, identifier, phone_digits
             FROM contacts
             WHERE identifier = %(identifier)s OR phone_digits = %(digits)s OR phone_last10 = right(%(digits)s, 10)
             ORDER BY (identifier = %(identifier)s) DESC, (phone_digits IS NOT DISTINCT FROM %(digits)s) DESC,
@@ -88,16 +107,18 @@ def find_contact_for_recipient(
 
 
 def find_whatsapp_route(conn: psycopg.Connection[Any], contact_id: UUID) -> WhatsAppRoute:
-    """The contact's most recently active WhatsApp conversation and its number; failing that, the tenant's oldest
-    active WhatsApp connection that has a number."""
+    """The contact's WhatsApp conversation the customer wrote to last (its window is the one most likely open, and
+    the number they expect an answer from), locked for the send's count of replies; without any inbound message, the
+    most recently active one; failing that, the tenant's oldest active WhatsApp connection that has a number."""
     with conn.cursor(row_factory=class_row(WhatsAppRoute)) as cursor:
         route = cursor.execute(
-            """
-            SELECT v.id AS conversation_id, k.id AS connection_uuid, k.phone_number_id
+            f"""
+            SELECT v.id AS conversation_id, k.id AS connection_uuid, k.phone_number_id, {_WINDOW_COLUMNS}
             FROM conversations v LEFT JOIN connections k ON k.id = v.connection_id
             WHERE v.contact_id = %s AND v.platform = 'whatsapp'
-            ORDER BY v.last_message_at DESC NULLS LAST, v.id DESC
+            ORDER BY v.last_inbound_at DESC NULLS LAST, v.last_message_at DESC NULLS LAST, v.id DESC
             LIMIT 1
+            FOR NO KEY UPDATE OF v
             """,
             (contact_id,),
         ).fetchone()
@@ -113,9 +134,15 @@ def find_whatsapp_route(conn: psycopg.Connection[Any], contact_id: UUID) -> What
             """
         ).fetchone()
     if route is None:
-        return connection or WhatsAppRoute(None, None, None)
-    # The conversation lost its connection (deleted): keep the conversation, send from the tenant's number.
+        return connection or WhatsAppRoute(conversation_id=None, connection_uuid=None, phone_number_id=None)
+    # The conversation lost its connection (deleted): keep the conversation (and its window), send from the
+    # tenant's number.
     return WhatsAppRoute(
+        window_expires_at=route.window_expires_at,
+        replies_in_window=route.replies_in_window,
+        has_connection=route.has_connection,
+        reply_window_hours=route.reply_window_hours,
+        max_replies_per_window=route.max_replies_per_window,
         conversation_id=route.conversation_id,
         connection_uuid=connection.connection_uuid if connection else None,
         phone_number_id=connection.phone_number_id if connection else None,
@@ -144,15 +171,19 @@ def ensure_whatsapp_conversation(
 
 
 def find_conversation_for_send(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationForSend | None:
+    """The conversation, its contact, connection and window, locked until the send's transaction ends: two replies
+    sent at once are counted one after the other, so a cap on replies holds exactly."""
     with conn.cursor(row_factory=class_row(ConversationForSend)) as cursor:
         return cursor.execute(
-            """
-            SELECT v.id, v.platform, v.contact_id, t.phone_digits AS contact_phone_digits, t.window_expires_at,
-                   k.id AS connection_uuid, k.is_active AS connection_is_active, k.phone_number_id
+            f"""
+            SELECT v.id, v.platform, v.external_conversation_id, v.contact_id, t.identifier AS contact_identifier,
+                   t.phone_digits AS contact_phone_digits, k.id AS connection_uuid, k.connection_id,
+                   k.is_active AS connection_is_active, k.phone_number_id, {_WINDOW_COLUMNS}
             FROM conversations v
             JOIN contacts t ON t.id = v.contact_id
             LEFT JOIN connections k ON k.id = v.connection_id
             WHERE v.id = %s
+            FOR NO KEY UPDATE OF v
             """,
             (conversation_id,),
         ).fetchone()
@@ -203,9 +234,11 @@ def insert_pending_message(conn: psycopg.Connection[Any], message: PendingMessag
                 RETURNING *
             ),
             touched AS (
+                -- A reply takes its place in the window's count of replies (a rule with a cap checks it).
                 UPDATE conversations
                 SET last_message_at = GREATEST(last_message_at, now()),
-                    last_message_preview = left(%(content)s, 100), updated_at = now()
+                    last_message_preview = left(%(content)s, 100), updated_at = now(),
+                    replies_in_window = replies_in_window + 1
                 WHERE id = %(conversation_id)s
                 RETURNING contact_id
             )
@@ -293,13 +326,31 @@ def fail_unconfirmed_sends(
         ).fetchall()
 
 
-def expire_contact_window(conn: psycopg.Connection[Any], contact_id: UUID) -> None:
-    """Meta says the window is closed (131047), whatever our clock says: believe Meta."""
+def expire_conversation_window(conn: psycopg.Connection[Any], conversation_id: int) -> datetime | None:
+    """The channel says this conversation's window is closed (Meta's 131047), whatever our clock says: believe it.
+    Returns the closing time now recorded (None: the rule has no window, so there is none to close)."""
+    row = conn.execute(
+        """
+        UPDATE conversations
+        SET window_expires_at = LEAST(window_expires_at, now()), updated_at = now()
+        WHERE id = %s AND window_expires_at IS NOT NULL
+        RETURNING window_expires_at
+        """,
+        (conversation_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def give_back_reply(conn: psycopg.Connection[Any], message_id: int) -> None:
+    """A reply the channel certainly did not send leaves the window's count of replies, unless a newer inbound
+    message has opened another window (which started counting afresh)."""
     conn.execute(
         """
-        UPDATE contacts
-        SET window_expires_at = LEAST(window_expires_at, now()), updated_at = now()
-        WHERE id = %s
+        UPDATE conversations v
+        SET replies_in_window = v.replies_in_window - 1
+        FROM messages m
+        WHERE m.id = %s AND v.id = m.conversation_id AND v.replies_in_window > 0
+          AND (v.last_inbound_at IS NULL OR v.last_inbound_at <= m.sent_at)
         """,
-        (contact_id,),
+        (message_id,),
     )

@@ -102,7 +102,8 @@ matched_contacts AS (
              c.created_at, c.id
 ),
 -- A matched contact learns what it lacked (the BSUID, the phone digits, a name), and the newest inbound message
--- moves last_interaction_at forward, which re-opens the 24-hour window (trigger contacts_open_window).
+-- moves last_interaction_at forward. (The conversation's 24-hour window opens from its own inbound messages:
+-- migration 0018's counters trigger moves conversations.last_inbound_at.)
 refreshed_contacts AS (
     UPDATE contacts c
     SET last_interaction_at = GREATEST(c.last_interaction_at, seen.last_inbound_at),
@@ -295,21 +296,21 @@ advanced AS (
            OR (m.status = 'failed' AND m.error_title = %(unconfirmed_title)b))
     RETURNING m.id, m.conversation_id, m.status, m.error_code, t.status_at
 ),
--- Meta refused a message because the customer-service window had closed: believe it, unless the customer has
--- written since (a newer inbound message re-opened the window).
+-- Meta refused a message because the customer-service window had closed: believe it for that conversation (the
+-- window of that business number), unless the customer has written to it since (which re-opened the window).
 closed_windows AS (
-    UPDATE contacts c
-    SET window_expires_at = LEAST(c.window_expires_at, now()),
+    UPDATE conversations v
+    SET window_expires_at = LEAST(v.window_expires_at, now()),
         updated_at = now()
     FROM (
-        SELECT v.contact_id, max(a.status_at) AS failed_at
-        FROM advanced a JOIN conversations v ON v.id = a.conversation_id
+        SELECT a.conversation_id, max(a.status_at) AS failed_at
+        FROM advanced a
         WHERE a.status = 'failed' AND a.error_code = %(window_closed_code)b
-        GROUP BY v.contact_id
+        GROUP BY a.conversation_id
     ) refused
-    WHERE c.id = refused.contact_id
-      AND (c.last_interaction_at IS NULL OR c.last_interaction_at < refused.failed_at)
-    RETURNING c.id
+    WHERE v.id = refused.conversation_id AND v.window_expires_at IS NOT NULL
+      AND (v.last_inbound_at IS NULL OR v.last_inbound_at < refused.failed_at)
+    RETURNING v.id
 )
 SELECT (SELECT count(*) FROM advanced)::int AS messages_advanced,
        (SELECT count(*) FROM closed_windows)::int AS windows_closed,

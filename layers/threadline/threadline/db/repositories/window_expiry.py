@@ -1,7 +1,7 @@
-"""The scheduled window expiry's one statement: a batch of `expire_closed_windows` (migration 0003).
+"""The scheduled window expiry's one statement: a batch of `expire_closed_windows` (migrations 0003, 0018).
 
-The job works across every tenant while connected as threadline_app, which sees no contact without a tenant; the
-SECURITY DEFINER function is its narrow door through RLS, and the caller's transaction is the batch's.
+The job works across every tenant while connected as threadline_app, which sees no conversation without a tenant;
+the SECURITY DEFINER function is its narrow door through RLS, and the caller's transaction is the batch's.
 """
 
 from __future__ import annotations
@@ -17,29 +17,36 @@ from psycopg.rows import class_row
 
 
 @dataclass(frozen=True)
-class ExpiredContactWindow:
+class ExpiredConversationWindow:
+    conversation_id: int
     contact_id: UUID
     window_expires_at: datetime
 
 
 @dataclass(frozen=True)
 class WindowExpiryBatch:
-    contacts_expired: int
-    conversations_affected: int
+    windows_expired: int
     # Every window that closed up to now has been marked: no further batch is needed.
     caught_up: bool
     expired_through: datetime
     # Parallel arrays (one entry per window), filled only when the windows were asked for.
     tenant_ids: list[UUID] | None = field(default=None, repr=False)
+    conversation_ids: list[int] | None = field(default=None, repr=False)
     contact_ids: list[UUID] | None = field(default=None, repr=False)
     window_expires_at: list[datetime] | None = field(default=None, repr=False)
 
-    def windows_by_tenant(self) -> dict[UUID, list[ExpiredContactWindow]]:
-        """The contacts whose window this batch closed, by tenant (empty unless the windows were asked for)."""
-        by_tenant: dict[UUID, list[ExpiredContactWindow]] = defaultdict(list)
-        rows = zip(self.tenant_ids or [], self.contact_ids or [], self.window_expires_at or [], strict=True)
-        for tenant_id, contact_id, expires_at in rows:
-            by_tenant[tenant_id].append(ExpiredContactWindow(contact_id, expires_at))
+    def windows_by_tenant(self) -> dict[UUID, list[ExpiredConversationWindow]]:
+        """The conversations whose window this batch closed, by tenant (empty unless the windows were asked for)."""
+        by_tenant: dict[UUID, list[ExpiredConversationWindow]] = defaultdict(list)
+        rows = zip(
+            self.tenant_ids or [],
+            self.conversation_ids or [],
+            self.contact_ids or [],
+            self.window_expires_at or [],
+            strict=True,
+        )
+        for tenant_id, conversation_id, contact_id, expires_at in rows:
+            by_tenant[tenant_id].append(ExpiredConversationWindow(conversation_id, contact_id, expires_at))
         return dict(by_tenant)
 
 

@@ -1,0 +1,206 @@
+"""The one sending interface every channel speaks, and the reply rule each channel sets.
+
+A channel adapter (WhatsApp through Meta, a connector's callback, the next one) is asked three things by the send
+path in threadline/domain/sending.py, which knows no channel by name:
+- `check_can_send()`: may this channel be sent to at all (else a clear refusal, before anything is written);
+- `route(target)`: who sends and who receives on this channel (a refusal names what is missing);
+- `send(message, deadline=...)`: deliver it, answering with one channel-neutral `SendOutcome`. An adapter never
+  raises for what its provider answered: it translates the provider's errors into these outcomes, so the send path
+  records every channel's failures the same way (the message row, the Idempotency-Key, the real-time frames).
+
+A reply rule is a channel's: how long after the customer's last message a free reply may go out (the window), and
+how many replies may go out per window (the cap). The adapter holds its platform's default; each connection may
+change it (connections.reply_window_hours / max_replies_per_window, migration 0018), and a conversation follows its
+own connection's rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from threadline.vocabulary import MediaType, Platform
+
+WindowStatus = Literal["open", "expired", "none"]
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """A conversation's window as a reader sees it now: `none` when its rule has no window; `replies_left` only
+    when the rule caps replies."""
+
+    status: WindowStatus
+    expires_at: datetime | None
+    replies_left: int | None
+
+
+@dataclass(frozen=True)
+class ReplyRule:
+    """None is "no limit": no window (a reply may always go out), no cap on replies per window."""
+
+    window_hours: int | None
+    max_replies: int | None
+
+    def window(self, *, expires_at: datetime | None, replies_in_window: int, now: datetime) -> ReplyWindow:
+        if self.window_hours is None:
+            status: WindowStatus = "none"
+        else:
+            status = "open" if expires_at is not None and expires_at > now else "expired"
+        replies_left = None
+        if self.max_replies is not None:
+            replies_left = 0 if status == "expired" else max(self.max_replies - replies_in_window, 0)
+        return ReplyWindow(
+            status=status, expires_at=expires_at if status != "none" else None, replies_left=replies_left
+        )
+
+
+NO_RULE = ReplyRule(window_hours=None, max_replies=None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What is sent, and to whom.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendTarget:
+    """What the send path knows of a conversation before it may send: enough for a channel to find its route."""
+
+    conversation_id: int | None
+    platform: Platform
+    external_conversation_id: str | None
+    contact_identifier: str | None
+    contact_phone_digits: str | None
+    connection_id: str | None
+    phone_number_id: str | None
+
+
+@dataclass(frozen=True)
+class ChannelRoute:
+    """Who sends on the channel (WhatsApp: the business number's id) and who receives (WhatsApp: the wa_id)."""
+
+    sender: str
+    recipient: str
+
+
+@dataclass(frozen=True)
+class MediaContent:
+    type: MediaType
+    url: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateContent:
+    name: str
+    language: str
+    components: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OutboundContent:
+    """One message's content, whichever channel carries it: a text, a media item (with an optional caption in
+    `text`), or a template."""
+
+    text: str | None = None
+    media: MediaContent | None = None
+    template: TemplateContent | None = None
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message written `pending`, ready for its channel. `external_id` is Threadline's own id for it, which a
+    channel echoes back in its later statuses."""
+
+    message_id: int
+    external_id: str
+    conversation_id: int
+    route: ChannelRoute
+    content: OutboundContent
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What became of a send: channel-neutral outcomes.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The channel accepted the message; `external_id` is its id there (WhatsApp: the wamid)."""
+
+    external_id: str
+
+
+@dataclass(frozen=True)
+class WindowClosed:
+    """The channel says the reply window is closed, whatever our clock says."""
+
+    code: int | None
+    title: str
+    details: str | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The channel answered and refused this message: it was not sent."""
+
+    code: int | None
+    title: str
+    details: str | None = None
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """Certainly not sent (the channel could not be reached, or cannot be used: not configured), so a retry may
+    send. `code`, `title` and `details` are recorded on the message; `explanation` (with `explanation_details`)
+    is what the client is told."""
+
+    code: int | None
+    title: str
+    details: str | None
+    explanation: str
+    explanation_details: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeUnknown:
+    """The channel may have taken the message (timeout, 5xx, garbled reply): it stays pending for the channel's
+    own status report, and must not be resent."""
+
+    title: str
+    details: str | None = None
+
+
+SendOutcome = Sent | WindowClosed | Refused | NotSent | OutcomeUnknown
+
+
+class Channel(Protocol):
+    """One messaging channel behind the send path."""
+
+    @property
+    def platform(self) -> Platform: ...
+
+    @property
+    def provider(self) -> str:
+        """Who answers a send, as the client's error texts name it ("Meta")."""
+        ...
+
+    @property
+    def default_reply_rule(self) -> ReplyRule: ...
+
+    @property
+    def templates_outside_window(self) -> bool:
+        """Whether a template may go out when the window is closed (WhatsApp: that is how a business re-opens)."""
+        ...
+
+    def check_can_send(self) -> None:
+        """Raise InvalidRequest when nothing can be sent on this channel."""
+        ...
+
+    def route(self, target: SendTarget) -> ChannelRoute:
+        """Raise InvalidRequest when the conversation lacks what the channel needs to address it."""
+        ...
+
+    def send(self, message: OutboundMessage, *, deadline: float) -> SendOutcome: ...

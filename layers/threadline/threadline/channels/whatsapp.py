@@ -1,0 +1,102 @@
+"""WhatsApp through Meta's Cloud API: the adapter that turns a channel-neutral message into Meta's payload, and
+Meta's errors into channel-neutral outcomes (the only place that knows Meta's exception classes on the send path).
+
+Meta's rule: a free reply may go out for 24 hours after the customer's last message to this business number
+(the customer-service window); templates may go out at any time, which is how a business re-opens a conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from threadline.channels.base import (
+    ChannelRoute,
+    NotSent,
+    OutboundMessage,
+    OutcomeUnknown,
+    Refused,
+    ReplyRule,
+    SendOutcome,
+    SendTarget,
+    Sent,
+    WindowClosed,
+)
+from threadline.errors import InvalidRequest
+from threadline.meta.client import get_meta_client
+from threadline.meta.config import get_meta_settings
+from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
+from threadline.meta.messages import media_payload, template_payload, text_payload
+from threadline.vocabulary import Platform
+
+CUSTOMER_SERVICE_WINDOW_HOURS = 24
+CUSTOMER_SERVICE_RULE = ReplyRule(window_hours=CUSTOMER_SERVICE_WINDOW_HOURS, max_replies=None)
+
+
+@dataclass(frozen=True)
+class WhatsAppChannel:
+    platform: Platform = "whatsapp"
+    provider: str = "Meta"
+    default_reply_rule: ReplyRule = CUSTOMER_SERVICE_RULE
+    templates_outside_window: bool = True
+
+    def check_can_send(self) -> None:
+        return None
+
+    def route(self, target: SendTarget) -> ChannelRoute:
+        if not target.contact_phone_digits:
+            raise InvalidRequest("This contact has no WhatsApp phone number to send to")
+        phone_number_id = target.phone_number_id or get_meta_settings().default_phone_number_id
+        if not phone_number_id:
+            raise InvalidRequest(
+                "No WhatsApp number is configured to send from: add a connection with a phone number id"
+            )
+        return ChannelRoute(sender=phone_number_id, recipient=target.contact_phone_digits)
+
+    def send(self, message: OutboundMessage, *, deadline: float) -> SendOutcome:
+        try:
+            sent = get_meta_client().send_message(message.route.sender, meta_payload(message), deadline=deadline)
+        except MetaWindowClosed as error:
+            return WindowClosed(code=error.code, title=error.title, details=error.details)
+        except MetaApiError as error:
+            return Refused(code=error.code, title=error.title, details=error.details)
+        except MetaUnavailable as error:
+            if error.outcome_unknown:
+                return OutcomeUnknown(title=error.title, details=error.message)
+            return NotSent(
+                code=error.code,
+                title=error.title,
+                details=error.details,
+                explanation="Meta could not be reached; the message was not sent",
+                explanation_details=error.message,
+            )
+        except MetaError as error:
+            # Not configured, or an answer we could not read before sending: nothing went out.
+            return NotSent(
+                code=error.code,
+                title=error.title,
+                details=error.details,
+                explanation=f"Meta could not be used: {error.message}",
+            )
+        return Sent(external_id=sent.wamid)
+
+
+def meta_payload(message: OutboundMessage) -> dict[str, object]:
+    """Meta's body for one message. Our external id travels as `biz_opaque_callback_data`, so Meta's status
+    webhooks can complete the row even when our own update never happened."""
+    to, content, callback = message.route.recipient, message.content, message.external_id
+    if content.template is not None:
+        template = content.template
+        return template_payload(to, template.name, template.language, template.components, callback_data=callback)
+    if content.media is not None:
+        media = content.media
+        return media_payload(
+            to,
+            media.type,
+            media.url,
+            caption=content.text,
+            filename=media.filename,
+            reply_to=content.reply_to,
+            callback_data=callback,
+        )
+    assert content.text is not None
+    return text_payload(to, content.text, reply_to=content.reply_to, callback_data=callback)
