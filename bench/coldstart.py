@@ -40,13 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import median, print_header, print_ratio, print_table, ratio
+from devtools.lambda_runtime import runtime_python
 from devtools.paths import REPO_ROOT
 from devtools.template import Function, load_template
 
 WARMUP_RUNS = 2
 TIMED_RUNS = int(os.environ.get("COLDSTART_RUNS", "9"))
 TARGET_RATIO = 0.6
-RUNTIME_PYTHON = "python3.13"
 BENCH = Path(__file__).resolve().parent
 PROBE_SOURCE = (BENCH / "coldstart_probe.py").read_text("utf-8")
 HELLO_WORLD = BENCH / "hello_world"
@@ -134,15 +134,6 @@ class Figures:
     init_ms: list[float] = field(default_factory=list)
     first_request_ms: list[float] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
-
-
-def runtime_python() -> str:
-    found = shutil.which(RUNTIME_PYTHON)
-    if found is None:
-        raise SystemExit(f"{RUNTIME_PYTHON} (the Lambda runtime's Python) is not on PATH: run `make bench-coldstart`")
-    # The interpreter itself, not a shim: version managers' shims need variables the clean environment drops.
-    executable = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
-    return executable.stdout.strip()
 
 
 def installed_site(python: str, name: str, requirements: Path, *, constraints: Path | None = None) -> Path:

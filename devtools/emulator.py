@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools.lambda_runtime import runtime_python
 from devtools.paths import LOCAL_STATE, REPO_ROOT
 
 REQUIREMENTS = Path(__file__).resolve().parent / "emulator-requirements.txt"
 VENV = LOCAL_STATE / "ministack-venv"
-RUNTIME_PYTHON = "python3.13"
 REGION = "us-east-1"
 # A 12-digit access key is MiniStack's account id.
 ACCOUNT_ID = "000000000000"
@@ -52,9 +51,7 @@ def emulator_python() -> Path:
     if python.exists() and stamp.is_file() and stamp.read_text() == digest:
         return python
     uv = str(REPO_ROOT / ".uv" / "bin" / "uv")
-    interpreter = shutil.which(RUNTIME_PYTHON)
-    if interpreter is None:
-        raise SystemExit(f"{RUNTIME_PYTHON} (the Lambda runtime's Python) is not on PATH: run `make deploy-local`")
+    interpreter = runtime_python()
     subprocess.run([uv, "venv", "--quiet", "--allow-existing", "--python", interpreter, str(VENV)], check=True)
     subprocess.run(
         [uv, "pip", "install", "--quiet", "--python", str(python), "--require-hashes", "-r", str(REQUIREMENTS)],

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import subprocess
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from devtools.template import Function
+
+# Lambda's Python runtime: what the built layer is installed for and what the emulator runs functions on.
+RUNTIME_PYTHON = "python3.13"
 
 _modules: dict[str, ModuleType] = {}
 _import_lock = threading.Lock()
@@ -73,3 +79,19 @@ def load_handler(function: Function) -> Any:
 
 def invoke(function: Function, event: dict[str, Any]) -> Any:
     return load_handler(function)(event, LocalLambdaContext(function_name=function.logical_id))
+
+
+def runtime_python() -> str:
+    """The Lambda runtime's interpreter itself, not a shim: version managers' shims need variables the clean
+    environment drops. Found on PATH (the Makefile puts pyenv's there), else among pyenv's installed versions, so
+    a plain `pytest` finds it too."""
+    found = shutil.which(RUNTIME_PYTHON)
+    if found is not None:
+        executable = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+        if executable.returncode == 0 and executable.stdout.strip():
+            return executable.stdout.strip()
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    installed = sorted(pyenv_root.glob(f"versions/{RUNTIME_PYTHON.removeprefix('python')}*/bin/{RUNTIME_PYTHON}"))
+    if installed:
+        return str(installed[-1])
+    raise SystemExit(f"{RUNTIME_PYTHON} (the Lambda runtime's Python) is not installed: `make` puts pyenv's on PATH")

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from bench.coldstart import DEPLOYED_VALUES, LAMBDA_VARIABLES, runtime_python, sample_event
+from bench.coldstart import DEPLOYED_VALUES, LAMBDA_VARIABLES, sample_event
 from devtools.issuer import LocalIssuer
+from devtools.lambda_runtime import runtime_python
 from devtools.template import Function, load_template
 
 PROBE = (Path(__file__).resolve().parent / "artifact_probe.py").read_text("utf-8")
