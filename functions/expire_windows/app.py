@@ -1,4 +1,5 @@
-"""Scheduled window expiry: every few minutes (EventBridge), mark the contacts whose 24-hour window has closed.
+"""Scheduled window expiry: every few minutes (EventBridge), mark the contacts whose 24-hour window has closed,
+then compact the inbox counts' ledger.
 
 No HTTP: the event is EventBridge's scheduled event and carries nothing the job needs. The run stops short of the
 Lambda timeout when a backlog is too large for one invocation; the next scheduled run continues it.
@@ -7,6 +8,7 @@ Lambda timeout when a backlog is too large for one invocation; the next schedule
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from threadline.domain.inbox_counts import compact_inbox_counts
 from threadline.domain.window_expiry import expire_closed_windows
 from threadline.observability import logger, metrics, tracer
 
@@ -15,4 +17,5 @@ from threadline.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return expire_closed_windows(remaining_time_ms=context.get_remaining_time_in_millis).as_dict()
+    outcome = expire_closed_windows(remaining_time_ms=context.get_remaining_time_in_millis).as_dict()
+    return outcome | {"inbox_counts": compact_inbox_counts().as_dict()}

@@ -33,3 +33,16 @@ CONVERSATION_STATUSES: tuple[ConversationStatus, ...] = get_args(ConversationSta
 
 # What a WebSocket subscription is to.
 Topic = Literal["session", "conversation"]
+
+# How urgent a conversation is (null = not set). The priority sort puts urgent first and unset last.
+Priority = Literal["low", "medium", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
+
+# The conversation list's orders: newest activity first; oldest waiting first (conversations nobody waits on
+# last); priority (urgent first), then newest activity.
+ConversationSort = Literal["last_activity", "waiting_since", "priority"]
+CONVERSATION_SORTS: tuple[ConversationSort, ...] = get_args(ConversationSort)
+
+# What a search looks through.
+SearchType = Literal["messages", "contacts", "conversations"]
+SEARCH_TYPES: tuple[SearchType, ...] = get_args(SearchType)

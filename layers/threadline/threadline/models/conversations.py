@@ -6,19 +6,51 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
-from threadline.vocabulary import CONVERSATION_STATUSES, ConversationStatus, Platform
+from threadline.vocabulary import (
+    CONVERSATION_SORTS,
+    CONVERSATION_STATUSES,
+    PRIORITIES,
+    ConversationSort,
+    ConversationStatus,
+    Platform,
+    Priority,
+)
 
 DEFAULT_CONVERSATION_PAGE = 20
 # Deeper than this, offsets are refused in favour of the cursor, which costs the same at any depth.
 MAX_CONVERSATION_OFFSET = 1_000_000
 
 
+def _comma_list(value: object) -> object:
+    """`a,b` (API Gateway joins a repeated parameter the same way) into its values; duplicates dropped."""
+    if isinstance(value, str):
+        return tuple(dict.fromkeys(part.strip() for part in value.split(",")))
+    return value
+
+
+# One value or several, as `status=open,pending` or `status=open&status=pending`.
+StatusList = Annotated[tuple[ConversationStatus, ...], BeforeValidator(_comma_list), Field(min_length=1)]
+PriorityList = Annotated[tuple[Priority, ...], BeforeValidator(_comma_list), Field(min_length=1)]
+LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
 class ConversationListQuery(QueryModel):
     location_id: UUID | None = None
-    status: ConversationStatus | None = None
+    status: StatusList | None = Field(default=None, description="one status or a comma list")
+    assignee: Literal["me", "unassigned"] | UUID | None = Field(
+        default=None, description="`me` (the token's agent), `unassigned`, or an agent's id"
+    )
+    team: UUID | None = Field(default=None, description="a team's id")
+    label: LabelName | None = Field(default=None, description="a label's name, matched case-insensitively")
+    priority: PriorityList | None = Field(default=None, description="one priority or a comma list")
+    sort: ConversationSort = Field(
+        default="last_activity",
+        description="`last_activity` (newest first), `waiting_since` (oldest waiting first, then those nobody "
+        "waits on) or `priority` (urgent first, then newest activity)",
+    )
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_CONVERSATION_PAGE
     offset: Annotated[int, Field(ge=0, le=MAX_CONVERSATION_OFFSET)] = 0
     cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)] | None = Field(
@@ -34,7 +66,12 @@ class ConversationListQuery(QueryModel):
 
 CONVERSATION_QUERY_EXPLANATIONS = {
     "location_id": "location_id must be a UUID",
-    "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)}",
+    "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)} (or a comma list of them)",
+    "assignee": "assignee must be me, unassigned or an agent id (a UUID)",
+    "team": "team must be a team id (a UUID)",
+    "label": "label must be a label name of 1 to 50 characters",
+    "priority": f"priority must be one of {', '.join(PRIORITIES)} (or a comma list of them)",
+    "sort": f"sort must be one of {', '.join(CONVERSATION_SORTS)}",
     "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
     "offset": f"offset must be an integer between 0 and {MAX_CONVERSATION_OFFSET:,}; use cursor for deeper pages",
     "cursor": "cursor is not valid; use next_cursor from the previous page",
@@ -56,6 +93,17 @@ class CustomerServiceWindow(BaseModel):
     expires_at: UtcDatetime | None = Field(description="when it closes (or closed); null if the contact never wrote")
 
 
+class AssigneeSummary(BaseModel):
+    id: UUID
+    name: str
+    avatar_url: str | None
+
+
+class TeamSummary(BaseModel):
+    id: UUID
+    name: str
+
+
 class ConversationSummary(BaseModel):
     id: int
     platform: Platform
@@ -66,6 +114,16 @@ class ConversationSummary(BaseModel):
     last_message_at: UtcDatetime | None
     unread_count: int = Field(description="inbound messages since the last reply (or read marker)")
     window: CustomerServiceWindow
+    assignee: AssigneeSummary | None = Field(description="the agent who owns it; null when unassigned")
+    team: TeamSummary | None
+    priority: Priority | None
+    labels: list[str] = Field(description="its labels' names, alphabetically")
+    snoozed_until: UtcDatetime | None = Field(
+        description="while snoozed: until when (null = until the customer writes)"
+    )
+    waiting_since: UtcDatetime | None = Field(
+        description="when the oldest inbound message no agent has answered arrived; null once answered"
+    )
 
 
 class ConversationList(BaseModel):
@@ -98,3 +156,31 @@ class ConversationDetail(ConversationSummary):
     updated_at: UtcDatetime
     channel: Channel | None = Field(description="null when the connection was deleted")
     location: LocationSummary | None
+
+
+class InboxCountsQuery(QueryModel):
+    status: StatusList = Field(default=("open",), description="one status or a comma list (default open)")
+    teams: bool = Field(default=False, description="true: also the counts of each team")
+
+
+INBOX_COUNTS_QUERY_EXPLANATIONS = {
+    "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)} (or a comma list of them)",
+    "teams": "teams must be true or false",
+}
+
+
+class TeamCounts(BaseModel):
+    id: UUID
+    name: str
+    all: int = Field(description="the team's conversations in the statuses asked for")
+    unassigned: int = Field(description="those of them nobody owns")
+
+
+class InboxCounts(BaseModel):
+    """Exact at the moment of the read; kept by the writes (migration 0014), never counted per call."""
+
+    status: list[ConversationStatus] = Field(description="the statuses counted")
+    mine: int | None = Field(description="assigned to the calling agent; null for a token that names no agent")
+    unassigned: int
+    all: int
+    teams: list[TeamCounts] | None = Field(default=None, description="with teams=true: every team, by name")

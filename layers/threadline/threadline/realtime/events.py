@@ -20,6 +20,14 @@ Pushed by the publishers (after the write that caused them committed):
      "windowExpiresAt": "2026-02-02T10:30:00.000Z"}
         The contact's 24-hour WhatsApp window closed: free-form replies are refused until the customer writes again.
 
+    {"type": "inbox_counts", "counts": {"open": {"all": 12, "unassigned": 3, "assignees": {"<agent id>": 4, ...},
+                                                "teams": {"<team id>": {"all": 5, "unassigned": 1}, ...}},
+                                       "pending": {...}, "snoozed": {...}, "resolved": {...}}}
+        To the tenant's inbox feed, after a change that moved the inbox counts (a conversation created, deleted,
+        or changed in status, assignee or team): every status, each with its total, its unassigned share, and
+        each agent's and team's share (zeros left out), so each agent reads its own "mine" from the same frame.
+        The same numbers as GET /v1/conversations/counts, exact at the moment they were read.
+
 Answers to a client's own actions:
 
     {"type": "subscribed" | "unsubscribed", "topic": "conversation", "conversationId": 123}
@@ -159,6 +167,23 @@ def conversation_updated_event(
             "version": version,
         },
     )
+
+
+def inbox_counts_frame(by_status: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The inbox feed's counts frame: every status is present (zeros included), so a client can replace what it
+    shows instead of merging."""
+    from threadline.vocabulary import CONVERSATION_STATUSES
+
+    counts: dict[str, Any] = {}
+    for status in CONVERSATION_STATUSES:
+        found = by_status.get(status)
+        counts[status] = {
+            "all": found["all"] if found else 0,
+            "unassigned": found["unassigned"] if found else 0,
+            "assignees": dict(found["assignees"]) if found else {},
+            "teams": {team: dict(numbers) for team, numbers in found["teams"].items()} if found else {},
+        }
+    return {"type": "inbox_counts", "counts": counts}
 
 
 def subscription_frame(

@@ -34,6 +34,7 @@ from threadline.db.repositories.realtime import (
     find_window_subscribers,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.inbox_counts import current_inbox_counts_frame
 from threadline.observability import logger, metrics
 from threadline.realtime.events import (
     ConversationEvent,
@@ -244,6 +245,19 @@ def publish_window_expiries(tenant_id: UUID, windows: Sequence[ExpiredWindow]) -
         return delivery
 
     _publish(tenant_id, plan)
+
+
+InboxEventSender = Callable[[UUID, dict[str, Any]], None]
+
+
+@_never_raises
+def publish_inbox_counts(tenant_id: UUID, send: InboxEventSender) -> None:
+    """After a change that moved the inbox counts: read them (one small sum of the counts ledger, 0014) and hand
+    the `inbox_counts` frame to `send`, the tenant-wide inbox feed's publisher (publish_inbox_event)."""
+    if management_url() is None:
+        return
+    frame = run_in_transaction(lambda conn: current_inbox_counts_frame(conn, tenant_id), tenant_id=tenant_id)
+    send(tenant_id, frame)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+-- Finding work (issue 10, section 5): the inbox counts kept by the writes, full-text and fuzzy search, and the
+-- indexes the list's new filters and sorts need. After 0011 (assignee, team, priority, labels, waiting_since).
+--
+-- unaccent, pg_trgm and btree_gin ship with PostgreSQL's contrib (the embedded server and RDS both carry them).
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- The inbox counts: an append-only ledger of deltas, summed on read, compacted by the scheduled function
+-- ---------------------------------------------------------------------------------------------------------------
+-- "mine / unassigned / all" per status (and per team) must be exact and must not cost a count of the tenant's
+-- conversations on every call. Counter rows (one per tenant, status, assignee, team) would be updated by every
+-- transaction that creates, assigns or resolves a conversation: two ingests creating conversations for the same
+-- tenant would queue on the same "open, unassigned" row for the rest of their transactions, and two transactions
+-- touching two such rows in opposite orders deadlock. Appending a delta row takes no lock anybody else waits for.
+-- A read sums the tenant's rows for the asked statuses: after compaction one row per (status, assignee, team) in
+-- use, plus what was written since the last run (make bench-read measures it).
+--
+-- No foreign keys: a tenant's deletion cascades to its conversations, whose delete trigger appends the negative
+-- deltas after the tenant row is gone; those rows sum to zero and compaction removes them.
+CREATE TABLE inbox_count_deltas (
+    tenant_id   uuid NOT NULL,
+    status      text NOT NULL,
+    assignee_id uuid,
+    team_id     uuid,
+    delta       integer NOT NULL
+);
+-- The read: one tenant, one or a few statuses.
+CREATE INDEX inbox_count_deltas_tenant_idx ON inbox_count_deltas (tenant_id, status);
+SELECT threadline_enable_tenant_isolation('inbox_count_deltas');
+-- The functions only read it: the triggers below (owned by the schema owner) are the only writers, so no
+-- application code can make the counts drift.
+GRANT SELECT ON inbox_count_deltas TO threadline_app;
+
+-- Conversations created (ingest, webhook, send) in one statement: one delta row per key, however many rows.
+-- Workspace chat sessions are conversations of the same table, but not the inbox's.
+CREATE FUNCTION inbox_counts_add_created() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO inbox_count_deltas (tenant_id, status, assignee_id, team_id, delta)
+    SELECT tenant_id, status, assignee_id, team_id, count(*)
+    FROM created_conversations
+    WHERE platform <> 'workspace'
+    GROUP BY tenant_id, status, assignee_id, team_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER inbox_counts_add_created
+    AFTER INSERT ON conversations REFERENCING NEW TABLE AS created_conversations
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox_counts_add_created();
+
+CREATE FUNCTION inbox_counts_remove_deleted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO inbox_count_deltas (tenant_id, status, assignee_id, team_id, delta)
+    SELECT tenant_id, status, assignee_id, team_id, -count(*)
+    FROM deleted_conversations
+    WHERE platform <> 'workspace'
+    GROUP BY tenant_id, status, assignee_id, team_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER inbox_counts_remove_deleted
+    AFTER DELETE ON conversations REFERENCING OLD TABLE AS deleted_conversations
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox_counts_remove_deleted();
+
+-- A change of status, assignee or team moves one conversation from one key to another. A row trigger limited to
+-- those columns (and to real changes): the ingest path, which updates last_message_at and the counters of
+-- conversations on every message, never fires it. (A statement trigger with transition tables cannot have a
+-- column list, so it would run, and join old to new rows, on every ingest.) An assignee or team deleted elsewhere
+-- nulls the column through its foreign key's SET NULL, which is an UPDATE of that column and fires this too.
+CREATE FUNCTION inbox_counts_move_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO inbox_count_deltas (tenant_id, status, assignee_id, team_id, delta)
+    VALUES (OLD.tenant_id, OLD.status, OLD.assignee_id, OLD.team_id, -1),
+           (NEW.tenant_id, NEW.status, NEW.assignee_id, NEW.team_id, 1);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER inbox_counts_move_changed
+    AFTER UPDATE OF status, assignee_id, team_id ON conversations
+    FOR EACH ROW
+    WHEN ((OLD.status, OLD.assignee_id, OLD.team_id) IS DISTINCT FROM (NEW.status, NEW.assignee_id, NEW.team_id)
+          AND OLD.platform <> 'workspace')
+    EXECUTE FUNCTION inbox_counts_move_changed();
+
+-- The conversations that exist already.
+INSERT INTO inbox_count_deltas (tenant_id, status, assignee_id, team_id, delta)
+SELECT tenant_id, status, assignee_id, team_id, count(*)
+FROM conversations
+WHERE platform <> 'workspace'
+GROUP BY tenant_id, status, assignee_id, team_id;
+
+-- Compaction, across every tenant (the scheduled function's narrow door through RLS, like expire_closed_windows):
+-- replaces the rows it sees by their sums, one row per key, dropping keys that sum to zero. Rows appended by
+-- transactions still in flight are not in its snapshot and stay, so every sum is the same before and after; a
+-- reader sees either all the old rows or all the new ones (one statement, one commit). Two overlapping runs: the
+-- second skips the rows the first deleted and leaves the first's sums alone (they are not in its snapshot).
+CREATE FUNCTION compact_inbox_count_deltas()
+    RETURNS TABLE (rows_before bigint, rows_after bigint)
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+    WITH removed AS (
+        DELETE FROM inbox_count_deltas RETURNING tenant_id, status, assignee_id, team_id, delta
+    ),
+    summed AS (
+        INSERT INTO inbox_count_deltas (tenant_id, status, assignee_id, team_id, delta)
+        SELECT tenant_id, status, assignee_id, team_id, sum(delta)
+        FROM removed
+        GROUP BY tenant_id, status, assignee_id, team_id
+        HAVING sum(delta) <> 0
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM removed), (SELECT count(*) FROM summed);
+$$;
+REVOKE ALL ON FUNCTION compact_inbox_count_deltas() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION compact_inbox_count_deltas() TO threadline_app;
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Search
+-- ---------------------------------------------------------------------------------------------------------------
+-- unaccent() is STABLE (its dictionary could change), so an index cannot use it directly. These wrappers name the
+-- dictionary explicitly and are declared IMMUTABLE: the dictionary ships with the extension and is not edited
+-- here. The SQL-standard bodies bind their names at creation, whatever the caller's search_path.
+CREATE FUNCTION threadline_unaccent(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+RETURN unaccent('unaccent'::regdictionary, value);
+
+-- A message's searchable words: the 'simple' configuration (no stemming, no stop words: a support inbox speaks
+-- every language, and a stemmer for one mangles the others), lower-cased and accents folded.
+CREATE FUNCTION threadline_search_document(content text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+RETURN to_tsvector('simple'::regconfig, threadline_unaccent(content));
+
+-- Messages by their words, the tenant inside the index (btree_gin): the tenant's entries are intersected inside
+-- the index instead of being checked row by row on the heap. An expression index, not a stored generated
+-- column: the ingest path computes the tsvector once either way (for the index entry), but a stored column would
+-- also make every message row (and its WAL) about twice as large; the search recomputes the document only for the
+-- bounded set of candidates it ranks. fastupdate (GIN's default, kept on purpose): an insert appends its entries
+-- to the index's pending list instead of updating one posting tree per word, so an ingest of 500 messages does
+-- not touch thousands of index pages; the list is merged by autovacuum or when it reaches gin_pending_list_limit
+-- (4 MB), and a search reads it too. System (activity) messages are not the conversation's words.
+CREATE INDEX messages_search_idx ON messages USING gin (tenant_id, threadline_search_document(content))
+    WHERE NOT is_system;
+
+-- Contacts by name (accents folded, lower case), username or phone number (any part of its digits): one
+-- trigram index over the three, so "ana", "Ána", "@anab" or "5512" each is one index scan.
+CREATE FUNCTION threadline_contact_search_text(name text, identifier text, phone_digits text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN lower(threadline_unaccent(coalesce(name, ''))) || ' ' || lower(identifier) || ' ' || coalesce(phone_digits, '');
+
+CREATE INDEX contacts_search_idx ON contacts
+    USING gin (tenant_id, threadline_contact_search_text(name, identifier, phone_digits) gin_trgm_ops);
