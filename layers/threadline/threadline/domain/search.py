@@ -4,7 +4,7 @@ Words: the query's words (letters and digits of any script), each matched as a w
 required, case and accents folded on both sides (`cafe` finds "Café", `ref` finds "refund"). Private notes are
 found too, marked `private`: everyone who can search is an agent, and notes are agents' words; system (activity)
 messages are not. Contacts: any part of the name, the username or the phone number's digits, however the query
-spells them (`555-12` finds +1 555 1234), or a name close to the query (a typo).
+spells them (`555-12` finds +1 555 1234), ranked by word similarity.
 Ranking and its bound: threadline.db.repositories.search.
 """
 

@@ -160,3 +160,60 @@ RETURN lower(threadline_unaccent(coalesce(name, ''))) || ' ' || lower(identifier
 
 CREATE INDEX contacts_search_idx ON contacts
     USING gin (tenant_id, threadline_contact_search_text(name, identifier, phone_digits) gin_trgm_ops);
+
+-- The search's candidates, through two narrow doors. Under RLS, PostgreSQL may not evaluate an operator that is
+-- not leakproof (@@ on a tsvector, LIKE, pg_trgm's <%) before the policy's own check, so none of them can be an
+-- index condition for threadline_app: every search would test each of the tenant's rows (measured: 100 ms at
+-- 20,000 messages, against 0.1 ms through the index). These functions run as the owner, outside RLS, and read
+-- only the transaction's own tenant (app_current_tenant(), the value RLS itself compares with: NULL, so nothing,
+-- when unset); they take no tenant argument, so no caller can point them at another tenant. Dynamic SQL so that
+-- each call is planned with its own words: the GIN index for a rare word, a walk backwards from the newest
+-- message for a common one.
+CREATE FUNCTION search_message_candidates(p_words tsquery, p_candidates integer)
+    RETURNS TABLE (id bigint, conversation_id bigint, content text, direction text, is_private boolean,
+                   sent_at timestamptz, rank double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE $query$
+        SELECT m.id, m.conversation_id, m.content, m.direction, m.is_private, m.sent_at,
+               ts_rank_cd(threadline_search_document(m.content), $1)::double precision
+        FROM messages m
+        WHERE m.tenant_id = app_current_tenant() AND NOT m.is_system
+          AND threadline_search_document(m.content) @@ $1
+          AND NOT EXISTS (SELECT 1 FROM conversations w WHERE w.id = m.conversation_id AND w.platform = 'workspace')
+        ORDER BY m.id DESC
+        LIMIT $2
+    $query$ USING p_words, p_candidates;
+END
+$$;
+
+-- Contacts whose name, username or phone contains the text (or, for a phone query, its digits). Not also "a name
+-- close to it" (pg_trgm's <% for typos): for a name made of common trigrams that made the index visit most of
+-- the tenant's contacts (measured: 25 ms at 5,000 contacts).
+CREATE FUNCTION search_contact_candidates(p_text text, p_digits text, p_candidates integer)
+    RETURNS TABLE (id uuid, name text, identifier text, rank double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+DECLARE
+    searched CONSTANT text := lower(threadline_unaccent(p_text));
+    -- The text matched literally by LIKE (backslash is its escape character).
+    pattern CONSTANT text := '%' || replace(replace(replace(searched, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+BEGIN
+    RETURN QUERY EXECUTE $query$
+        SELECT k.id, k.name, k.identifier,
+               word_similarity($1, threadline_contact_search_text(k.name, k.identifier, k.phone_digits))::double precision
+        FROM contacts k
+        WHERE k.tenant_id = app_current_tenant()
+          AND (threadline_contact_search_text(k.name, k.identifier, k.phone_digits) LIKE $2
+               OR ($3 <> '' AND threadline_contact_search_text(k.name, k.identifier, k.phone_digits) LIKE '%' || $3 || '%'))
+        LIMIT $4
+    $query$ USING searched, pattern, p_digits, p_candidates;
+END
+$$;
+REVOKE ALL ON FUNCTION search_message_candidates(tsquery, integer), search_contact_candidates(text, text, integer)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION search_message_candidates(tsquery, integer), search_contact_candidates(text, text, integer)
+    TO threadline_app;

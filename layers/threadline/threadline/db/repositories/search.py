@@ -21,7 +21,7 @@ from psycopg.rows import class_row
 
 from threadline.vocabulary import Platform
 
-MESSAGE_CANDIDATES = 500
+MESSAGE_CANDIDATES = 200
 CONTACT_CANDIDATES = 2_000
 
 
@@ -52,19 +52,12 @@ class ContactHitRow:
 
 # The newest matching messages of the tenant's inbox (system messages are not in the index; workspace sessions
 # are not the inbox's).
-# The query's expressions of the parameters are immutable, so PostgreSQL folds them into constants while planning
-# and can match them against the index.
+# The candidates come from search_message_candidates (0014): the one door that lets the GIN index serve the
+# tenant's words (under RLS it could not). The query's expression of the parameter is immutable, so it is folded
+# into a constant while planning.
 _MESSAGE_CANDIDATES = """
     WITH candidates AS (
-        SELECT m.id, m.conversation_id, m.content, m.direction, m.is_private, m.sent_at,
-               ts_rank_cd(threadline_search_document(m.content),
-                          to_tsquery('simple', threadline_unaccent(%(tsquery)s)))::float8 AS rank
-        FROM messages m
-        WHERE m.tenant_id = %(tenant_id)s AND NOT m.is_system
-          AND threadline_search_document(m.content) @@ to_tsquery('simple', threadline_unaccent(%(tsquery)s))
-          AND NOT EXISTS (SELECT 1 FROM conversations w WHERE w.id = m.conversation_id AND w.platform = 'workspace')
-        ORDER BY m.id DESC
-        LIMIT %(candidates)s
+        SELECT * FROM search_message_candidates(to_tsquery('simple', threadline_unaccent(%(tsquery)s)), %(candidates)s)
     )
 """
 
@@ -136,22 +129,11 @@ def search_contacts(
     after: tuple[float, str] | None,
     limit: int,
 ) -> list[ContactHitRow]:
-    """Contacts whose name, username or phone contains `text` (or `digits`, the digits of a phone query), or whose
-    name is similar to it (a typo), ranked by word similarity; each with its most recent inbox conversation."""
-    # `text` as the index holds it (lower case, accents folded), and as a literal LIKE pattern; both are immutable
-    # expressions of the parameter, folded into constants while planning, so the trigram index serves them.
-    normalised = "lower(threadline_unaccent(%(text)s))"
-    pattern = f"'%%' || replace(replace(replace({normalised}, '\\', '\\\\'), '%%', '\\%%'), '_', '\\_') || '%%'"
-    searched = "threadline_contact_search_text(k.name, k.identifier, k.phone_digits)"
-    query = f"""
+    """Contacts whose name, username or phone contains `text` (or `digits`, the digits of a phone query), , ranked by
+    word similarity; each with its most recent inbox conversation."""
+    query = """
         WITH candidates AS (
-            SELECT k.id, k.name, k.identifier, word_similarity({normalised}, {searched})::float8 AS rank
-            FROM contacts k
-            WHERE k.tenant_id = %(tenant_id)s
-              AND ({searched} LIKE {pattern}
-                   OR (%(digits)s <> '' AND {searched} LIKE '%%' || %(digits)s || '%%')
-                   OR {normalised} <%% {searched})
-            LIMIT %(candidates)s
+            SELECT * FROM search_contact_candidates(%(text)s, %(digits)s, %(candidates)s)
         )
         SELECT c.rank, c.id, c.name, c.identifier, v.id AS conversation_id, v.platform, v.last_message_at
         FROM candidates c
