@@ -115,7 +115,7 @@ VOCABULARY = [
 # Message text for the read benchmark's messages (g: the message's number; %(words)s: VOCABULARY): 1 to 12 words
 # of the vocabulary, plus known common, accented and rare words.
 MESSAGE_TEXT_SQL = """
-    (SELECT string_agg((%(words)s::text[])[1 + ((g * 7919 + j * 104729) %% 400)], ' ')
+    (SELECT string_agg((%(words)s::text[])[1 + ((g::bigint * 7919 + j * 104729) %% 400)], ' ')
      FROM generate_series(1, 1 + g %% 12) j)
     || CASE WHEN g %% 10 = 0 THEN ' refund please' ELSE '' END
     || CASE WHEN g %% 50 = 0 THEN ' Café' ELSE '' END
