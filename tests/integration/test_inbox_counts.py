@@ -191,9 +191,9 @@ class TestExactAcrossEveryChange:
             "SELECT count(*) FROM inbox_count_deltas WHERE tenant_id = %s", (inbox.tenant.id,)
         ).fetchone()[0]
 
-        from tests.conftest import load_event
         from devtools.lambda_runtime import LocalLambdaContext, load_handler
         from devtools.template import load_template
+        from tests.conftest import load_event
 
         handler = load_handler(load_template().functions["ExpireWindowsFunction"])
         outcome = handler(load_event("scheduled-window-expiry.json"), LocalLambdaContext("ExpireWindowsFunction"))
@@ -219,7 +219,7 @@ class TestExactAcrossEveryChange:
                             (agent, conversation_id),
                         )
                     conn.commit()
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 errors.append(error)
 
         threads = [

@@ -141,6 +141,7 @@ class TestOrdersAndCursors:
 
     def test_waiting_since_puts_the_oldest_waiting_first_and_those_nobody_waits_on_last(self, inbox):
         status, body = call("list_conversations_v1", claims=inbox.tenant.claims, query={"sort": "waiting_since"})
+        assert status == 200
         waiting = [item["waiting_since"] for item in body["conversations"]]
         dated = [value for value in waiting if value is not None]
         assert dated == sorted(dated) and waiting[-1] is None and waiting.index(None) == len(dated)
@@ -284,9 +285,9 @@ def test_malformed_filters_are_400s_naming_the_parameter(make_connector, query, 
 
 
 def test_a_cursor_of_a_foreign_shape_is_refused(make_connector):
+    from threadline.db.repositories.conversations import ConversationFilters
     from threadline.domain.conversations import conversation_list_fingerprint
     from threadline.domain.pagination import encode_keyset_cursor
-    from threadline.db.repositories.conversations import ConversationFilters
 
     tenant = make_tenant(make_connector)
     fingerprint = conversation_list_fingerprint(ConversationFilters(), "priority")

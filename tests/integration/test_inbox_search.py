@@ -60,7 +60,7 @@ def shop(admin, make_connector):
 
 class TestMessages:
     def test_words_and_prefixes_any_case(self, shop):
-        tenant, ids = shop
+        tenant, _ = shop
         status, body = search(tenant.claims, "REF")
         assert status == 200 and body["type"] == "messages" and body["q"] == "REF"
         assert set(contents(body)) == {

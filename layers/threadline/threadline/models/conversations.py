@@ -32,8 +32,8 @@ def _comma_list(value: object) -> object:
 
 
 # One value or several, as `status=open,pending` or `status=open&status=pending`.
-StatusList = Annotated[tuple[ConversationStatus, ...], BeforeValidator(_comma_list), Field(min_length=1)]
-PriorityList = Annotated[tuple[Priority, ...], BeforeValidator(_comma_list), Field(min_length=1)]
+StatusList = Annotated[tuple[ConversationStatus, ...], Field(min_length=1), BeforeValidator(_comma_list)]
+PriorityList = Annotated[tuple[Priority, ...], Field(min_length=1), BeforeValidator(_comma_list)]
 LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 

@@ -129,7 +129,7 @@ def search_contacts(
     after: tuple[float, str] | None,
     limit: int,
 ) -> list[ContactHitRow]:
-    """Contacts whose name, username or phone contains `text` (or `digits`, the digits of a phone query), , ranked by
+    """Contacts whose name, username or phone contains `text` (or `digits`, the digits of a phone query), ranked by
     word similarity; each with its most recent inbox conversation."""
     query = """
         WITH candidates AS (
