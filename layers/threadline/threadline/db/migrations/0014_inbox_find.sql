@@ -141,16 +141,20 @@ CREATE FUNCTION threadline_search_document(content text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 RETURN to_tsvector('simple'::regconfig, threadline_unaccent(content));
 
--- Messages by their words, the tenant inside the index (btree_gin): the tenant's entries are intersected inside
--- the index instead of being checked row by row on the heap. An expression index, not a stored generated
--- column: the ingest path computes the tsvector once either way (for the index entry), but a stored column would
--- also make every message row (and its WAL) about twice as large; the search recomputes the document only for the
--- bounded set of candidates it ranks. fastupdate (GIN's default, kept on purpose): an insert appends its entries
--- to the index's pending list instead of updating one posting tree per word, so an ingest of 500 messages does
--- not touch thousands of index pages; the list is merged by autovacuum or when it reaches gin_pending_list_limit
--- (4 MB), and a search reads it too. System (activity) messages are not the conversation's words.
-CREATE INDEX messages_search_idx ON messages USING gin (tenant_id, threadline_search_document(content))
-    WHERE NOT is_system;
+-- Messages by their words: a stored generated column, and a GIN index over it with the tenant inside (btree_gin),
+-- so the tenant's entries are intersected inside the index instead of checked row by row on the heap.
+-- Why stored rather than an expression index (measured at 1,000,000 messages, make bench-read): ingest computes
+-- the words once either way (for the index entry), but a search must also test and rank candidates, and
+-- recomputing to_tsvector(unaccent(content)) costs about 6 µs a row, against 0.25 µs to read the stored
+-- column: walking back from the newest message to the 200th match of a common word took 36 ms recomputing and
+-- 0.5 ms stored. The price is disk: at the benchmark's short messages the column adds 103 bytes to a 180-byte
+-- row, about 1.5 times the table (and the ingest's heap WAL as much more). fastupdate (GIN's default, kept on purpose): an insert appends its entries to the
+-- index's pending list instead of updating one posting tree per word, so an ingest of 500 messages does not
+-- touch thousands of index pages; the list is merged by autovacuum or at gin_pending_list_limit (4 MB), and a
+-- search reads it too.
+ALTER TABLE messages
+    ADD COLUMN search_document tsvector GENERATED ALWAYS AS (threadline_search_document(content)) STORED;
+CREATE INDEX messages_search_idx ON messages USING gin (tenant_id, search_document);
 
 -- Contacts by name (accents folded, lower case), username or phone number (any part of its digits): one
 -- trigram index over the three, so "ana", "Ána", "@anab" or "5512" each is one index scan.
@@ -161,31 +165,67 @@ RETURN lower(threadline_unaccent(coalesce(name, ''))) || ' ' || lower(identifier
 CREATE INDEX contacts_search_idx ON contacts
     USING gin (tenant_id, threadline_contact_search_text(name, identifier, phone_digits) gin_trgm_ops);
 
--- The search's candidates, through two narrow doors. Under RLS, PostgreSQL may not evaluate an operator that is
--- not leakproof (@@ on a tsvector, LIKE, pg_trgm's <%) before the policy's own check, so none of them can be an
--- index condition for threadline_app: every search would test each of the tenant's rows (measured: 100 ms at
--- 20,000 messages, against 0.1 ms through the index). These functions run as the owner, outside RLS, and read
--- only the transaction's own tenant (app_current_tenant(), the value RLS itself compares with: NULL, so nothing,
--- when unset); they take no tenant argument, so no caller can point them at another tenant. Dynamic SQL so that
--- each call is planned with its own words: the GIN index for a rare word, a walk backwards from the newest
--- message for a common one.
+-- The search's candidates, through narrow doors. Under RLS, PostgreSQL may not evaluate an operator that is not
+-- leakproof (@@ on a tsvector, LIKE) before the policy's own check, so none of them can be an index condition
+-- for threadline_app: every search would test each of the tenant's rows (measured: 100 ms at 20,000 messages,
+-- against 0.1 ms through the index). These functions run as the owner, outside RLS, and read only the
+-- transaction's own tenant (app_current_tenant(), the value RLS itself compares with: NULL, so nothing, when
+-- unset); they take no tenant argument, so no caller can point them at another tenant.
+--
+-- The newest matches of the words, found one of two ways, each forced by its function's settings (the planner's
+-- estimate for a prefix query is a constant, so left to itself it walks a million rows for a rare word):
+-- through the GIN index when there are few matches (each match costs a heap block: 2,000 of them about 10 ms),
+-- else by walking back from the newest message and testing the stored words (0.25 µs a row: a word in one
+-- message of 500 finds its 200 newest within 100,000 rows).
+CREATE FUNCTION search_message_matches(p_words tsquery, p_cap integer) RETURNS TABLE (id bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = public, pg_temp
+    SET enable_indexscan = off
+    SET enable_seqscan = off
+AS $$
+    SELECT m.id FROM messages m
+    WHERE m.tenant_id = app_current_tenant() AND NOT m.is_system AND m.search_document @@ p_words
+    LIMIT p_cap
+$$;
+
+CREATE FUNCTION search_message_newest(p_words tsquery, p_limit integer) RETURNS TABLE (id bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = public, pg_temp
+    SET enable_bitmapscan = off
+    SET enable_seqscan = off
+AS $$
+    SELECT m.id FROM messages m
+    WHERE m.tenant_id = app_current_tenant() AND NOT m.is_system AND m.search_document @@ p_words
+    ORDER BY m.id DESC
+    LIMIT p_limit
+$$;
+
+-- The newest p_candidates matches (system messages are not the conversation's words; workspace sessions are not
+-- the inbox's), each with its ts_rank_cd.
 CREATE FUNCTION search_message_candidates(p_words tsquery, p_candidates integer)
     RETURNS TABLE (id bigint, conversation_id bigint, content text, direction text, is_private boolean,
                    sent_at timestamptz, rank double precision)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = public, pg_temp
 AS $$
+DECLARE
+    -- Up to this many matches are read through the index; more mean a common word, read newest first.
+    few_matches CONSTANT integer := 2000;
+    matches bigint[];
+    chosen bigint[];
 BEGIN
-    RETURN QUERY EXECUTE $query$
+    matches := ARRAY(SELECT f.id FROM search_message_matches(p_words, few_matches) f);
+    IF cardinality(matches) < few_matches THEN
+        chosen := ARRAY(SELECT u.id FROM unnest(matches) u (id) ORDER BY u.id DESC LIMIT p_candidates);
+    ELSE
+        chosen := ARRAY(SELECT f.id FROM search_message_newest(p_words, p_candidates) f);
+    END IF;
+    RETURN QUERY
         SELECT m.id, m.conversation_id, m.content, m.direction, m.is_private, m.sent_at,
-               ts_rank_cd(threadline_search_document(m.content), $1)::double precision
+               ts_rank_cd(m.search_document, p_words)::double precision
         FROM messages m
-        WHERE m.tenant_id = app_current_tenant() AND NOT m.is_system
-          AND threadline_search_document(m.content) @@ $1
-          AND NOT EXISTS (SELECT 1 FROM conversations w WHERE w.id = m.conversation_id AND w.platform = 'workspace')
-        ORDER BY m.id DESC
-        LIMIT $2
-    $query$ USING p_words, p_candidates;
+        WHERE m.id = ANY(chosen) AND m.tenant_id = app_current_tenant()
+          AND NOT EXISTS (SELECT 1 FROM conversations w WHERE w.id = m.conversation_id AND w.platform = 'workspace');
 END
 $$;
 
@@ -213,7 +253,7 @@ BEGIN
     $query$ USING searched, pattern, p_digits, p_candidates;
 END
 $$;
-REVOKE ALL ON FUNCTION search_message_candidates(tsquery, integer), search_contact_candidates(text, text, integer)
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION search_message_matches(tsquery, integer), search_message_newest(tsquery, integer),
+    search_message_candidates(tsquery, integer), search_contact_candidates(text, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION search_message_candidates(tsquery, integer), search_contact_candidates(text, text, integer)
     TO threadline_app;

@@ -1,9 +1,9 @@
 """Search queries (migration 0014's indexes): messages by their words, contacts by name, username or phone digits.
 
 Each search ranks a bounded set of candidates, so its cost does not grow with how common the words are:
-- messages: the newest MESSAGE_CANDIDATES matches (by id, i.e. by arrival), ranked by ts_rank_cd. PostgreSQL finds
-  them either by walking the messages backwards and testing each (a common word: a few thousand rows) or through
-  the GIN index (a rare one), whichever its statistics of the indexed expression say is cheaper;
+- messages: the newest MESSAGE_CANDIDATES matches (by id, i.e. by arrival), ranked by ts_rank_cd; found through the
+  GIN index when the words are rare, by walking back from the newest message when they are common
+  (search_message_candidates, migration 0014, says how and why);
 - contacts: at most CONTACT_CANDIDATES matches of the trigram index, ranked by word similarity.
 A cursor page re-ranks the same candidates and continues after (rank, id); messages arriving meanwhile can move
 the window of candidates (a search is a snapshot, not a feed).
