@@ -179,9 +179,10 @@ class TestIsolationAndInput:
     @pytest.mark.parametrize(
         ("query", "error"),
         [
-            ({}, "q is required: 1 to 200 characters (after trimming spaces)"),
-            ({"q": "   "}, "q is required: 1 to 200 characters (after trimming spaces)"),
-            ({"q": "x" * 201}, "q is required: 1 to 200 characters (after trimming spaces)"),
+            ({}, "q is required: 1 to 200 characters (after trimming spaces), without NUL characters"),
+            ({"q": "   "}, "q is required: 1 to 200 characters (after trimming spaces), without NUL characters"),
+            ({"q": "a\x00b"}, "q is required: 1 to 200 characters (after trimming spaces), without NUL characters"),
+            ({"q": "x" * 201}, "q is required: 1 to 200 characters (after trimming spaces), without NUL characters"),
             ({"q": "a", "type": "labels"}, "type must be one of messages, contacts, conversations"),
             ({"q": "a", "limit": "0"}, "limit must be an integer between 1 and 100"),
             (

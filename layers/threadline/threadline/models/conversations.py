@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
+from threadline.models.validation import reject_nul
 from threadline.vocabulary import (
     CONVERSATION_SORTS,
     CONVERSATION_STATUSES,
@@ -34,7 +35,9 @@ def _comma_list(value: object) -> object:
 # One value or several, as `status=open,pending` or `status=open&status=pending`.
 StatusList = Annotated[tuple[ConversationStatus, ...], Field(min_length=1), BeforeValidator(_comma_list)]
 PriorityList = Annotated[tuple[Priority, ...], Field(min_length=1), BeforeValidator(_comma_list)]
-LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+LabelName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(reject_nul)
+]
 
 
 class ConversationListQuery(QueryModel):
@@ -69,7 +72,7 @@ CONVERSATION_QUERY_EXPLANATIONS = {
     "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)} (or a comma list of them)",
     "assignee": "assignee must be me, unassigned or an agent id (a UUID)",
     "team": "team must be a team id (a UUID)",
-    "label": "label must be a label name of 1 to 50 characters",
+    "label": "label must be a label name of 1 to 50 characters, without NUL characters",
     "priority": f"priority must be one of {', '.join(PRIORITIES)} (or a comma list of them)",
     "sort": f"sort must be one of {', '.join(CONVERSATION_SORTS)}",
     "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",

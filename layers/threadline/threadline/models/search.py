@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
+from threadline.models.validation import reject_nul
 from threadline.vocabulary import SEARCH_TYPES, Direction, Platform, SearchType
 
 MAX_SEARCH_CHARS = 200
@@ -15,9 +16,11 @@ DEFAULT_SEARCH_PAGE = 20
 
 
 class SearchQuery(QueryModel):
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SEARCH_CHARS)] = Field(
-        description="words (each also matched as a prefix), a name, a username, or any part of a phone number"
-    )
+    q: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SEARCH_CHARS),
+        AfterValidator(reject_nul),
+    ] = Field(description="words (each also matched as a prefix), a name, a username, or any part of a phone number")
     type: SearchType = Field(default="messages", description="what to look through")
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_SEARCH_PAGE
     cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)] | None = Field(
@@ -26,7 +29,7 @@ class SearchQuery(QueryModel):
 
 
 SEARCH_QUERY_EXPLANATIONS = {
-    "q": f"q is required: 1 to {MAX_SEARCH_CHARS} characters (after trimming spaces)",
+    "q": f"q is required: 1 to {MAX_SEARCH_CHARS} characters (after trimming spaces), without NUL characters",
     "type": f"type must be one of {', '.join(SEARCH_TYPES)}",
     "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
     "cursor": "cursor is not valid; use next_cursor from the previous page",
