@@ -159,6 +159,7 @@ FILTERS = [
     ({"status": "open"}, "status = 'open'", {}),
     ({"status": "open,pending"}, "status IN ('open', 'pending')", {}),
     ({"priority": "urgent,high"}, "priority IN ('urgent', 'high')", {}),
+    ({"priority": "low"}, "priority = 'low'", {}),
     ({"assignee": "unassigned"}, "assignee_id IS NULL", {}),
     ({"assignee": "unassigned", "status": "open"}, "assignee_id IS NULL AND status = 'open'", {}),
 ]

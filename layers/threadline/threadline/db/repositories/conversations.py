@@ -22,6 +22,10 @@ from psycopg.rows import class_row
 from threadline.vocabulary import ConversationSort, Platform
 
 
+# As the generated priority_rank column computes it (migration 0011); NULL priority is rank 0.
+PRIORITY_RANKS = {"urgent": 4, "high": 3, "medium": 2, "low": 1}
+
+
 @dataclass(frozen=True)
 class ConversationFilters:
     """What the list is narrowed to; empty/None = no narrowing. `assignee_id` and `unassigned` exclude each other."""
@@ -189,8 +193,12 @@ def _filter_predicates(filters: ConversationFilters) -> list[sql.Composable]:
         predicates.append(sql.SQL("assignee_id IS NULL"))
     if filters.team_id is not None:
         predicates.append(sql.SQL("team_id = %(team_id)s"))
-    if filters.priorities:
-        predicates.append(sql.SQL("priority = ANY(%(priorities)s)"))
+    # On priority_rank, not priority: one rank is an equality on conversations_priority_activity_idx's leading
+    # key, so the page is read in activity order from it.
+    if len(filters.priorities) == 1:
+        predicates.append(sql.SQL("priority_rank = %(priority_rank)s"))
+    elif filters.priorities:
+        predicates.append(sql.SQL("priority_rank = ANY(%(priority_ranks)s)"))
     if filters.label_id is not None:
         predicates.append(
             sql.SQL(
@@ -209,7 +217,8 @@ def _filter_parameters(tenant_id: UUID, filters: ConversationFilters) -> dict[st
         "location_id": filters.location_id,
         "assignee_id": filters.assignee_id,
         "team_id": filters.team_id,
-        "priorities": list(filters.priorities),
+        "priority_rank": PRIORITY_RANKS[filters.priorities[0]] if filters.priorities else None,
+        "priority_ranks": [PRIORITY_RANKS[priority] for priority in filters.priorities],
         "label_id": filters.label_id,
     }
 
