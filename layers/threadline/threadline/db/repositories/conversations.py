@@ -21,7 +21,6 @@ from psycopg.rows import class_row
 
 from threadline.vocabulary import ConversationSort, Platform
 
-
 # As the generated priority_rank column computes it (migration 0011); NULL priority is rank 0.
 PRIORITY_RANKS = {"urgent": 4, "high": 3, "medium": 2, "low": 1}
 
