@@ -28,8 +28,10 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from bench.common import median, percentile, print_header, print_ratio, print_table, ratio, throwaway_database
+from bench.read_inbox import MESSAGE_TEXT_SQL, VOCABULARY, InboxArranged, arrange_inbox, inbox_cases, targets_report
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.paths import REPO_ROOT
 from devtools.template import load_template
@@ -51,6 +53,7 @@ class Arranged:
     tenant_id: UUID
     deep_conversation_id: int
     location_id: UUID
+    inbox: InboxArranged
     seconds: float
 
 
@@ -103,13 +106,13 @@ def _fill_conversations(admin: psycopg.Connection[Any], tenant_id: UUID, connect
 def _fill_messages(admin: psycopg.Connection[Any], tenant_id: UUID, conversation_id: int, agent_id: UUID) -> None:
     """Customer, agent, business (synced outbound) and system messages, one in fifty with an image."""
     admin.execute(
-        """
+        sql.SQL("""
         INSERT INTO messages (tenant_id, conversation_id, external_id, direction, type, content, media_url,
                               media_mime_type, sent_at, status, source, author_user_id, is_system)
         SELECT %(tenant)s, %(conversation)s, 'm' || g,
                CASE WHEN g %% 3 = 0 THEN 'outbound' ELSE 'inbound' END,
                CASE WHEN g %% 50 = 0 THEN 'image' ELSE 'text' END,
-               left(repeat('order delivery tomorrow thanks ', 1 + g %% 6), 180),
+               {text},
                CASE WHEN g %% 50 = 0 THEN 'https://media.example.com/' || g || '.jpg' END,
                CASE WHEN g %% 50 = 0 THEN 'image/jpeg' END,
                timestamptz '2024-01-01' + make_interval(secs => g * 30),
@@ -117,8 +120,14 @@ def _fill_messages(admin: psycopg.Connection[Any], tenant_id: UUID, conversation
                CASE WHEN g %% 6 = 0 THEN %(agent)s::uuid END,
                g %% 997 = 0
         FROM generate_series(1, %(count)s) g
-        """,
-        {"tenant": tenant_id, "conversation": conversation_id, "agent": agent_id, "count": MESSAGES},
+        """).format(text=sql.SQL(MESSAGE_TEXT_SQL)),
+        {
+            "tenant": tenant_id,
+            "conversation": conversation_id,
+            "agent": agent_id,
+            "count": MESSAGES,
+            "words": VOCABULARY,
+        },
     )
 
 
@@ -136,13 +145,26 @@ def arrange(admin: psycopg.Connection[Any]) -> Arranged:
     ).fetchone()
     assert deep is not None
     _fill_messages(admin, tenant_id, deep[0], agent.id)
-    for table in ("messages", "conversations", "contacts", "connections", "locations", "users", "tenants"):
+    inbox = arrange_inbox(admin, tenant_id)
+    for table in (
+        "messages",
+        "conversations",
+        "contacts",
+        "connections",
+        "locations",
+        "users",
+        "tenants",
+        "teams",
+        "labels",
+        "conversation_labels",
+        "inbox_count_deltas",
+    ):
         admin.execute(f"VACUUM ANALYZE {table}")
     location = admin.execute(
         "SELECT location_id FROM connections WHERE id = %s", (connections[LOCATIONS // 2],)
     ).fetchone()
     assert location is not None
-    return Arranged(tenant_id, deep[0], location[0], time.perf_counter() - started)
+    return Arranged(tenant_id, deep[0], location[0], inbox, time.perf_counter() - started)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -150,9 +172,11 @@ def arrange(admin: psycopg.Connection[Any]) -> Arranged:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def route_event(event_file: str, tenant_id: UUID, *, path_id: int | None, query: dict[str, str]) -> dict[str, Any]:
+def route_event(
+    event_file: str, tenant_id: UUID, *, path_id: int | None, query: dict[str, str], sub: str = "bench-agent"
+) -> dict[str, Any]:
     event = copy.deepcopy(json.loads((EVENTS / event_file).read_text("utf-8")))
-    event["requestContext"]["authorizer"]["jwt"]["claims"] = {"sub": "bench-agent", "tenant_id": str(tenant_id)}
+    event["requestContext"]["authorizer"]["jwt"]["claims"] = {"sub": sub, "tenant_id": str(tenant_id)}
     if path_id is not None:
         name = next(iter(event["pathParameters"]))
         event["pathParameters"][name] = str(path_id)
@@ -169,6 +193,8 @@ class Case:
     call: Callable[[], Any]
     calls: int
     seconds: list[float] = field(default_factory=list)
+    # The team inbox's cases: which target they are measured against ("list", "counts", "search", "baseline").
+    inbox_group: str | None = None
 
     def row(self) -> list[object]:
         return [
@@ -223,6 +249,34 @@ def app_role_count(tenant_id: UUID) -> Callable[[], Any]:
     return call
 
 
+def inbox_handler_call(tenant_id: UUID) -> Callable[[str, dict[str, str], UUID], Callable[[], Any]]:
+    """ListConversationsFunction's handler for one of its sample events, as the agent `sub`; checks the 200."""
+    handler = load_handler(load_template().functions["ListConversationsFunction"])
+
+    def for_event(event_file: str, query: dict[str, str], sub: UUID) -> Callable[[], Any]:
+        event = route_event(event_file, tenant_id, path_id=None, query=query, sub=str(sub))
+
+        def call() -> Any:
+            response = handler(event, LocalLambdaContext(function_name="ListConversationsFunction"))
+            if response["statusCode"] != 200:
+                raise RuntimeError(f"{event_file} {query} answered {response['statusCode']}: {response['body'][:300]}")
+            return response
+
+        return call
+
+    return for_event
+
+
+def app_role_query(query: str, params: dict[str, Any], tenant_id: UUID) -> Callable[[], Any]:
+    """A bare query as the functions' role under RLS (a baseline)."""
+    from threadline.db.tenancy import run_in_transaction
+
+    def call() -> Any:
+        return run_in_transaction(lambda conn: conn.execute(query, params).fetchall(), tenant_id=tenant_id)
+
+    return call
+
+
 # The seed document's "SQL Query Pattern", on our tables: join authors, ORDER BY creation, LIMIT/OFFSET.
 _SEED_PATTERN = """
 SELECT m.id, m.content AS body, m.author_user_id IS NOT NULL AS is_agent, m.is_system, m.sent_at,
@@ -244,7 +298,7 @@ def build_cases(url: str, arranged: Arranged) -> dict[str, Case]:
     from threadline.db.repositories.conversations import ConversationFilters
     from threadline.domain.conversations import conversation_list_fingerprint
     from threadline.domain.message_views import message_list_fingerprint
-    from threadline.domain.pagination import encode_cursor
+    from threadline.domain.pagination import encode_cursor, encode_keyset_cursor, timestamp_key
 
     tenant, deep = arranged.tenant_id, arranged.deep_conversation_id
     with psycopg.connect(url) as admin:
@@ -260,7 +314,10 @@ def build_cases(url: str, arranged: Arranged) -> dict[str, Case]:
         ).fetchone()
     assert middle_message is not None and middle_conversation is not None
     message_cursor = encode_cursor(message_list_fingerprint(deep), *middle_message)
-    conversation_cursor = encode_cursor(conversation_list_fingerprint(ConversationFilters()), *middle_conversation)
+    conversation_cursor = encode_keyset_cursor(
+        conversation_list_fingerprint(ConversationFilters()),
+        [timestamp_key(middle_conversation[0]), middle_conversation[1]],
+    )
     middle_page = MESSAGES // 2 // MESSAGE_PAGE
     last_page = MESSAGES // MESSAGE_PAGE
 
@@ -337,6 +394,17 @@ def build_cases(url: str, arranged: Arranged) -> dict[str, Case]:
         ),
         Case("baseline: exact count(*) of 100,000 (app role)", app_role_count(tenant), FAST_CALLS),
     ]
+    cases += [
+        Case(label, call, calls, inbox_group=group)
+        for label, call, calls, group in inbox_cases(
+            tenant_id=tenant,
+            arranged=arranged.inbox,
+            handler_call=inbox_handler_call(tenant),
+            app_role_query=app_role_query,
+            calls=FAST_CALLS,
+            slow_calls=SLOW_CALLS,
+        )
+    ]
     return {case.label: case for case in cases}
 
 
@@ -366,7 +434,18 @@ def print_report(arranged: Arranged, cases: dict[str, Case]) -> None:
         f" after {WARMUP_CALLS} warm-ups"
     )
     print()
-    print_table(["case", "calls", "p50 ms", "p99 ms", "max ms"], [case.row() for case in cases.values()])
+    print_table(
+        ["case", "calls", "p50 ms", "p99 ms", "max ms"],
+        [case.row() for case in cases.values() if case.inbox_group is None],
+    )
+    print()
+    print("Team inbox: finding work (50 agents, 10 teams, 30 labels; search over the 1,000,000 messages)")
+    inbox = [
+        (case.label, case.inbox_group, median(case.seconds) * 1000, percentile(case.seconds, 99) * 1000)
+        for case in cases.values()
+        if case.inbox_group is not None
+    ]
+    print_table(["case", "p50 ms", "p99 ms", "target p99 ms", "target"], targets_report(inbox))
     print()
 
     def p99(label_start: str) -> float:
@@ -385,7 +464,11 @@ def print_report(arranged: Arranged, cases: dict[str, Case]) -> None:
         met=conversation_ratio <= 1.5,
     )
     # The list as a client opens it: the first page, unfiltered and with each filter (deep pages are above).
-    listing = [case for label, case in cases.items() if label.startswith("conversations:") and "deep page" not in label]
+    listing = [
+        case
+        for label, case in cases.items()
+        if label.startswith("conversations:") and "deep page" not in label and case.inbox_group is None
+    ]
     worst = max(listing, key=lambda case: percentile(case.seconds, 99))
     worst_ms = percentile(worst.seconds, 99) * 1000
     print(

@@ -54,6 +54,8 @@ from threadline.models.conversations import (
     ConversationDetail,
     ConversationList,
     ConversationListQuery,
+    InboxCounts,
+    InboxCountsQuery,
 )
 from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
 from threadline.models.ids import MAX_ID
@@ -66,6 +68,7 @@ from threadline.models.messages import (
     MessageView,
 )
 from threadline.models.ownership import Agent, AgentList, AvailabilityChange, TeamList
+from threadline.models.search import SearchQuery, SearchResults
 from threadline.models.sending import ConversationSendRequest, SendRequest, SendResponse
 from threadline.models.sessions import (
     MAX_MESSAGE_CHARS,
@@ -204,13 +207,41 @@ _WEBHOOK_RECEIVE = Operation(
 
 _LIST_CONVERSATIONS = Operation(
     summary="List the tenant's conversations",
-    description="Newest activity first. Page with `offset` (up to 1,000,000) or, at any depth, with `cursor` "
-    "(the previous page's `next_cursor`, with the same filters); not both.",
+    description="Newest activity first, oldest waiting first (`sort=waiting_since`) or by priority "
+    "(`sort=priority`); narrowed by assignee, team, status, label and priority. Page with `offset` (up to "
+    "1,000,000) or, at any depth, with `cursor` (the previous page's `next_cursor`, with the same filters and "
+    "sort); not both.",
     tag="Conversations",
     envelope=ErrorEnvelope.PLAIN,
     query=ConversationListQuery,
     responses={200: Body("A page of conversations", ConversationList)},
+    errors={
+        400: "A malformed query parameter, named in the message",
+        403: "`assignee=me` with a token that names no agent of the tenant",
+    },
+)
+
+_INBOX_COUNTS = Operation(
+    summary="The inbox counts: mine, unassigned and all (and per team)",
+    description="Exact, and as cheap at 100,000 conversations as at 10: kept by the writes, never counted per "
+    "call. `status` defaults to `open`; `teams=true` adds every team's counts.",
+    tag="Conversations",
+    envelope=ErrorEnvelope.PLAIN,
+    query=InboxCountsQuery,
+    responses={200: Body("The counts", InboxCounts)},
     errors={400: "A malformed query parameter, named in the message"},
+)
+
+_SEARCH = Operation(
+    summary="Search messages, contacts or conversations",
+    description="Messages by their words (each also as a prefix; case and accents folded; private notes "
+    "included and marked), contacts by any part of the name, username or phone digits, conversations by their "
+    "messages; ranked, with a cursor. Ranks the newest 200 matching messages (2,000 contacts).",
+    tag="Conversations",
+    envelope=ErrorEnvelope.PLAIN,
+    query=SearchQuery,
+    responses={200: Body("Ranked results", SearchResults)},
+    errors={400: "A malformed query parameter (e.g. `q`), named in the message"},
 )
 
 _GET_CONVERSATION = Operation(
@@ -477,6 +508,10 @@ CATALOGUE: dict[str, Operation] = {
     "POST /v1/webhooks/whatsapp": _WEBHOOK_RECEIVE,
     "GET /api/v1/conversations": _LIST_CONVERSATIONS,
     "GET /v1/conversations": _LIST_CONVERSATIONS,
+    "GET /api/v1/conversations/counts": _INBOX_COUNTS,
+    "GET /v1/conversations/counts": _INBOX_COUNTS,
+    "GET /api/v1/search": _SEARCH,
+    "GET /v1/search": _SEARCH,
     "GET /api/v1/conversations/{id}": _GET_CONVERSATION,
     "GET /v1/conversations/{id}": _GET_CONVERSATION,
     "PATCH /api/v1/conversations/{id}": _CHANGE_CONVERSATION,

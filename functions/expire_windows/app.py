@@ -1,6 +1,6 @@
 """The scheduled run: every few minutes (EventBridge), the inbox's timed duties (threadline.domain.scheduled): mark
 the contacts whose 24-hour window has closed, end as failed the sends Meta never confirmed, wake the snoozes that
-are due and hand out the unassigned queue.
+are due and hand out the unassigned queue, then compact the inbox counts' ledger.
 
 No HTTP: the event is EventBridge's scheduled event and carries nothing the job needs. The run stops short of the
 Lambda timeout when a backlog is too large for one invocation; the next scheduled run continues it.

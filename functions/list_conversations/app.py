@@ -1,4 +1,4 @@
-"""The tenant's conversations: the list (newest activity first) and one conversation with its contact and channel.
+"""The tenant's inbox, read: the conversation list (filters, orders), one conversation, the inbox counts, and search.
 
 Contract: docs/conversations-api.md (agents, JWT; plain `{"error": ...}` errors).
 """
@@ -7,6 +7,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadline.domain.conversations import list_tenant_conversations, show_conversation
+from threadline.domain.inbox_counts import read_inbox_counts
+from threadline.domain.search import search
 from threadline.errors import InvalidRequest
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
@@ -14,11 +16,14 @@ from threadline.http.resolver import create_resolver
 from threadline.models.conversations import (
     CONVERSATION_ID_EXPLANATION,
     CONVERSATION_QUERY_EXPLANATIONS,
+    INBOX_COUNTS_QUERY_EXPLANATIONS,
     ConversationListQuery,
+    InboxCountsQuery,
     conversation_etag,
 )
 from threadline.models.ids import parse_id
 from threadline.models.query import parse_query
+from threadline.models.search import SEARCH_QUERY_EXPLANATIONS, SearchQuery
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)
@@ -37,6 +42,20 @@ def list_conversations():
     return json_response(200, list_tenant_conversations(caller, query))
 
 
+# Before the {id} route: a literal path wins over a parameter, as in API Gateway.
+@app.get("/api/v1/conversations/counts")
+@app.get("/v1/conversations/counts")
+def inbox_counts():
+    caller = caller_from_event(app.current_event.raw_event)
+    query = parse_query(
+        InboxCountsQuery,
+        app.current_event.query_string_parameters,
+        explanations=INBOX_COUNTS_QUERY_EXPLANATIONS,
+        refuse=InvalidRequest,
+    )
+    return json_response(200, read_inbox_counts(caller, query))
+
+
 @app.get("/api/v1/conversations/<conversation_id>")
 @app.get("/v1/conversations/<conversation_id>")
 def get_conversation(conversation_id: str):
@@ -46,6 +65,19 @@ def get_conversation(conversation_id: str):
     )
     # The version a PATCH's If-Match names (threadline.domain.lifecycle).
     return json_response(200, conversation, headers={"ETag": conversation_etag(conversation.version)})
+
+
+@app.get("/api/v1/search")
+@app.get("/v1/search")
+def search_inbox():
+    caller = caller_from_event(app.current_event.raw_event)
+    query = parse_query(
+        SearchQuery,
+        app.current_event.query_string_parameters,
+        explanations=SEARCH_QUERY_EXPLANATIONS,
+        refuse=InvalidRequest,
+    )
+    return json_response(200, search(caller, query))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -26,6 +26,13 @@ def agent(admin: psycopg.Connection[Any], tenant_id: uuid.UUID, name: str) -> st
     return str(row[0])
 
 
+def change_then_counts(socket: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An inbox_conversation frame and the inbox_counts frame its change moved, which follows it."""
+    change, counts = next_frame(socket), next_frame(socket)
+    assert (change["type"], counts["type"]) == ("inbox_conversation", "inbox_counts"), (change, counts)
+    return change, counts["counts"]
+
+
 def test_cli_teams_and_settings_then_http_changes_and_the_inbox_feed(database_url, live, admin):
     tenant = make_whatsapp_tenant(admin)
     ana, bob = agent(admin, tenant.tenant_id, "Ana"), agent(admin, tenant.tenant_id, "Bob")
@@ -63,9 +70,11 @@ def test_cli_teams_and_settings_then_http_changes_and_the_inbox_feed(database_ur
         )
         assert online.status_code == 200 and online.json()["availability"] == "online"
         conversation = http_ingest(live, tenant, "chat_e2e_inbox", "m1")["conversation_id"]
-        created, assigned = next_frame(socket), next_frame(socket)
+        (created, counts), (assigned, assigned_counts) = change_then_counts(socket), change_then_counts(socket)
         assert (created["event"], created["conversationId"]) == ("created", conversation)
+        assert (counts["open"]["all"], counts["open"]["unassigned"]) == (1, 1)
         assert (assigned["event"], assigned["by"], assigned["changes"]["assignee_id"]) == ("assigned", None, ana)
+        assert (assigned_counts["open"]["unassigned"], assigned_counts["open"]["assignees"]) == (0, {ana: 1})
 
         got = requests.get(f"{base}/v1/conversations/{conversation}", headers=ana_headers, timeout=30)
         etag = got.headers["ETag"]
@@ -77,8 +86,9 @@ def test_cli_teams_and_settings_then_http_changes_and_the_inbox_feed(database_ur
         )
         assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
         assert resolved.headers["ETag"] != etag
-        frame = next_frame(socket)
+        frame, counts = change_then_counts(socket)
         assert (frame["event"], frame["changes"]["status"], frame["by"]["name"]) == ("updated", "resolved", "Ana")
+        assert (counts["open"]["all"], counts["resolved"]["assignees"]) == (0, {ana: 1})
 
         stale = requests.patch(
             f"{base}/v1/conversations/{conversation}",
@@ -91,7 +101,8 @@ def test_cli_teams_and_settings_then_http_changes_and_the_inbox_feed(database_ur
 
         # The customer writes again: re-opened by the system.
         http_ingest(live, tenant, "chat_e2e_inbox", "m2")
-        reopened = next_frame(socket)
+        reopened, counts = change_then_counts(socket)
+        assert counts["open"]["assignees"] == {ana: 1}
         assert (reopened["event"], reopened["by"], reopened["changes"]["status"]) == ("reopened", None, "open")
 
     # Another tenant's token: not found, and its own lists only.

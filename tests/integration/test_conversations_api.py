@@ -347,7 +347,10 @@ class TestMalformedQueries:
             ({"limit": "5,6"}, "limit must be an integer between 1 and 100"),
             ({"offset": "-1"}, "offset must be an integer between 0 and 1,000,000; use cursor for deeper pages"),
             ({"offset": "1" * 30}, "offset must be an integer between 0 and 1,000,000; use cursor for deeper pages"),
-            ({"status": "archived"}, "status must be one of open, pending, snoozed, resolved"),
+            (
+                {"status": "archived"},
+                "status must be one of open, pending, snoozed, resolved (or a comma list of them)",
+            ),
             ({"location_id": "shop-1"}, "location_id must be a UUID"),
             ({"cursor": "x" * 600}, "cursor is not valid; use next_cursor from the previous page"),
             (
@@ -373,4 +376,4 @@ class TestMalformedQueries:
 
     def test_unknown_parameters_are_ignored(self, tenant):
         three_conversations(tenant)
-        assert call("list_conversations", claims=tenant.claims, query={"sort": "oldest"})[1]["total"] == 3
+        assert call("list_conversations", claims=tenant.claims, query={"order_by": "oldest"})[1]["total"] == 3

@@ -90,7 +90,12 @@ def test_query_limits_and_enums_are_in_the_parameter_schemas(document):
     limit = _parameter(document, "GET /api/v1/conversations", "limit")["schema"]
     assert (limit["type"], limit["minimum"], limit["maximum"], limit["default"]) == ("integer", 1, 100, 20)
     status = _parameter(document, "GET /api/v1/conversations", "status")["schema"]
-    assert status == {"enum": ["open", "pending", "snoozed", "resolved"], "type": "string"}
+    # One status or several (`status=open&status=pending` or `status=open,pending`: API Gateway joins them).
+    assert status == {
+        "type": "array",
+        "items": {"enum": ["open", "pending", "snoozed", "resolved"], "type": "string"},
+        "minItems": 1,
+    }
     assert _parameter(document, "GET /api/v1/conversations", "location_id")["schema"]["format"] == "uuid"
     order = _parameter(document, "GET /api/agent/conversations/{conversation_id}/messages", "order")["schema"]
     assert order["enum"] == ["asc", "desc"] and order["default"] == "asc"

@@ -39,7 +39,7 @@ TOPICS: tuple[Topic, ...] = get_args(Topic)
 Availability = Literal["online", "busy", "offline"]
 AVAILABILITIES: tuple[Availability, ...] = get_args(Availability)
 
-# A conversation's priority (null = none); the priority sort puts urgent first.
+# How urgent a conversation is (null = not set). The priority sort puts urgent first and unset last.
 Priority = Literal["low", "medium", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 
@@ -54,3 +54,12 @@ LOAD_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending")
 
 # What happened to a conversation, as the tenant-wide inbox feed says it.
 InboxEventKind = Literal["created", "updated", "assigned", "reopened"]
+
+# The conversation list's orders: newest activity first; oldest waiting first (conversations nobody waits on
+# last); priority (urgent first), then newest activity.
+ConversationSort = Literal["last_activity", "waiting_since", "priority"]
+CONVERSATION_SORTS: tuple[ConversationSort, ...] = get_args(ConversationSort)
+
+# What a search looks through.
+SearchType = Literal["messages", "contacts", "conversations"]
+SEARCH_TYPES: tuple[SearchType, ...] = get_args(SearchType)

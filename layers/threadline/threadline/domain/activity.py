@@ -20,6 +20,8 @@ from threadline.vocabulary import ConversationStatus, InboxEventKind
 
 REOPENED_BY_CUSTOMER = "Reopened: new message from the customer"
 REOPENED_AFTER_SNOOZE = "Reopened: the snooze ended"
+# The fields the inbox counts are kept by (status, assignee, team: migration 0014's ledger keys).
+COUNTED_FIELDS = frozenset({"status", "assignee_id", "team_id"})
 
 
 def snooze_time(moment: datetime) -> str:
@@ -80,7 +82,8 @@ def person(user_id: UUID, name: str, avatar_url: str | None) -> dict[str, Any]:
 
 def announce(tenant_id: UUID, notices: Sequence[ChangeNotice]) -> None:
     """After commit (never raises): the activity messages and `conversation_updated` frames to the conversations'
-    subscribers, and `inbox_conversation` frames to the tenant's inbox feed."""
+    subscribers, and `inbox_conversation` frames to the tenant's inbox feed, followed by an `inbox_counts` frame
+    when any of the changes moved the counts."""
     if not notices:
         return
     publish_stored_messages(tenant_id, "created", [i for notice in notices for i in notice.activity_message_ids])
@@ -98,4 +101,11 @@ def announce(tenant_id: UUID, notices: Sequence[ChangeNotice]) -> None:
             inbox_conversation_frame(notice.kind, notice.conversation_id, notice.changes, notice.by, notice.version)
             for notice in notices
         ],
+        counts_moved=any(moves_counts(notice) for notice in notices),
     )
+
+
+def moves_counts(notice: ChangeNotice) -> bool:
+    """Created, assigned and re-opened conversations always move the counts; other updates when they change a
+    counted field."""
+    return notice.kind != "updated" or not COUNTED_FIELDS.isdisjoint(notice.changes)

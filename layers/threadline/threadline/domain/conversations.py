@@ -9,6 +9,7 @@ trigger-maintained message_count.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -17,18 +18,28 @@ import psycopg
 
 from threadline.channels import effective_reply_rule
 from threadline.db.repositories.conversations import (
-    ActivityPosition,
     ConversationDetailRow,
     ConversationFilters,
     ConversationRow,
+    ListPosition,
     count_conversations,
     find_conversation,
+    find_label_id,
     list_conversations,
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.caller import Caller
-from threadline.domain.pagination import InvalidCursor, decode_cursor, encode_cursor, list_fingerprint
-from threadline.errors import InvalidRequest, NotFound
+from threadline.domain.pagination import (
+    InvalidCursor,
+    KeyPart,
+    decode_keyset_cursor,
+    encode_keyset_cursor,
+    id_from_key,
+    list_fingerprint,
+    timestamp_from_key,
+    timestamp_key,
+)
+from threadline.errors import Forbidden, InvalidRequest, NotFound
 from threadline.models.conversations import (
     Channel,
     ContactSummary,
@@ -40,9 +51,11 @@ from threadline.models.conversations import (
     LocationSummary,
 )
 from threadline.models.ownership import AssigneeSummary, TeamSummary
+from threadline.vocabulary import ConversationSort
 
 TOTAL_COUNT_CAP = 10_000
 CONVERSATION_NOT_FOUND = "Conversation not found"
+NO_AGENT_FOR_ME = "assignee=me needs a token that names an agent of the tenant (its sub); this one names none"
 
 
 def reply_window(row: ConversationRow, now: datetime) -> CustomerServiceWindow:
@@ -73,49 +86,122 @@ def _summary_fields(row: ConversationRow, now: datetime) -> dict[str, Any]:
         "last_message_at": row.last_message_at,
         "unread_count": row.unread_count,
         "window": reply_window(row, now),
+        "assignee": AssigneeSummary(id=row.assignee_id, name=row.assignee_name, avatar_url=row.assignee_avatar_url)
+        if row.assignee_id is not None and row.assignee_name is not None
+        else None,
+        "team": TeamSummary(id=row.team_id, name=row.team_name)
+        if row.team_id is not None and row.team_name is not None
+        else None,
+        "priority": row.priority,
+        "labels": row.labels,
+        "snoozed_until": row.snoozed_until,
+        "waiting_since": row.waiting_since,
     }
 
 
-def conversation_list_fingerprint(filters: ConversationFilters) -> str:
-    """Which list a cursor belongs to: a cursor only continues the list with the same filters."""
-    return list_fingerprint("conversations", filters.status, filters.location_id)
+def conversation_list_fingerprint(filters: ConversationFilters, sort: ConversationSort = "last_activity") -> str:
+    """Which list a cursor belongs to: a cursor only continues the list with the same filters and order."""
+    return list_fingerprint(
+        "conversations",
+        sort,
+        ",".join(filters.statuses),
+        filters.location_id,
+        filters.assignee_id,
+        filters.unassigned,
+        filters.team_id,
+        filters.label_id,
+        ",".join(filters.priorities),
+    )
+
+
+def position_key(sort: ConversationSort, row: ConversationRow) -> list[KeyPart]:
+    """The cursor of a page that ends at `row`: the sort's keys, the id last."""
+    if sort == "waiting_since":
+        return [timestamp_key(row.waiting_since), row.id]
+    if sort == "priority":
+        return [row.priority_rank, timestamp_key(row.last_message_at), row.id]
+    return [timestamp_key(row.last_message_at), row.id]
+
+
+def position_from_key(sort: ConversationSort, key: list[KeyPart]) -> ListPosition:
+    if sort == "waiting_since":
+        return ListPosition(id=id_from_key(key[1]), waiting_since=timestamp_from_key(key[0]))
+    if sort == "priority":
+        rank = key[0]
+        if type(rank) is not int or not 0 <= rank <= 4:
+            raise InvalidCursor("not a cursor")
+        return ListPosition(id=id_from_key(key[2]), priority_rank=rank, last_message_at=timestamp_from_key(key[1]))
+    return ListPosition(id=id_from_key(key[1]), last_message_at=timestamp_from_key(key[0]))
+
+
+_KEY_PARTS: dict[ConversationSort, int] = {"last_activity": 2, "waiting_since": 2, "priority": 3}
+
+
+def _filters(caller: Caller, query: ConversationListQuery) -> ConversationFilters:
+    assignee_id = None
+    if query.assignee == "me":
+        if caller.user_id is None:
+            raise Forbidden(NO_AGENT_FOR_ME)
+        assignee_id = caller.user_id
+    elif isinstance(query.assignee, UUID):
+        assignee_id = query.assignee
+    return ConversationFilters(
+        statuses=query.status or (),
+        location_id=query.location_id,
+        assignee_id=assignee_id,
+        unassigned=query.assignee == "unassigned",
+        team_id=query.team,
+        priorities=query.priority or (),
+    )
 
 
 def list_tenant_conversations(caller: Caller, query: ConversationListQuery) -> ConversationList:
-    filters = ConversationFilters(status=query.status, location_id=query.location_id)
-    fingerprint = conversation_list_fingerprint(filters)
-    after = None
-    if query.cursor is not None:
-        try:
-            after = ActivityPosition(*decode_cursor(query.cursor, fingerprint))
-        except InvalidCursor as error:
-            raise InvalidRequest(f"cursor is not valid for this list ({error}); start again without it") from None
+    filters = _filters(caller, query)
 
-    def read(conn: psycopg.Connection[Any]) -> tuple[list[ConversationRow], int]:
+    def read(conn: psycopg.Connection[Any]) -> tuple[ConversationFilters, list[ConversationRow], int]:
+        narrowed = filters
+        if query.label is not None:
+            label_id = find_label_id(conn, tenant_id=caller.tenant_id, name=query.label)
+            if label_id is None:  # no such label: nothing carries it
+                return narrowed, [], 0
+            narrowed = replace(filters, label_id=label_id)
+        after = _position(query, narrowed)
         rows = list_conversations(
             conn,
             tenant_id=caller.tenant_id,
-            filters=filters,
+            filters=narrowed,
+            sort=query.sort,
             after=after,
             offset=query.offset,
             limit=query.limit + 1,
             reader_id=caller.user_id,
         )
-        counted = count_conversations(conn, tenant_id=caller.tenant_id, filters=filters, cap=TOTAL_COUNT_CAP + 1)
-        return rows, counted
+        counted = count_conversations(conn, tenant_id=caller.tenant_id, filters=narrowed, cap=TOTAL_COUNT_CAP + 1)
+        return narrowed, rows, counted
 
-    rows, counted = run_in_transaction(read, tenant_id=caller.tenant_id)
+    narrowed, rows, counted = run_in_transaction(read, tenant_id=caller.tenant_id)
     page, has_more = rows[: query.limit], len(rows) > query.limit
     now = datetime.now(UTC)
     last = page[-1] if page else None
+    fingerprint = conversation_list_fingerprint(narrowed, query.sort)
     return ConversationList(
         conversations=[ConversationSummary(**_summary_fields(row, now)) for row in page],
         total=min(counted, TOTAL_COUNT_CAP),
         total_is_exact=counted <= TOTAL_COUNT_CAP,
         limit=query.limit,
         offset=query.offset,
-        next_cursor=encode_cursor(fingerprint, last.last_message_at, last.id) if has_more and last else None,
+        next_cursor=encode_keyset_cursor(fingerprint, position_key(query.sort, last)) if has_more and last else None,
     )
+
+
+def _position(query: ConversationListQuery, filters: ConversationFilters) -> ListPosition | None:
+    if query.cursor is None:
+        return None
+    fingerprint = conversation_list_fingerprint(filters, query.sort)
+    try:
+        return position_from_key(query.sort, decode_keyset_cursor(query.cursor, fingerprint, _KEY_PARTS[query.sort]))
+    except InvalidCursor as error:
+        raise InvalidRequest(f"cursor is not valid for this list ({error}); start again without it") from None
 
 
 def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
@@ -130,12 +216,6 @@ def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
     location = None
     if row.location_id is not None and row.location_name is not None:
         location = LocationSummary(id=row.location_id, name=row.location_name)
-    assignee = None
-    if row.assignee_id is not None and row.assignee_name is not None:
-        assignee = AssigneeSummary(id=row.assignee_id, name=row.assignee_name, avatar_url=row.assignee_avatar_url)
-    team = None
-    if row.team_id is not None and row.team_name is not None:
-        team = TeamSummary(id=row.team_id, name=row.team_name)
     return ConversationDetail(
         **_summary_fields(row, now),
         external_conversation_id=row.external_conversation_id,
@@ -144,10 +224,6 @@ def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
         updated_at=row.updated_at,
         channel=channel,
         location=location,
-        snoozed_until=row.snoozed_until,
-        assignee=assignee,
-        team=team,
-        priority=row.priority,
         version=row.version,
     )
 

@@ -12,12 +12,17 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from threadline.models.ids import MAX_ID
 
 _VERSION = 1
+# A cursor of several sort keys (a list ordered by priority then activity, search results by rank then id).
+_KEYSET_VERSION = 2
+
+KeyPart = str | int | float | None
 
 
 class InvalidCursor(ValueError):
@@ -48,6 +53,53 @@ def decode_cursor(token: str, fingerprint: str) -> tuple[datetime | None, int]:
     if cursor_fingerprint != fingerprint:
         raise InvalidCursor("belongs to another list")
     return position_at, row_id
+
+
+def encode_keyset_cursor(fingerprint: str, key: Sequence[KeyPart]) -> str:
+    """A cursor of a sort key of several parts (JSON scalars: the caller writes timestamps as ISO 8601)."""
+    document = [_KEYSET_VERSION, fingerprint, list(key)]
+    return base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_keyset_cursor(token: str, fingerprint: str, parts: int) -> list[KeyPart]:
+    """The sort key of `parts` parts; the caller checks each part's type (InvalidCursor when it does not fit)."""
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        version, cursor_fingerprint, key = document
+    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError) as error:
+        raise InvalidCursor("not a cursor") from error
+    if version != _KEYSET_VERSION or not isinstance(key, list) or len(key) != parts:
+        raise InvalidCursor("not a cursor")
+    if not all(part is None or type(part) in (str, int, float) for part in key):
+        raise InvalidCursor("not a cursor")
+    if cursor_fingerprint != fingerprint:
+        raise InvalidCursor("belongs to another list")
+    return key
+
+
+def timestamp_key(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def timestamp_from_key(part: KeyPart) -> datetime | None:
+    """A timestamp part of a keyset cursor (always with its offset), or None."""
+    if part is None:
+        return None
+    if not isinstance(part, str):
+        raise InvalidCursor("not a cursor")
+    try:
+        value = datetime.fromisoformat(part)
+    except ValueError as error:
+        raise InvalidCursor("not a cursor") from error
+    if value.tzinfo is None:
+        raise InvalidCursor("not a cursor")
+    return value
+
+
+def id_from_key(part: KeyPart) -> int:
+    if type(part) is not int or not 1 <= part <= MAX_ID:
+        raise InvalidCursor("not a cursor")
+    return part
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,56 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from threadline.models.annotations import MAX_LABEL_CHARS, LabelName
 from threadline.models.ownership import AssigneeSummary, TeamSummary
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
-from threadline.vocabulary import CONVERSATION_STATUSES, ConversationStatus, Platform, Priority
+from threadline.vocabulary import (
+    CONVERSATION_SORTS,
+    CONVERSATION_STATUSES,
+    PRIORITIES,
+    ConversationSort,
+    ConversationStatus,
+    Platform,
+    Priority,
+)
 
 DEFAULT_CONVERSATION_PAGE = 20
 # Deeper than this, offsets are refused in favour of the cursor, which costs the same at any depth.
 MAX_CONVERSATION_OFFSET = 1_000_000
 
 
+def _comma_list(value: object) -> object:
+    """`a,b` (API Gateway joins a repeated parameter the same way) into its values; duplicates dropped."""
+    if isinstance(value, str):
+        return tuple(dict.fromkeys(part.strip() for part in value.split(",")))
+    return value
+
+
+# One value or several, as `status=open,pending` or `status=open&status=pending`.
+StatusList = Annotated[tuple[ConversationStatus, ...], Field(min_length=1), BeforeValidator(_comma_list)]
+PriorityList = Annotated[tuple[Priority, ...], Field(min_length=1), BeforeValidator(_comma_list)]
+
+
 class ConversationListQuery(QueryModel):
     location_id: UUID | None = None
-    status: ConversationStatus | None = None
+    status: StatusList | None = Field(default=None, description="one status or a comma list")
+    assignee: Literal["me", "unassigned"] | UUID | None = Field(
+        default=None, description="`me` (the token's agent), `unassigned`, or an agent's id"
+    )
+    team: UUID | None = Field(default=None, description="a team's id")
+    label: LabelName | None = Field(default=None, description="a label's name, matched case-insensitively")
+    priority: PriorityList | None = Field(default=None, description="one priority or a comma list")
+    sort: ConversationSort = Field(
+        default="last_activity",
+        description="`last_activity` (newest first), `waiting_since` (oldest waiting first, then those nobody "
+        "waits on) or `priority` (urgent first, then newest activity)",
+    )
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_CONVERSATION_PAGE
     offset: Annotated[int, Field(ge=0, le=MAX_CONVERSATION_OFFSET)] = 0
     cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)] | None = Field(
-        default=None, description="next_cursor of the previous page, with the same location_id and status"
+        default=None, description="next_cursor of the previous page, with the same filters and sort"
     )
 
     @model_validator(mode="after")
@@ -35,7 +67,12 @@ class ConversationListQuery(QueryModel):
 
 CONVERSATION_QUERY_EXPLANATIONS = {
     "location_id": "location_id must be a UUID",
-    "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)}",
+    "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)} (or a comma list of them)",
+    "assignee": "assignee must be me, unassigned or an agent id (a UUID)",
+    "team": "team must be a team id (a UUID)",
+    "label": f"label must be a label name of 1 to {MAX_LABEL_CHARS} characters, without NUL characters",
+    "priority": f"priority must be one of {', '.join(PRIORITIES)} (or a comma list of them)",
+    "sort": f"sort must be one of {', '.join(CONVERSATION_SORTS)}",
     "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
     "offset": f"offset must be an integer between 0 and {MAX_CONVERSATION_OFFSET:,}; use cursor for deeper pages",
     "cursor": "cursor is not valid; use next_cursor from the previous page",
@@ -84,6 +121,16 @@ class ConversationSummary(BaseModel):
         "has read or written in the conversation, customer messages since the last reply"
     )
     window: CustomerServiceWindow
+    assignee: AssigneeSummary | None = Field(description="the agent who owns it; null when unassigned")
+    team: TeamSummary | None
+    priority: Priority | None
+    labels: list[str] = Field(description="its labels' names, alphabetically")
+    snoozed_until: UtcDatetime | None = Field(
+        description="when a snoozed conversation wakes; null while snoozed = when the customer writes again"
+    )
+    waiting_since: UtcDatetime | None = Field(
+        description="when the oldest inbound message no agent has answered arrived; null once answered"
+    )
 
 
 class ConversationList(BaseModel):
@@ -116,13 +163,7 @@ class ConversationDetail(ConversationSummary):
     updated_at: UtcDatetime
     channel: Channel | None = Field(description="null when the connection was deleted")
     location: LocationSummary | None
-    # Lifecycle and ownership (PATCH /v1/conversations/{id} changes them).
-    snoozed_until: UtcDatetime | None = Field(
-        description="when a snoozed conversation wakes; null while snoozed = when the customer writes again"
-    )
-    assignee: AssigneeSummary | None
-    team: TeamSummary | None
-    priority: Priority | None
+    # The inbox fields (assignee, team, priority, labels, snoozed_until, waiting_since) come from the summary.
     version: int = Field(description='moved by every change an agent can make; the ETag is W/"<version>"')
 
 
@@ -151,3 +192,31 @@ class ConversationChange(BaseModel):
     def given(self) -> set[str]:
         """The fields the request carries (null included)."""
         return set(self.model_fields_set)
+
+
+class InboxCountsQuery(QueryModel):
+    status: StatusList = Field(default=("open",), description="one status or a comma list (default open)")
+    teams: bool = Field(default=False, description="true: also the counts of each team")
+
+
+INBOX_COUNTS_QUERY_EXPLANATIONS = {
+    "status": f"status must be one of {', '.join(CONVERSATION_STATUSES)} (or a comma list of them)",
+    "teams": "teams must be true or false",
+}
+
+
+class TeamCounts(BaseModel):
+    id: UUID
+    name: str
+    all: int = Field(description="the team's conversations in the statuses asked for")
+    unassigned: int = Field(description="those of them nobody owns")
+
+
+class InboxCounts(BaseModel):
+    """Exact at the moment of the read; kept by the writes (migration 0014), never counted per call."""
+
+    status: list[ConversationStatus] = Field(description="the statuses counted")
+    mine: int | None = Field(description="assigned to the calling agent; null for a token that names no agent")
+    unassigned: int
+    all: int
+    teams: list[TeamCounts] | None = Field(default=None, description="with teams=true: every team, by name")

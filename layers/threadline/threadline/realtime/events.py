@@ -37,7 +37,13 @@ To the subscribers of the tenant's inbox feed (`subscribe_inbox`), for every con
         assigned: its assignee changed (by an agent, or auto-assignment with `by` null).
         reopened: it went back to open from resolved or snoozed (the customer wrote, its snooze ended, an agent).
         updated:  anything else (status, snooze, team, priority); `changes` as in conversation_updated.
-    Other parts of the inbox (counts) publish their own frames on this feed through publish_inbox_event.
+    {"type": "inbox_counts", "counts": {"open": {"all": 12, "unassigned": 3, "assignees": {"<agent id>": 4, ...},
+                                                "teams": {"<team id>": {"all": 5, "unassigned": 1}, ...}},
+                                       "pending": {...}, "snoozed": {...}, "resolved": {...}}}
+        On the same feed, after a change that moved the inbox counts (a conversation created, or changed in
+        status, assignee or team), following that change's inbox_conversation frames: every status, each with its
+        total, its unassigned share, and each agent's and team's share (zeros left out), so each agent reads its
+        own "mine" from the same frame. The same numbers as GET /v1/conversations/counts, exact when read.
 
 Answers to a client's own actions:
 
@@ -61,7 +67,7 @@ from uuid import UUID
 from threadline.db.repositories.realtime import RealtimeMessage
 from threadline.domain.caller import Actor
 from threadline.models.timestamps import js_timestamp
-from threadline.vocabulary import InboxEventKind, Topic
+from threadline.vocabulary import CONVERSATION_STATUSES, InboxEventKind, Topic
 
 if TYPE_CHECKING:  # the send path's module, needed at runtime only by the send path, which has imported it
     from threadline.db.repositories.sending import OutboundMessageRow
@@ -181,6 +187,21 @@ def conversation_updated_event(
             "version": version,
         },
     )
+
+
+def inbox_counts_frame(by_status: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The inbox feed's counts frame: every status is present (zeros included), so a client can replace what it
+    shows instead of merging."""
+    counts: dict[str, Any] = {}
+    for status in CONVERSATION_STATUSES:
+        found = by_status.get(status)
+        counts[status] = {
+            "all": found["all"] if found else 0,
+            "unassigned": found["unassigned"] if found else 0,
+            "assignees": dict(found["assignees"]) if found else {},
+            "teams": {team: dict(numbers) for team, numbers in found["teams"].items()} if found else {},
+        }
+    return {"type": "inbox_counts", "counts": counts}
 
 
 def inbox_conversation_frame(

@@ -34,6 +34,7 @@ from threadline.db.repositories.realtime import (
     find_window_subscribers,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.inbox_counts import current_inbox_counts_frame
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import INBOX_TOPIC_ID
 from threadline.realtime.events import (
@@ -171,18 +172,21 @@ def publish_inbox_event(tenant_id: UUID, frame: Mapping[str, Any]) -> None:
 
 
 @_never_raises
-def publish_inbox_events(tenant_id: UUID, frames: Sequence[Mapping[str, Any]]) -> None:
-    """Push frames, in order, to every subscriber of the tenant's inbox feed."""
-    if not frames:
+def publish_inbox_events(tenant_id: UUID, frames: Sequence[Mapping[str, Any]], *, counts_moved: bool = False) -> None:
+    """Push frames, in order, to every subscriber of the tenant's inbox feed. With `counts_moved` (the change
+    moved the inbox counts), the `inbox_counts` frame follows them, read from the counts ledger (one small sum,
+    migration 0014) in the transaction that finds the subscribers, and only when there are any."""
+    if not frames and not counts_moved:
         return
 
     def plan(conn: psycopg.Connection[Any]) -> _Delivery | None:
         subscribers = find_subscribers(conn, tenant_id=tenant_id, topic="inbox", topic_ids=[INBOX_TOPIC_ID])
         if not subscribers:
             return None
+        feed = [*frames, current_inbox_counts_frame(conn, tenant_id)] if counts_moved else frames
         delivery = _Delivery()
         for subscriber in subscribers:
-            for frame in frames:
+            for frame in feed:
                 delivery.add(subscriber.connection_id, frame)
         return delivery
 
