@@ -31,8 +31,8 @@ from threadline.db.repositories.webhooks import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.identifiers import normalise_identifier
+from threadline.domain.inbound import after_inbound_committed, reopen_for_inbound_messages
 from threadline.domain.ingest import PREVIEW_CHARS
-from threadline.domain.lifecycle import after_inbound_committed, reopen_for_inbound_messages
 from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.meta.config import get_meta_settings
