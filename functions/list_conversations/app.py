@@ -12,12 +12,11 @@ from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.models.conversations import (
-    CONVERSATION_ID_EXPLANATION,
     CONVERSATION_QUERY_EXPLANATIONS,
     ConversationListQuery,
     conversation_etag,
 )
-from threadline.models.ids import parse_id
+from threadline.models.ids import CONVERSATION_ID_EXPLANATION, parse_id
 from threadline.models.query import parse_query
 from threadline.observability import logger, metrics, tracer
 

@@ -54,3 +54,7 @@ LOAD_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending")
 
 # What happened to a conversation, as the tenant-wide inbox feed says it.
 InboxEventKind = Literal["created", "updated", "assigned", "reopened"]
+
+# How much of a conversation's newest message its list row previews (last_message_preview, held to it by the
+# conversations_last_message_preview_check constraint); every inbound writer (ingest, Meta's webhook) cuts to it.
+PREVIEW_CHARS = 100

@@ -28,7 +28,7 @@ from threadline.db.repositories.conversations import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.caller import Caller
 from threadline.domain.pagination import InvalidCursor, decode_cursor, encode_cursor, list_fingerprint
-from threadline.errors import InvalidRequest, NotFound
+from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound
 from threadline.models.conversations import (
     Channel,
     ContactSummary,
@@ -42,7 +42,6 @@ from threadline.models.conversations import (
 from threadline.models.ownership import AssigneeSummary, TeamSummary
 
 TOTAL_COUNT_CAP = 10_000
-CONVERSATION_NOT_FOUND = "Conversation not found"
 
 
 def reply_window(row: ConversationRow, now: datetime) -> CustomerServiceWindow:

@@ -24,8 +24,7 @@ from threadline.errors import Forbidden, Unauthorized
 from threadline.models.ingest import IngestConversation, IngestRequest, IngestResponse, IngestResult
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import IngestedConversation, publish_ingested_messages
-
-PREVIEW_CHARS = 100
+from threadline.vocabulary import PREVIEW_CHARS
 
 
 def authorise_connector(conn: psycopg.Connection[Any], api_key: str, request: IngestRequest) -> ConnectionForAuth:

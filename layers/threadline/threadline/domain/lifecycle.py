@@ -43,9 +43,9 @@ from threadline.domain import activity
 from threadline.domain.activity import ChangeNotice, announce, person
 from threadline.domain.assignment import auto_assign, hand_out_queue
 from threadline.domain.caller import Actor, Caller
-from threadline.domain.conversations import CONVERSATION_NOT_FOUND, read_conversation_detail
+from threadline.domain.conversations import read_conversation_detail
 from threadline.domain.inbound import reopen_notice
-from threadline.errors import InvalidRequest, NotFound, PreconditionFailed
+from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound, PreconditionFailed
 from threadline.models.conversations import ConversationChange, ConversationDetail
 from threadline.observability import logger, metrics
 from threadline.vocabulary import CONVERSATION_STATUSES, LOAD_STATUSES, InboxEventKind

@@ -32,7 +32,6 @@ from threadline.db.repositories.webhooks import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.identifiers import normalise_identifier
 from threadline.domain.inbound import after_inbound_committed, reopen_for_inbound_messages
-from threadline.domain.ingest import PREVIEW_CHARS
 from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.meta.config import get_meta_settings
@@ -40,7 +39,7 @@ from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notific
 from threadline.models.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
-from threadline.vocabulary import TRACKED_STATUSES
+from threadline.vocabulary import PREVIEW_CHARS, TRACKED_STATUSES
 
 # Meta's error for a message sent outside the customer-service window ("Re-engagement message").
 WINDOW_CLOSED_ERROR_CODE = 131047
