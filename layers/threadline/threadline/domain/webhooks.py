@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from psycopg.types.json import Jsonb
 
-from threadline.db.repositories.lifecycle import Reopened, conversations_created_now
+from threadline.db.repositories.lifecycle import (
+    InboundFollowUp,
+    Reopened,
+    conversations_created_now,
+    find_inbound_follow_up,
+)
 from threadline.db.repositories.webhooks import (
     AppliedStatuses,
     InboundBatch,
@@ -301,10 +306,11 @@ def _authenticate(body: bytes, signature: str | None) -> None:
 @dataclass(frozen=True)
 class _InboxChanges:
     """What the delivery's new messages did to the inbox: conversations opened, and resolved or snoozed ones
-    re-opened."""
+    re-opened; and what the steps after the commit will need (None: nothing was written, nothing follows)."""
 
     created: list[int] = field(default_factory=list)
     reopened: list[Reopened] = field(default_factory=list)
+    follow_up: InboundFollowUp | None = None
 
 
 def _store_delivery(
@@ -332,6 +338,9 @@ def _store_delivery(
                 batch=delivery.statuses,
                 window_closed_code=WINDOW_CLOSED_ERROR_CODE,
             )
+        if stored.message_ids or applied.message_ids:
+            # One small read while the transaction is open: after the commit, a step nobody needs is skipped.
+            inbox = replace(inbox, follow_up=find_inbound_follow_up(conn, connection.tenant_id))
         return stored, applied, inbox
 
     return run_in_transaction(store, tenant_id=connection.tenant_id)
@@ -363,11 +372,15 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         if delivery.group_messages_skipped:
             logger.info("group messages skipped", extra={"count": delivery.group_messages_skipped})
         stored, applied, inbox = _store_delivery(connection, delivery)
-        # After the commit, and never failing the delivery: subscribers hear of new messages and moved statuses.
-        publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
-        publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
+        # After the commit, and never failing the delivery: subscribers (when the tenant has any) hear of new
+        # messages and moved statuses.
+        if inbox.follow_up is not None and inbox.follow_up.anyone_subscribed:
+            publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
+            publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
         if inbox.created or inbox.reopened:
-            after_inbound_committed(connection.tenant_id, created=inbox.created, reopened=inbox.reopened)
+            after_inbound_committed(
+                connection.tenant_id, created=inbox.created, reopened=inbox.reopened, follow_up=inbox.follow_up
+            )
         messages_added += stored.messages_added
         statuses_applied += applied.messages_advanced
         windows_closed += applied.windows_closed
