@@ -29,7 +29,7 @@ from threadline.db.repositories.lifecycle import (
 )
 from threadline.domain import activity
 from threadline.domain.activity import ChangeNotice, announce
-from threadline.domain.assignment import auto_assign
+from threadline.domain.auto_assignment import auto_assign
 from threadline.observability import logger
 
 

@@ -41,7 +41,7 @@ from threadline.db.repositories.lifecycle import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain import activity
 from threadline.domain.activity import ChangeNotice, announce, person
-from threadline.domain.assignment import auto_assign, hand_out_queue
+from threadline.domain.auto_assignment import auto_assign, hand_out_queue
 from threadline.domain.caller import Actor, Caller
 from threadline.domain.conversations import read_conversation_detail
 from threadline.domain.inbound import reopen_notice
