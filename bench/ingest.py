@@ -5,7 +5,8 @@ Every request carries 5 conversations x 100 messages with new message ids, into 
 interleaved, request by request, on the same server and the same messages table shape, each in its own tenant:
 
 - handler: the IngestFunction's lambda_handler with an API Gateway HTTP API v2.0 event, as Lambda would call it
-  (JSON + pydantic parse, API-key check, one set-based statement, commit, response), connected as threadline_app;
+  (JSON + pydantic parse, API-key check, one set-based statement, commit, response), connected as threadline_app,
+  with real-time publishing on as in AWS (WEBSOCKET_MANAGEMENT_URL set; nobody subscribes, so nothing is posted);
 - COPY: `COPY messages (...) FROM STDIN` of the same rows as the owner, one committed transaction per request;
 - JSONB model: the seed's edge function in Python, one transaction per request: per conversation read the row,
   dedupe against its JSONB array, append, rewrite the whole array. It skips the seed's connection lookup and
@@ -34,6 +35,7 @@ from psycopg.types.json import Jsonb
 
 from bench.common import median, percentile, print_header, print_ratio, print_table, ratio, throwaway_database
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
+from devtools.localenv import configure_local_websocket
 from devtools.paths import REPO_ROOT
 from devtools.template import load_template
 
@@ -49,6 +51,7 @@ BACKGROUND_MESSAGES_PER_CONVERSATION = 1_000  # another tenant's history: 100,00
 PLATFORM = "whatsapp"
 EVENT_FILE = REPO_ROOT / "events" / "ingest-seed-path.json"
 FIRST_SENT_AT = datetime(2026, 2, 1, tzinfo=UTC)
+BENCH_MANAGEMENT_URL = "http://127.0.0.1:9"  # the discard port: a frame sent here would fail, and none is
 
 _VOCABULARY = (
     "hi hello thanks order delivery tomorrow price invoice please can you send the photo again address is "
@@ -356,6 +359,7 @@ def breakdown(lane: Lane, bodies: list[str]) -> dict[str, list[float]]:
     """The handler's pieces, called one by one on the same connection the handler uses."""
     from threadline.db.connection import app_connection
     from threadline.db.repositories.ingest import store_conversation_batch
+    from threadline.db.repositories.lifecycle import find_inbound_follow_up
     from threadline.db.tenancy import set_transaction_tenant
     from threadline.domain.ingest import authorise_connector, build_batch
     from threadline.models.ingest import IngestResponse, IngestResult, parse_ingest_request
@@ -365,7 +369,7 @@ def breakdown(lane: Lane, bodies: list[str]) -> dict[str, list[float]]:
         for name in (
             "JSON + pydantic parse",
             "build_batch",
-            "authorise (lookup + digest) + set tenant",
+            "authorise (lookup + digest) + set tenant + follow-up read",
             "store_conversation_batch (dump params + statement)",
             "commit",
             "response model + json.dumps",
@@ -381,7 +385,9 @@ def breakdown(lane: Lane, bodies: list[str]) -> dict[str, list[float]]:
         conn = app_connection()
         with conn.transaction():
             connection = authorise_connector(conn, lane.api_secret, request)
-            set_transaction_tenant(conn, connection.tenant_id)
+            with conn.pipeline():
+                set_transaction_tenant(conn, connection.tenant_id)
+                find_inbound_follow_up(conn, connection.tenant_id)
             marks.append(time.perf_counter())
             stored = store_conversation_batch(
                 conn, tenant_id=connection.tenant_id, connection_uuid=connection.id, platform=PLATFORM, batch=batch
@@ -520,7 +526,11 @@ def print_report(arranged: Arranged, results: dict[str, Measured], pieces: dict[
     ]
     unaccounted = handler_median - sum(median(seconds) for seconds in pieces.values())
     rows.append(
-        ["rest of the handler (resolver, Powertools, event)", unaccounted * 1000, unaccounted / handler_median * 100]
+        [
+            "rest of the handler (resolver, Powertools, event, after commit)",
+            unaccounted * 1000,
+            unaccounted / handler_median * 100,
+        ]
     )
     print_table(["piece", "median ms", "% of handler median"], rows)
 
@@ -528,6 +538,9 @@ def print_report(arranged: Arranged, results: dict[str, Measured], pieces: dict[
 def main() -> None:
     requests = generate_requests(WARMUP_REQUESTS + TIMED_REQUESTS + BREAKDOWN_REQUESTS, random.Random(20260201))
     with throwaway_database() as url, psycopg.connect(url, autocommit=True) as admin:
+        # Publishing on, as every deployed IngestFunction has it: the after-commit steps then cost what they cost in
+        # AWS. Nobody subscribes in the bench's tenants, so nothing is ever posted to this (closed) port.
+        configure_local_websocket(BENCH_MANAGEMENT_URL)
         handler = load_handler(load_template().functions["IngestFunction"])
         arranged = arrange(admin, handler, requests)
         results = run_interleaved(url, handler, arranged)

@@ -14,8 +14,7 @@ from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.models.annotations import LabelsRequest, NoteRequest, ReadRequest, parse_body, parse_optional_body
-from threadline.models.conversations import CONVERSATION_ID_EXPLANATION
-from threadline.models.ids import parse_id
+from threadline.models.ids import CONVERSATION_ID_EXPLANATION, parse_id
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)

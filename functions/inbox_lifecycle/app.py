@@ -14,8 +14,8 @@ from threadline.errors import InvalidRequest
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
-from threadline.models.conversations import CONVERSATION_ID_EXPLANATION, ConversationChange, conversation_etag
-from threadline.models.ids import parse_id
+from threadline.models.conversations import ConversationChange, conversation_etag
+from threadline.models.ids import CONVERSATION_ID_EXPLANATION, parse_id
 from threadline.models.ownership import INBOX_BODY_MAX_BYTES, AvailabilityChange
 from threadline.models.validation import parse_json_body
 from threadline.observability import logger, metrics, tracer

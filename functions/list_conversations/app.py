@@ -14,14 +14,13 @@ from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.models.conversations import (
-    CONVERSATION_ID_EXPLANATION,
     CONVERSATION_QUERY_EXPLANATIONS,
     INBOX_COUNTS_QUERY_EXPLANATIONS,
     ConversationListQuery,
     InboxCountsQuery,
     conversation_etag,
 )
-from threadline.models.ids import parse_id
+from threadline.models.ids import CONVERSATION_ID_EXPLANATION, parse_id
 from threadline.models.query import parse_query
 from threadline.models.search import SEARCH_QUERY_EXPLANATIONS, SearchQuery
 from threadline.observability import logger, metrics, tracer

@@ -17,8 +17,7 @@ from threadline.errors import InvalidRequest, Unauthorized
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
-from threadline.models.conversations import CONVERSATION_ID_EXPLANATION
-from threadline.models.ids import parse_id
+from threadline.models.ids import CONVERSATION_ID_EXPLANATION, parse_id
 from threadline.models.messages import (
     AGENT_CONVERSATION_ID_EXPLANATION,
     AGENT_QUERY_EXPLANATIONS,

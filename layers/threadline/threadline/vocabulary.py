@@ -63,3 +63,7 @@ CONVERSATION_SORTS: tuple[ConversationSort, ...] = get_args(ConversationSort)
 # What a search looks through.
 SearchType = Literal["messages", "contacts", "conversations"]
 SEARCH_TYPES: tuple[SearchType, ...] = get_args(SearchType)
+
+# How much of a conversation's newest message its list row previews (last_message_preview, held to it by the
+# conversations_last_message_preview_check constraint); every inbound writer (ingest, Meta's webhook) cuts to it.
+PREVIEW_CHARS = 100

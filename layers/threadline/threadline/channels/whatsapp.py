@@ -22,7 +22,6 @@ from threadline.channels.base import (
     WindowClosed,
 )
 from threadline.errors import InvalidRequest
-from threadline.meta.client import get_meta_client
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
 from threadline.meta.messages import media_payload, template_payload, text_payload
@@ -53,6 +52,11 @@ class WhatsAppChannel:
         return ChannelRoute(sender=phone_number_id, recipient=target.contact_phone_digits)
 
     def send(self, message: OutboundMessage, *, deadline: float) -> SendOutcome:
+        # Imported here, where it is used: the Graph client brings requests (about 40 ms of a cold start), and most
+        # functions load this channel only for its reply rule (the conversation list, PATCH, the scheduled run).
+        # The send function loads the client at init itself.
+        from threadline.meta.client import get_meta_client
+
         try:
             sent = get_meta_client().send_message(message.route.sender, meta_payload(message), deadline=deadline)
         except MetaWindowClosed as error:

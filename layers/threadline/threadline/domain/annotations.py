@@ -42,10 +42,9 @@ from threadline.db.repositories.messages import find_conversation_header
 from threadline.db.repositories.realtime import RealtimeMessage
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.caller import Actor, Caller
-from threadline.domain.conversations import CONVERSATION_NOT_FOUND
 from threadline.domain.message_views import message_view
 from threadline.domain.read_receipts import send_read_receipt
-from threadline.errors import Forbidden, InvalidRequest, NotFound
+from threadline.errors import CONVERSATION_NOT_FOUND, Forbidden, InvalidRequest, NotFound
 from threadline.models.annotations import (
     ConversationLabels,
     LabelList,

@@ -39,7 +39,7 @@ from threadline.domain.pagination import (
     timestamp_from_key,
     timestamp_key,
 )
-from threadline.errors import Forbidden, InvalidRequest, NotFound
+from threadline.errors import CONVERSATION_NOT_FOUND, Forbidden, InvalidRequest, NotFound
 from threadline.models.conversations import (
     Channel,
     ContactSummary,
@@ -54,7 +54,6 @@ from threadline.models.ownership import AssigneeSummary, TeamSummary
 from threadline.vocabulary import ConversationSort
 
 TOTAL_COUNT_CAP = 10_000
-CONVERSATION_NOT_FOUND = "Conversation not found"
 NO_AGENT_FOR_ME = "assignee=me needs a token that names an agent of the tenant (its sub); this one names none"
 
 

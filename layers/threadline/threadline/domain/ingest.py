@@ -6,6 +6,7 @@ platform), the key, the connection's active flag. Nothing is written unless all 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -14,17 +15,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from threadline.db.repositories.connections import ConnectionForAuth, find_connection_for_auth
 from threadline.db.repositories.ingest import ConversationBatch, StoredConversation, store_conversation_batch
-from threadline.db.repositories.lifecycle import Reopened
+from threadline.db.repositories.lifecycle import InboundFollowUp, Reopened, find_inbound_follow_up
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.domain.identifiers import normalise_identifier
-from threadline.domain.lifecycle import after_inbound_committed, reopen_for_ingested
+from threadline.domain.inbound import after_inbound_committed, reopen_for_ingested
 from threadline.domain.secrets import api_secret_matches
 from threadline.errors import Forbidden, Unauthorized
 from threadline.models.ingest import IngestConversation, IngestRequest, IngestResponse, IngestResult
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import IngestedConversation, publish_ingested_messages
-
-PREVIEW_CHARS = 100
+from threadline.vocabulary import PREVIEW_CHARS
 
 
 def authorise_connector(conn: psycopg.Connection[Any], api_key: str, request: IngestRequest) -> ConnectionForAuth:
@@ -81,10 +81,12 @@ def _result_for(stored: StoredConversation) -> IngestResult:
 
 def _store_one_by_one(
     conn: psycopg.Connection[Any], connection: ConnectionForAuth, request: IngestRequest
-) -> dict[str, IngestResult]:
+) -> tuple[dict[str, IngestResult], set[int]]:
     """The slow path, taken only when the batch as a whole was refused: each conversation in its own savepoint,
-    so one bad conversation is reported as `error: ...` and the others are still stored."""
+    so one bad conversation is reported as `error: ...` and the others are still stored. Also returns the
+    conversations that may be re-opened."""
     results: dict[str, IngestResult] = {}
+    reopenable: set[int] = set()
     for conversation in request.conversations:
         try:
             with conn.transaction():
@@ -96,6 +98,8 @@ def _store_one_by_one(
                     batch=build_batch([conversation]),
                 )
             results[conversation.external_conversation_id] = _result_for(stored[0])
+            if stored[0].reopenable:
+                reopenable.add(stored[0].conversation_id)
         except (psycopg.DataError, psycopg.IntegrityError) as error:
             logger.warning(
                 "conversation refused", extra={"external_conversation_id": conversation.external_conversation_id}
@@ -106,7 +110,15 @@ def _store_one_by_one(
                 messages_added=0,
                 status=f"error: {error.diag.message_primary or type(error).__name__}",
             )
-    return results
+    return results, reopenable
+
+
+@dataclass(frozen=True)
+class _Stored:
+    tenant_id: UUID
+    results_by_id: dict[str, IngestResult]
+    reopened: list[Reopened]
+    follow_up: InboundFollowUp
 
 
 def require_api_key(api_key: str | None) -> str:
@@ -117,13 +129,14 @@ def require_api_key(api_key: str | None) -> str:
 
 
 def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestResponse:
-    def authorise_and_scope(conn: psycopg.Connection[Any]) -> ConnectionForAuth:
+    def authorise_and_scope(conn: psycopg.Connection[Any]) -> tuple[ConnectionForAuth, InboundFollowUp]:
         connection = authorise_connector(conn, api_key, request)
-        set_transaction_tenant(conn, connection.tenant_id)
-        return connection
+        with conn.pipeline():  # the tenant and the follow-up read travel in one round trip
+            set_transaction_tenant(conn, connection.tenant_id)
+            return connection, find_inbound_follow_up(conn, connection.tenant_id)
 
-    def store_whole_batch(conn: psycopg.Connection[Any]) -> tuple[UUID, dict[str, IngestResult], list[Reopened]]:
-        connection = authorise_and_scope(conn)
+    def store_whole_batch(conn: psycopg.Connection[Any]) -> _Stored:
+        connection, follow_up = authorise_and_scope(conn)
         stored = store_conversation_batch(
             conn,
             tenant_id=connection.tenant_id,
@@ -132,23 +145,25 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
             batch=build_batch(request.conversations),
         )
         results_by_id = {row.external_conversation_id: _result_for(row) for row in stored}
-        return connection.tenant_id, results_by_id, _reopen(conn, connection.tenant_id, results_by_id)
+        reopenable = {row.conversation_id for row in stored if row.reopenable}
+        reopened = _reopen(conn, connection.tenant_id, results_by_id, reopenable)
+        return _Stored(connection.tenant_id, results_by_id, reopened, follow_up)
 
-    def store_conversation_by_conversation(
-        conn: psycopg.Connection[Any],
-    ) -> tuple[UUID, dict[str, IngestResult], list[Reopened]]:
-        connection = authorise_and_scope(conn)
-        results_by_id = _store_one_by_one(conn, connection, request)
-        return connection.tenant_id, results_by_id, _reopen(conn, connection.tenant_id, results_by_id)
+    def store_conversation_by_conversation(conn: psycopg.Connection[Any]) -> _Stored:
+        connection, follow_up = authorise_and_scope(conn)
+        results_by_id, reopenable = _store_one_by_one(conn, connection, request)
+        reopened = _reopen(conn, connection.tenant_id, results_by_id, reopenable)
+        return _Stored(connection.tenant_id, results_by_id, reopened, follow_up)
 
     def _reopen(
-        conn: psycopg.Connection[Any], tenant_id: UUID, results_by_id: dict[str, IngestResult]
+        conn: psycopg.Connection[Any], tenant_id: UUID, results_by_id: dict[str, IngestResult], reopenable: set[int]
     ) -> list[Reopened]:
-        # A customer's new message re-opens a resolved or snoozed conversation, in this same transaction.
+        # A customer's new message re-opens a resolved or snoozed conversation, in this same transaction. Only a
+        # conversation the store found resolved or snoozed can be one: for the others, no query at all.
         inbound = [
             (result.conversation_id, message.id)
             for conversation in request.conversations
-            if (result := results_by_id[conversation.external_conversation_id]).conversation_id is not None
+            if (result := results_by_id[conversation.external_conversation_id]).conversation_id in reopenable
             and result.messages_added > 0
             and result.status != "created"
             for message in conversation.messages
@@ -157,18 +172,19 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
         return reopen_for_ingested(conn, tenant_id, inbound) if inbound else []
 
     try:
-        tenant_id, results_by_id, reopened = run_in_transaction(store_whole_batch)
+        done = run_in_transaction(store_whole_batch)
     except (psycopg.DataError, psycopg.IntegrityError):
         # The database refused something in the batch (nothing was written): find out which conversation.
         logger.warning("batch refused; storing conversation by conversation")
-        tenant_id, results_by_id, reopened = run_in_transaction(store_conversation_by_conversation)
-    results = [results_by_id[conversation.external_conversation_id] for conversation in request.conversations]
+        done = run_in_transaction(store_conversation_by_conversation)
+    results = [done.results_by_id[conversation.external_conversation_id] for conversation in request.conversations]
     metrics.add_metric(name="MessagesIngested", unit=MetricUnit.Count, value=sum(r.messages_added for r in results))
-    # Committed: now the subscribers may hear of it (never raises; one indexed query when nobody listens).
-    publish_ingested_messages(tenant_id, _ingested(request, results))
+    # Committed: now the subscribers may hear of it (never raises), unless the tenant had none to hear.
+    if done.follow_up.anyone_subscribed:
+        publish_ingested_messages(done.tenant_id, _ingested(request, results))
     created = sorted({r.conversation_id for r in results if r.status == "created" and r.conversation_id is not None})
-    if created or reopened:
-        after_inbound_committed(tenant_id, created=created, reopened=reopened)
+    if created or done.reopened:
+        after_inbound_committed(done.tenant_id, created=created, reopened=done.reopened, follow_up=done.follow_up)
     return IngestResponse(processed=len(results), results=results)
 
 

@@ -1,4 +1,5 @@
-"""A conversation's lifecycle and ownership: an agent's change (PATCH), the customer re-opening it, snoozes ending.
+"""A conversation's lifecycle and ownership: an agent's change (PATCH) and snoozes ending (the customer re-opening
+it is threadline.domain.inbound's).
 
 Rules:
 - `status` is open, pending, snoozed or resolved. Snoozing takes an optional `snoozed_until` in the future (null:
@@ -6,8 +7,8 @@ Rules:
 - An assignee is an agent (user) of the tenant, and a member of the conversation's team when it has one.
 - Optimistic concurrency: the change is a compare-and-set on `version` (the ETag); an If-Match naming another
   version is refused with 412 and nothing changes.
-- A customer's new message re-opens a resolved or snoozed conversation, in the transaction that stores it; a snooze
-  with a time ends at that time, when the scheduled run (every few minutes) gets to it.
+- A snooze with a time ends at that time, when the scheduled run (every few minutes) gets to it (a customer's new
+  message ends it sooner: threadline.domain.inbound).
 - Every change writes an activity message and is announced after commit (threadline.domain.activity); capacity an
   agent frees (a resolve, an unassignment) hands out the unassigned queue (threadline.domain.assignment).
 """
@@ -15,7 +16,7 @@ Rules:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from threadline.db.repositories.lifecycle import (
     ActivityEntry,
     ConversationState,
-    Reopened,
     compare_and_set_state,
     find_agent,
     find_inbox_work,
@@ -36,17 +36,16 @@ from threadline.db.repositories.lifecycle import (
     is_team_member,
     lock_conversation_state,
     note_assignment,
-    reopen_after_inbound_messages,
-    reopen_after_ingested_messages,
     wake_due_snoozes,
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain import activity
 from threadline.domain.activity import ChangeNotice, announce, person
-from threadline.domain.assignment import auto_assign, hand_out_queue
+from threadline.domain.auto_assignment import auto_assign, hand_out_queue
 from threadline.domain.caller import Actor, Caller
-from threadline.domain.conversations import CONVERSATION_NOT_FOUND, read_conversation_detail
-from threadline.errors import InvalidRequest, NotFound, PreconditionFailed
+from threadline.domain.conversations import read_conversation_detail
+from threadline.domain.inbound import reopen_notice
+from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound, PreconditionFailed
 from threadline.models.conversations import ConversationChange, ConversationDetail
 from threadline.observability import logger, metrics
 from threadline.vocabulary import CONVERSATION_STATUSES, LOAD_STATUSES, InboxEventKind
@@ -236,59 +235,6 @@ def update_conversation(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The customer writes again: called by the inbound writers (ingest, Meta's webhook) inside their transaction, then
-# after their commit.
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def reopen_for_ingested(
-    conn: psycopg.Connection[Any], tenant_id: UUID, inbound: Sequence[tuple[int, str]]
-) -> list[Reopened]:
-    """In the ingest's transaction: re-open the resolved or snoozed conversations among (conversation id, inbound
-    message external id) pairs whose message this transaction stored."""
-    return reopen_after_ingested_messages(
-        conn,
-        tenant_id=tenant_id,
-        conversation_ids=[conversation_id for conversation_id, _ in inbound],
-        inbound_external_ids=[external_id for _, external_id in inbound],
-        content=activity.REOPENED_BY_CUSTOMER,
-    )
-
-
-def reopen_for_inbound_messages(
-    conn: psycopg.Connection[Any], tenant_id: UUID, message_ids: Sequence[int]
-) -> list[Reopened]:
-    """In the webhook's transaction: re-open the conversations of these just-stored inbound messages."""
-    return reopen_after_inbound_messages(
-        conn, tenant_id=tenant_id, message_ids=message_ids, content=activity.REOPENED_BY_CUSTOMER
-    )
-
-
-def _reopen_notice(reopened: Reopened) -> ChangeNotice:
-    return ChangeNotice(
-        conversation_id=reopened.conversation_id,
-        version=reopened.version,
-        changes={"status": "open", "snoozed_until": None},
-        by=None,
-        kind="reopened",
-        activity_message_ids=[reopened.activity_message_id],
-    )
-
-
-def after_inbound_committed(tenant_id: UUID, *, created: Sequence[int], reopened: Sequence[Reopened]) -> None:
-    """After an inbound write committed: announce new and re-opened conversations, then auto-assign them (a
-    re-opened one whose assignee is offline goes to an online agent). Never raises."""
-    try:
-        notices = [
-            ChangeNotice(conversation_id, 1, {"status": "open"}, None, "created") for conversation_id in created
-        ] + [_reopen_notice(each) for each in reopened]
-        announce(tenant_id, notices)
-        auto_assign(tenant_id, [*created, *(each.conversation_id for each in reopened)], reassign_offline=True)
-    except Exception:
-        logger.exception("announcing or assigning inbound conversations failed; the scheduled run assigns them")
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The scheduled run (functions/expire_windows): snoozes that are due, and the queue.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -313,7 +259,7 @@ def _wake_tenant(tenant_id: UUID) -> int:
             ),
             tenant_id=tenant_id,
         )
-        announce(tenant_id, [_reopen_notice(each) for each in batch])
+        announce(tenant_id, [reopen_notice(each) for each in batch])
         auto_assign(tenant_id, [each.conversation_id for each in batch], reassign_offline=True)
         woken += len(batch)
         if len(batch) < WAKE_BATCH:

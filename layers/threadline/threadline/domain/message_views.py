@@ -28,7 +28,6 @@ from threadline.db.repositories.messages import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.caller import Caller
-from threadline.domain.conversations import CONVERSATION_NOT_FOUND
 from threadline.domain.pagination import (
     InvalidCursor,
     decode_cursor,
@@ -36,7 +35,7 @@ from threadline.domain.pagination import (
     list_fingerprint,
     plan_numbered_page,
 )
-from threadline.errors import InvalidRequest, NotFound, ThreadlineError
+from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound, ThreadlineError
 from threadline.models.messages import (
     AgentMessage,
     AgentMessagePage,

@@ -19,7 +19,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from threadline.db.repositories.annotations import ReceiptTarget, find_receipt_target
 from threadline.db.tenancy import run_in_transaction
-from threadline.meta.client import get_meta_client
 from threadline.meta.config import get_meta_settings
 from threadline.observability import logger, metrics
 from threadline.vocabulary import ReadReceipts
@@ -41,6 +40,11 @@ def send_read_receipt(target: ReceiptTarget | None, occasion: ReceiptOccasion) -
     if target.policy not in _SENT_ON[occasion]:
         return
     try:
+        # Imported only when a receipt goes out: the Graph client brings requests (about 35 ms of a cold start),
+        # and a tenant on the default policy (`never`) never sends one, so the agent routes that mark read load
+        # it only for tenants that asked for receipts.
+        from threadline.meta.client import get_meta_client
+
         phone_number_id = target.phone_number_id or get_meta_settings().default_phone_number_id or ""
         get_meta_client().mark_read(phone_number_id, target.wamid, deadline=time.monotonic() + RECEIPT_BUDGET_SECONDS)
     except Exception as error:

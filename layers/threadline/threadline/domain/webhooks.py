@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from psycopg.types.json import Jsonb
 
-from threadline.db.repositories.lifecycle import Reopened, conversations_created_now
+from threadline.db.repositories.lifecycle import (
+    InboundFollowUp,
+    Reopened,
+    conversations_created_now,
+    find_inbound_follow_up,
+)
 from threadline.db.repositories.webhooks import (
     AppliedStatuses,
     InboundBatch,
@@ -31,8 +36,7 @@ from threadline.db.repositories.webhooks import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.identifiers import normalise_identifier
-from threadline.domain.ingest import PREVIEW_CHARS
-from threadline.domain.lifecycle import after_inbound_committed, reopen_for_inbound_messages
+from threadline.domain.inbound import after_inbound_committed, reopen_for_inbound_messages
 from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.meta.config import get_meta_settings
@@ -40,7 +44,7 @@ from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notific
 from threadline.models.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
-from threadline.vocabulary import TRACKED_STATUSES
+from threadline.vocabulary import PREVIEW_CHARS, TRACKED_STATUSES
 
 # Meta's error for a message sent outside the customer-service window ("Re-engagement message").
 WINDOW_CLOSED_ERROR_CODE = 131047
@@ -302,10 +306,11 @@ def _authenticate(body: bytes, signature: str | None) -> None:
 @dataclass(frozen=True)
 class _InboxChanges:
     """What the delivery's new messages did to the inbox: conversations opened, and resolved or snoozed ones
-    re-opened."""
+    re-opened; and what the steps after the commit will need (None: nothing was written, nothing follows)."""
 
     created: list[int] = field(default_factory=list)
     reopened: list[Reopened] = field(default_factory=list)
+    follow_up: InboundFollowUp | None = None
 
 
 def _store_delivery(
@@ -333,6 +338,9 @@ def _store_delivery(
                 batch=delivery.statuses,
                 window_closed_code=WINDOW_CLOSED_ERROR_CODE,
             )
+        if stored.message_ids or applied.message_ids:
+            # One small read while the transaction is open: after the commit, a step nobody needs is skipped.
+            inbox = replace(inbox, follow_up=find_inbound_follow_up(conn, connection.tenant_id))
         return stored, applied, inbox
 
     return run_in_transaction(store, tenant_id=connection.tenant_id)
@@ -364,11 +372,15 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         if delivery.group_messages_skipped:
             logger.info("group messages skipped", extra={"count": delivery.group_messages_skipped})
         stored, applied, inbox = _store_delivery(connection, delivery)
-        # After the commit, and never failing the delivery: subscribers hear of new messages and moved statuses.
-        publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
-        publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
+        # After the commit, and never failing the delivery: subscribers (when the tenant has any) hear of new
+        # messages and moved statuses.
+        if inbox.follow_up is not None and inbox.follow_up.anyone_subscribed:
+            publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
+            publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
         if inbox.created or inbox.reopened:
-            after_inbound_committed(connection.tenant_id, created=inbox.created, reopened=inbox.reopened)
+            after_inbound_committed(
+                connection.tenant_id, created=inbox.created, reopened=inbox.reopened, follow_up=inbox.follow_up
+            )
         messages_added += stored.messages_added
         statuses_applied += applied.messages_advanced
         windows_closed += applied.windows_closed

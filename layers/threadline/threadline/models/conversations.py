@@ -77,7 +77,6 @@ CONVERSATION_QUERY_EXPLANATIONS = {
     "offset": f"offset must be an integer between 0 and {MAX_CONVERSATION_OFFSET:,}; use cursor for deeper pages",
     "cursor": "cursor is not valid; use next_cursor from the previous page",
 }
-CONVERSATION_ID_EXPLANATION = "conversation id must be a positive integer"
 
 
 class ContactSummary(BaseModel):

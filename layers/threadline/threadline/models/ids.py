@@ -10,6 +10,9 @@ from threadline.errors import ThreadlineError
 # Numeric ids are PostgreSQL bigints.
 MAX_ID = 2**63 - 1
 _MAX_ID_DIGITS = len(str(MAX_ID))
+# The 400 for a conversation id in a path that is not one (written once here, beside the parser, so a route that
+# only parses ids does not load the conversation list's models for the sentence).
+CONVERSATION_ID_EXPLANATION = "conversation id must be a positive integer"
 
 
 def is_plain_id(raw: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from threadline.models.validation import NulFreeText, parse_json_body, reject_nul
+from threadline.models.validation import parse_json_body
 from threadline.vocabulary import Direction, Platform
 
 MISSING_FIELDS_MESSAGE = "Missing required fields: platform, connection_id, conversations"
@@ -49,10 +49,12 @@ def _utc(value: datetime) -> datetime:
     return value
 
 
-Text = NulFreeText
-Identifier = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(reject_nul)
-]
+# No per-field NUL check here (NulFreeText elsewhere): a request reaches this model only through
+# parse_ingest_request, whose parse_json_body refuses a NUL in any field, naming the field, before the model runs.
+# The per-field checks could never fire, and cost a Python call per string (a 500-message request parsed in
+# 1.09 ms with them, 0.94 ms without: best of 40).
+Text = str
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 

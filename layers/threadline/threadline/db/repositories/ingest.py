@@ -47,6 +47,9 @@ class StoredConversation:
     conversation_id: int
     created: bool
     messages_added: int
+    # Resolved or snoozed when this statement locked it: only such a conversation can be re-opened by the
+    # customer's new message (the row stays locked until commit, so the status cannot move meanwhile).
+    reopenable: bool
 
 
 _STORE_BATCH = """
@@ -129,7 +132,8 @@ upserted_conversations AS (
             THEN EXCLUDED.last_message_preview ELSE c.last_message_preview END,
         last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at),
         updated_at = now()
-    RETURNING c.id, c.external_conversation_id, (c.xmax = 0) AS created
+    RETURNING c.id, c.external_conversation_id, (c.xmax = 0) AS created,
+              c.status IN ('resolved', 'snoozed') AS reopenable
 ),
 input_messages AS (
     SELECT * FROM unnest(
@@ -149,9 +153,9 @@ inserted_messages AS (
     RETURNING conversation_id
 )
 SELECT u.external_conversation_id, u.id AS conversation_id, u.created,
-       count(i.conversation_id)::int AS messages_added
+       count(i.conversation_id)::int AS messages_added, u.reopenable
 FROM upserted_conversations u LEFT JOIN inserted_messages i ON i.conversation_id = u.id
-GROUP BY u.external_conversation_id, u.id, u.created
+GROUP BY u.external_conversation_id, u.id, u.created, u.reopenable
 """
 
 

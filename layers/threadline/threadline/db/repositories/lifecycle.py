@@ -299,3 +299,31 @@ def conversations_created_now(conn: psycopg.Connection[Any], message_ids: Sequen
         (list(message_ids),),
     ).fetchall()
     return [int(row[0]) for row in rows]
+
+
+@dataclass(frozen=True)
+class InboundFollowUp:
+    """What the steps after an inbound write's commit will need, read inside its transaction (one small query in
+    a round trip the write pays anyway), so that a step nobody needs costs nothing after the commit."""
+
+    # The tenant, or one of its teams, auto-assigns: otherwise no new or re-opened conversation is handed out.
+    auto_assigns: bool
+    # Some WebSocket connection of the tenant subscribes to something (any topic, expired or not): otherwise no
+    # frame has anyone to go to.
+    anyone_subscribed: bool
+
+
+def find_inbound_follow_up(conn: psycopg.Connection[Any], tenant_id: UUID) -> InboundFollowUp:
+    with conn.cursor(row_factory=class_row(InboundFollowUp)) as cursor:
+        row = cursor.execute(
+            """
+            SELECT COALESCE((SELECT t.auto_assign FROM tenants t WHERE t.id = %(tenant_id)s), false)
+                   OR EXISTS (SELECT 1 FROM teams m WHERE m.tenant_id = %(tenant_id)s AND m.auto_assign)
+                       AS auto_assigns,
+                   EXISTS (SELECT 1 FROM websocket_subscriptions s WHERE s.tenant_id = %(tenant_id)s)
+                       AS anyone_subscribed
+            """,
+            {"tenant_id": tenant_id},
+        ).fetchone()
+    assert row is not None
+    return row
