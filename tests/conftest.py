@@ -15,6 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.factories import new_tenant
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS = REPO_ROOT / "events"
 
@@ -80,13 +82,12 @@ class Connector:
 
 @pytest.fixture
 def make_connector(admin: psycopg.Connection[Any]) -> Callable[..., Connector]:
-    from threadline.db.repositories.tenants import insert_tenant
     from threadline.domain.connections import create_connection
 
     def make(
         platform: str = "whatsapp", tenant_id: uuid.UUID | None = None, connection_id: str | None = None
     ) -> Connector:
-        tenant = tenant_id or insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}").id
+        tenant = tenant_id or new_tenant(admin)
         created = create_connection(
             admin,
             tenant_id=tenant,

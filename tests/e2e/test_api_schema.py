@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from devtools.auth import issue_token
 from devtools.docs import OPENAPI_PATH
 from devtools.openapi import alias_route_keys, operation_id
+from tests.factories import new_tenant
 from threadline.meta.client import reset_meta_client
 from threadline.meta.webhook import SIGNATURE_HEADER, signature_for
 
@@ -98,15 +99,15 @@ def _ingest(base_url: str, api_key: str, connection_id: str, phone: str) -> int:
 
 @pytest.fixture
 def arranged(gateway, admin, fake_graph, fake_bedrock) -> Arranged:
-    from threadline.db.repositories.tenants import insert_tenant, insert_user
+    from threadline.db.repositories.tenants import insert_user
     from threadline.domain.connections import create_connection
 
     base_url = gateway.base_url
-    tenant = insert_tenant(admin, f"schema-{uuid.uuid4().hex[:8]}").id
+    tenant = new_tenant(admin, "schema")
     agent = insert_user(admin, tenant_id=tenant, name="Fuzz Agent", email=None)
     phone_number_id = str(uuid.uuid4().int)[:15]
     own = create_connection(admin, tenant_id=tenant, platform="whatsapp", phone_number_id=phone_number_id)
-    other_tenant = insert_tenant(admin, f"schema-other-{uuid.uuid4().hex[:8]}").id
+    other_tenant = new_tenant(admin, "schema-other")
     other = create_connection(admin, tenant_id=other_tenant, platform="whatsapp")
     contact_phone = "+1555" + str(uuid.uuid4().int)[:7]
     own_conversation = _ingest(base_url, own.api_secret, own.connection.connection_id, contact_phone)

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from tests.factories import new_tenant
 from threadline.meta.webhook import SIGNATURE_HEADER, signature_for
 
 ROUNDS = 5
@@ -138,13 +139,12 @@ def _webhook_delivery(phone_number_id: str, wa_id: str) -> bytes:
 
 
 def test_the_webhook_and_ingest_at_once_make_one_contact(gateway, admin, fake_graph, monkeypatch):
-    from threadline.db.repositories.tenants import insert_tenant
     from threadline.domain.connections import create_connection
     from threadline.meta.client import reset_meta_client
 
     monkeypatch.setenv("META_APP_SECRET", "concurrency-app-secret")
     reset_meta_client()
-    tenant = insert_tenant(admin, f"contacts-{uuid.uuid4().hex[:8]}").id
+    tenant = new_tenant(admin, "contacts")
     phone_number_id = str(uuid.uuid4().int)[:15]
     created = create_connection(admin, tenant_id=tenant, platform="whatsapp", phone_number_id=phone_number_id)
     try:

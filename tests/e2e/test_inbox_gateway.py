@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 from devtools.auth import issue_token
 from tests.e2e.test_cli import refused, threadline
 from tests.e2e.test_websocket_gateway import ask, assert_silent, http_ingest, next_frame
+from tests.factories import new_tenant
 from tests.integration.send_helpers import make_whatsapp_tenant
 
 
@@ -106,7 +107,7 @@ def test_cli_teams_and_settings_then_http_changes_and_the_inbox_feed(database_ur
         assert (reopened["event"], reopened["by"], reopened["changes"]["status"]) == ("reopened", None, "open")
 
     # Another tenant's token: not found, and its own lists only.
-    other_tenant = admin.execute("INSERT INTO tenants (name) VALUES ('Other') RETURNING id").fetchone()[0]
+    other_tenant = new_tenant(admin, "other")
     stranger = {"Authorization": f"Bearer {issue_token(tenant_id=str(other_tenant), user_id=str(uuid.uuid4()))}"}
     answer = requests.patch(
         f"{base}/v1/conversations/{conversation}", headers=stranger, json={"status": "open"}, timeout=30

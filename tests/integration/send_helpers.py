@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from tests.conftest import load_event
+from tests.factories import new_tenant
 from tests.integration.ingest_helpers import call_ingest
 from tests.routes import call_route, service_claims
 
@@ -24,19 +25,18 @@ class WhatsAppTenant:
 
 
 def make_whatsapp_tenant(admin: psycopg.Connection[Any]) -> WhatsAppTenant:
-    from threadline.db.repositories.tenants import insert_tenant
     from threadline.domain.connections import create_connection
 
-    tenant = insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}")
+    tenant_id = new_tenant(admin)
     phone_number_id = str(uuid.uuid4().int)[:15]
     created = create_connection(
         admin,
-        tenant_id=tenant.id,
+        tenant_id=tenant_id,
         platform="whatsapp",
         connection_id=f"wa_{uuid.uuid4().hex[:12]}",
         phone_number_id=phone_number_id,
     )
-    return WhatsAppTenant(tenant.id, created.connection.connection_id, created.api_secret, phone_number_id)
+    return WhatsAppTenant(tenant_id, created.connection.connection_id, created.api_secret, phone_number_id)
 
 
 def customer_wrote(

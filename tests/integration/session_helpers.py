@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 
+from tests.factories import new_tenant
 from tests.routes import call_route, service_claims
 
 ROUTE_SUFFIX = {"assistant": "/message/assistant", "user": "/message/user", "deprecated": "/message"}
@@ -27,12 +28,6 @@ class Session:
     conversation_id: int
 
 
-def make_tenant(admin: psycopg.Connection[Any]) -> uuid.UUID:
-    from threadline.db.repositories.tenants import insert_tenant
-
-    return insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}").id
-
-
 def make_session(
     admin: psycopg.Connection[Any],
     tenant_id: uuid.UUID | None = None,
@@ -43,7 +38,7 @@ def make_session(
     """A session (in a new workspace unless one is named), made the way the CLI makes them."""
     from threadline.domain.sessions import create_session, create_workspace
 
-    tenant = tenant_id or make_tenant(admin)
+    tenant = tenant_id or new_tenant(admin)
     if workspace_id is None:
         workspace = create_workspace(admin, tenant_id=tenant, name="Workspace", config_id=config_id)
         workspace_id, config_id = workspace.id, workspace.config_id

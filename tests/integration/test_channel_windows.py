@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from devtools.fake_server import Answer, RecordedRequest, ScriptedHttpFake
+from tests.factories import new_tenant
 from tests.integration.send_helpers import (
     WhatsAppTenant,
     call_send,
@@ -321,10 +322,9 @@ class TestPerConnectionRules:
 
     def test_the_cli_creates_and_updates_a_connections_rule(self, database_url, admin, capsys, monkeypatch):
         from devtools.cli import main
-        from threadline.db.repositories.tenants import insert_tenant
 
         monkeypatch.setenv("DATABASE_URL", database_url)
-        tenant_id = insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}").id
+        tenant_id = new_tenant(admin)
 
         def cli(*args: str) -> tuple[int, Any]:
             try:

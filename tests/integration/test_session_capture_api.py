@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from tests.factories import new_tenant
 from tests.integration.session_helpers import (
     JS_TIMESTAMP,
     WMSG,
@@ -19,7 +20,6 @@ from tests.integration.session_helpers import (
     call_create_workspace,
     capture,
     make_session,
-    make_tenant,
     message_count,
     session_messages,
 )
@@ -172,7 +172,7 @@ class TestUserMessages:
         from threadline.db.repositories.tenants import insert_user
 
         session = make_session(admin)
-        stranger = insert_user(admin, tenant_id=make_tenant(admin), name="Stranger", email=None)
+        stranger = insert_user(admin, tenant_id=new_tenant(admin), name="Stranger", email=None)
         _, body = capture("user", session, {"message": "hello"}, user_id=stranger.id)
 
         assert body["userMessage"]["username"] == str(stranger.id)  # what the token names, not their name
@@ -269,7 +269,7 @@ class TestSessionResolution:
 
     def test_another_tenants_session_is_not_found(self, admin):
         session = make_session(admin)
-        intruder = make_tenant(admin)
+        intruder = new_tenant(admin)
         before = message_count(admin)
 
         for session_ref in (session.public_id, str(session.uuid)):
@@ -361,7 +361,7 @@ class TestBadInput:
         assert session_messages(admin, session) == []
 
     def test_bad_input_is_refused_before_the_session_is_looked_up(self, admin):
-        tenant = make_tenant(admin)
+        tenant = new_tenant(admin)
         answer = call_capture("user", {"message": 1}, tenant_id=tenant, workspace="nope", session="nope")
         assert answer == MESSAGE_REQUIRED
 
@@ -382,7 +382,7 @@ class TestOneMessageModel:
     def test_other_platforms_still_need_a_contact(self, admin):
         import psycopg
 
-        tenant = make_tenant(admin)
+        tenant = new_tenant(admin)
         with pytest.raises(psycopg.errors.CheckViolation):
             admin.execute(
                 "INSERT INTO conversations (tenant_id, platform, external_conversation_id) VALUES (%s, 'whatsapp', 'x')",
@@ -439,7 +439,7 @@ class TestOneMessageModel:
 
 class TestCreatingWorkspacesAndSessions:
     def test_a_workspace_and_a_session_created_through_the_api_take_messages(self, admin):
-        tenant = make_tenant(admin)
+        tenant = new_tenant(admin)
         config_id = f"support-{uuid.uuid4().hex[:6]}"
         status, body = call_create_workspace({"name": "Support automation", "configId": config_id}, tenant_id=tenant)
 
@@ -461,14 +461,14 @@ class TestCreatingWorkspacesAndSessions:
         assert status == 200 and body["userMessage"]["workspaceSessionId"] == session["id"]
 
     def test_a_session_without_a_body_has_no_title(self, admin):
-        tenant = make_tenant(admin)
+        tenant = new_tenant(admin)
         _, body = call_create_workspace({"name": "W"}, tenant_id=tenant)
         assert body["workspace"]["configId"] is None
         status, body = call_create_session(None, tenant_id=tenant, workspace=body["workspace"]["id"])
         assert status == 201 and body["session"]["title"] is None
 
     def test_a_config_id_is_unique_per_tenant_only(self, admin):
-        first, second = make_tenant(admin), make_tenant(admin)
+        first, second = new_tenant(admin), new_tenant(admin)
         assert call_create_workspace({"name": "A", "configId": "shared"}, tenant_id=first)[0] == 201
         assert call_create_workspace({"name": "B", "configId": "shared"}, tenant_id=first) == (
             409,
@@ -487,13 +487,13 @@ class TestCreatingWorkspacesAndSessions:
         ],
     )
     def test_bad_workspace_requests_are_refused(self, admin, body, error):
-        tenant = make_tenant(admin)
+        tenant = new_tenant(admin)
         assert call_create_workspace(body, tenant_id=tenant) == (400, {"error": error})
         assert admin.execute("SELECT count(*) FROM workspaces WHERE tenant_id = %s", (tenant,)).fetchone() == (0,)
 
     def test_sessions_only_go_into_the_callers_own_workspaces(self, admin):
         session = make_session(admin)
-        intruder = make_tenant(admin)
+        intruder = new_tenant(admin)
         for workspace in (str(session.workspace_id), "no-such-workspace"):
             answer = call_create_session({"title": "x"}, tenant_id=intruder, workspace=workspace)
             assert answer == (404, {"error": "Workspace not found"})
@@ -511,7 +511,7 @@ class TestCli:
         from devtools.cli import main
 
         monkeypatch.setenv("DATABASE_URL", database_url)
-        tenant = make_tenant(admin)
+        tenant = new_tenant(admin)
 
         assert main(["workspace", "create", "--tenant", str(tenant), "--name", "Ops", "--config-id", "ops"]) == 0
         workspace = json.loads(capsys.readouterr().out)

@@ -21,6 +21,7 @@ from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.localenv import LOCAL_META_APP_SECRET, LOCAL_META_VERIFY_TOKEN
 from devtools.template import load_template
 from tests.conftest import load_event, table_counts
+from tests.factories import new_tenant
 from tests.integration.ingest_helpers import call_ingest
 from threadline.meta.config import get_meta_settings
 from threadline.meta.webhook import signature_for
@@ -55,11 +56,10 @@ class Number:
 
 @pytest.fixture
 def make_number(admin: psycopg.Connection[Any]) -> Callable[..., Number]:
-    from threadline.db.repositories.tenants import insert_tenant
     from threadline.domain.connections import create_connection
 
     def make(tenant_id: uuid.UUID | None = None, phone_number_id: str | None = None) -> Number:
-        tenant = tenant_id or insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}").id
+        tenant = tenant_id or new_tenant(admin)
         created = create_connection(
             admin,
             tenant_id=tenant,
