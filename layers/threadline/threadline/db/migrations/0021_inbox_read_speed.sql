@@ -1,0 +1,69 @@
+-- The team inbox's reads at 100,000 conversations and 1,000,000 messages (make bench-read, issue 10 section 7).
+
+-- assignee=<agent> in activity order, with a status filter walked along it. 0011's (tenant_id, assignee_id) found
+-- an agent's rows but not in list order, so a list with assignee=me and status=open walked the tenant's open
+-- conversations newest first and filtered them by assignee: at 50 agents, 28,572 rows read for a page (20 ms,
+-- more when the agent has none open). This one reads the agent's rows in order (about 1,400 of them at most).
+-- It replaces 0011's index rather than joining it: its leading keys are the same, so whatever read the old one
+-- (assignment's load counts use 0012's partial index) can read it. The ingest path keeps the same number of
+-- conversation indexes, though each of this one's entries is wider (last_message_at and id).
+DROP INDEX conversations_assignee_idx;
+CREATE INDEX conversations_assignee_activity_idx
+    ON conversations (tenant_id, assignee_id, last_message_at DESC NULLS LAST, id DESC)
+    WHERE assignee_id IS NOT NULL;
+
+-- Common words first by the bounded walk. search_message_candidates (0014) asked the GIN index for up to 2,000
+-- matches before choosing the newest-first walk, but a bitmap scan builds its whole bitmap before any LIMIT: for
+-- a word in one message of ten (100,000 matches) that alone took most of 30 ms. Now it first walks back over the
+-- newest RECENT_ROWS messages: a word in one message of twenty finds its candidates there (about 1 ms), and the
+-- same candidates as before (the newest matches). A rarer word pays that walk, then takes 0014's path.
+CREATE FUNCTION search_message_recent(p_words tsquery, p_limit integer, p_rows integer) RETURNS TABLE (id bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = public, pg_temp
+    SET enable_bitmapscan = off
+    SET enable_seqscan = off
+AS $$
+    SELECT r.id
+    FROM (
+        SELECT m.id, m.is_system, m.search_document FROM messages m
+        WHERE m.tenant_id = app_current_tenant()
+        ORDER BY m.id DESC
+        LIMIT p_rows
+    ) r
+    WHERE NOT r.is_system AND r.search_document @@ p_words
+    ORDER BY r.id DESC
+    LIMIT p_limit
+$$;
+REVOKE ALL ON FUNCTION search_message_recent(tsquery, integer, integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION search_message_candidates(p_words tsquery, p_candidates integer)
+    RETURNS TABLE (id bigint, conversation_id bigint, content text, direction text, is_private boolean,
+                   sent_at timestamptz, rank double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+DECLARE
+    -- The newest messages walked first: enough for a word in one message of twenty to give 200 candidates.
+    recent_rows CONSTANT integer := 4000;
+    -- Up to this many matches are read through the index; more mean a common word, read newest first.
+    few_matches CONSTANT integer := 2000;
+    matches bigint[];
+    chosen bigint[];
+BEGIN
+    chosen := ARRAY(SELECT f.id FROM search_message_recent(p_words, p_candidates, recent_rows) f);
+    IF cardinality(chosen) < p_candidates THEN
+        matches := ARRAY(SELECT f.id FROM search_message_matches(p_words, few_matches) f);
+        IF cardinality(matches) < few_matches THEN
+            chosen := ARRAY(SELECT u.id FROM unnest(matches) u (id) ORDER BY u.id DESC LIMIT p_candidates);
+        ELSE
+            chosen := ARRAY(SELECT f.id FROM search_message_newest(p_words, p_candidates) f);
+        END IF;
+    END IF;
+    RETURN QUERY
+        SELECT m.id, m.conversation_id, m.content, m.direction, m.is_private, m.sent_at,
+               ts_rank_cd(m.search_document, p_words)::double precision
+        FROM messages m
+        WHERE m.id = ANY(chosen) AND m.tenant_id = app_current_tenant()
+          AND NOT EXISTS (SELECT 1 FROM conversations w WHERE w.id = m.conversation_id AND w.platform = 'workspace');
+END
+$$;
