@@ -203,7 +203,7 @@ SORTS: dict[ConversationSort, _Sort] = {
 
 
 def _filter_predicates(filters: ConversationFilters) -> list[sql.Composable]:
-    # Equalities on the leading columns of the list indexes (0005, 0014); the rest are filters the planner applies
+    # Equalities on the leading columns of the list indexes (0005, 0014, 0021); the rest are filters the planner applies
     # while it walks one of them (make bench-read measures each). Workspace chat sessions are conversations of the
     # same store, but not the inbox's (the indexes are partial).
     predicates: list[sql.Composable] = [sql.SQL("tenant_id = %(tenant_id)s"), sql.SQL("platform <> 'workspace'")]
