@@ -72,3 +72,12 @@ BEGIN
           AND NOT EXISTS (SELECT 1 FROM conversations w WHERE w.id = m.conversation_id AND w.platform = 'workspace');
 END
 $$;
+
+-- team=<id> with a status filter: 0014's team index, with the status included, so the page's walk and the capped
+-- count test the status in the index instead of reading each of the team's rows (10,000 heap rows for the count
+-- of a team's open conversations at 100,000: 9-12 ms). Same keys, same number of indexes.
+DROP INDEX conversations_team_activity_idx;
+CREATE INDEX conversations_team_activity_idx
+    ON conversations (tenant_id, team_id, last_message_at DESC NULLS LAST, id DESC)
+    INCLUDE (status)
+    WHERE team_id IS NOT NULL AND platform <> 'workspace';
