@@ -2,8 +2,9 @@
 
 Each search ranks a bounded set of candidates, so its cost does not grow with how common the words are:
 - messages: the newest MESSAGE_CANDIDATES matches (by id, i.e. by arrival), ranked by ts_rank_cd; found through the
-  GIN index when the words are rare, by walking back from the newest message when they are common
-  (search_message_candidates, migration 0014, says how and why);
+  newest 4,000 messages first, then through the GIN index when the words are rare, or by walking further back
+  from the newest message when they are common (search_message_candidates, migrations 0014 and 0021, says how
+  and why);
 - contacts: at most CONTACT_CANDIDATES matches of the trigram index, ranked by word similarity.
 A cursor page re-ranks the same candidates and continues after (rank, id); messages arriving meanwhile can move
 the window of candidates (a search is a snapshot, not a feed).
