@@ -549,3 +549,20 @@ def test_another_tenants_conversation_is_not_found_on_every_route(admin, team, o
     assert mark_read(other_team, other_team.ana, 9_000_000_000, None, prefix) == not_found
     assert tenant_labels(other_team, prefix=prefix) == {}
     assert message_total(admin, conversation) == messages and tenant_labels(team) == {"secret-label": 1}
+
+
+def test_a_workspace_chat_session_carries_no_labels(admin, team):
+    """Labels are the inbox's: a session's conversation is not found, so a label's kept count is the inbox's."""
+    from tests.integration.session_helpers import make_session
+
+    session = make_session(admin, team.tenant_id)
+
+    status, body = put_labels(team, team.ana, session.conversation_id, ["vip"])
+
+    assert (status, body) == (404, {"error": "Conversation not found"})
+    assert (
+        admin.execute(
+            "SELECT count(*) FROM conversation_labels WHERE conversation_id = %s", (session.conversation_id,)
+        ).fetchone()[0]
+        == 0
+    )

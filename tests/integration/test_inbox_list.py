@@ -227,6 +227,19 @@ class TestFilters:
         _, body = call("list_conversations_v1", claims=inbox.tenant.claims, query={"priority": "urgent"})
         assert body["total"] == len(inbox.expected("priority = 'urgent'", ACTIVITY)) and body["total_is_exact"]
 
+    def test_a_label_alone_totals_the_label_s_kept_count_which_is_the_list_s_own(self, inbox):
+        labelled = "id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = %(label)s)"
+        for name in ("VIP", "refund"):
+            _, body = call("list_conversations_v1", claims=inbox.tenant.claims, query={"label": name})
+            exact = len(inbox.expected(labelled, ACTIVITY, {"label": inbox.labels[name]}))
+            assert (body["total"], body["total_is_exact"]) == (exact, True)
+            # With another filter too, the total is counted over the filtered list.
+            _, narrowed = call(
+                "list_conversations_v1", claims=inbox.tenant.claims, query={"label": name, "status": "open"}
+            )
+            expected = inbox.expected(f"status = 'open' AND {labelled}", ACTIVITY, {"label": inbox.labels[name]})
+            assert narrowed["total"] == len(expected)
+
     def test_another_tenants_agent_or_team_finds_nothing(self, inbox, make_connector):
         other = make_tenant(make_connector)
         for query in ({"assignee": str(inbox.ana)}, {"team": str(inbox.teams[0])}, {"label": "VIP"}):

@@ -44,10 +44,13 @@ class LockedConversation:
 
 def lock_conversation(conn: psycopg.Connection[Any], conversation_id: int) -> LockedConversation | None:
     """Lock the conversation row for the rest of the transaction: two agents changing its labels at once take
-    turns, so neither can push it over the cap or lose the other's change half-way."""
+    turns, so neither can push it over the cap or lose the other's change half-way. Only the inbox's conversations
+    carry labels (a workspace chat session is not found here), so a label's kept conversation_count is exactly
+    what the inbox list filtered by that label holds."""
     with conn.cursor(row_factory=class_row(LockedConversation)) as cursor:
         return cursor.execute(
-            "SELECT id, version FROM conversations WHERE id = %s FOR UPDATE", (conversation_id,)
+            "SELECT id, version FROM conversations WHERE id = %s AND platform <> 'workspace' FOR UPDATE",
+            (conversation_id,),
         ).fetchone()
 
 

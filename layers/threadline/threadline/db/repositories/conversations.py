@@ -313,7 +313,12 @@ def list_conversations(
 def count_conversations(
     conn: psycopg.Connection[Any], *, tenant_id: UUID, filters: ConversationFilters, cap: int
 ) -> int:
-    """How many conversations match, counting no further than `cap` (so never more than `cap` index entries)."""
+    """How many conversations match, counting no further than `cap` (so never more than `cap` index entries). A
+    list narrowed by a label alone reads the label's conversation_count, kept by the writes (migration 0013): a
+    capped count would join the label's conversations against the tenant's whole list index."""
+    if filters == ConversationFilters(label_id=filters.label_id) and filters.label_id is not None:
+        kept = conn.execute("SELECT conversation_count FROM labels WHERE id = %s", (filters.label_id,)).fetchone()
+        return min(int(kept[0]), cap) if kept else 0
     query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM conversations WHERE {where} LIMIT %(cap)s) matching").format(
         where=sql.SQL(" AND ").join(_filter_predicates(filters))
     )
