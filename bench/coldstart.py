@@ -64,6 +64,7 @@ SAMPLE_EVENTS = {
     "ListConversationsFunction": "list-conversations-v1.json",
     "ListMessagesFunction": "list-messages-v1.json",
     "AnnotationsFunction": "conversation-read-v1.json",
+    "EventsFunction": "list-events-v1.json",
     "WebSocketAuthorizerFunction": "websocket-authorizer.json",
     "WebSocketFunction": "websocket-connect.json",
     "CaptureFunction": "session-message-user.json",

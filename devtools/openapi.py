@@ -56,6 +56,7 @@ from threadline.models.conversations import (
     ConversationListQuery,
 )
 from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
+from threadline.models.events import EventsPage, EventsQuery
 from threadline.models.ids import MAX_ID
 from threadline.models.ingest import IngestRequest, IngestResponse
 from threadline.models.messages import (
@@ -437,6 +438,19 @@ _LIST_LABELS = Operation(
     errors={},
 )
 
+_LIST_EVENTS = Operation(
+    summary="Catch up on the tenant's event log",
+    description="Events after `after`, in seq order (monotonic and gap-free per tenant), with `next_after` to read "
+    "on; a page shorter than `limit` means caught up. Every WebSocket frame carries its event's `seq`: after a "
+    "reconnect, ask for `after=<last seq seen>`. Kept at least 7 days; an `after` older than that is 410 (reload). "
+    "Each type's `data`: docs/events.md.",
+    tag="Events",
+    envelope=ErrorEnvelope.PLAIN,
+    query=EventsQuery,
+    responses={200: Body("A page of events", EventsPage)},
+    errors={400: "A malformed parameter, named in the message", 410: "`after` is older than the log keeps: reload"},
+)
+
 _WRITE_NOTE = Operation(
     summary="Write a private note",
     description="A message for other agents (`private: true`): shown in both message views, pushed to the "
@@ -504,6 +518,8 @@ CATALOGUE: dict[str, Operation] = {
     ),
     "PUT /api/v1/conversations/{id}/labels": _PUT_LABELS,
     "PUT /v1/conversations/{id}/labels": _PUT_LABELS,
+    "GET /api/v1/events": _LIST_EVENTS,
+    "GET /v1/events": _LIST_EVENTS,
     "GET /api/v1/labels": _LIST_LABELS,
     "GET /v1/labels": _LIST_LABELS,
     "POST /api/v1/conversations/{id}/notes": _WRITE_NOTE,

@@ -54,3 +54,19 @@ LOAD_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending")
 
 # What happened to a conversation, as the tenant-wide inbox feed says it.
 InboxEventKind = Literal["created", "updated", "assigned", "reopened"]
+
+# What the event log records (docs/events.md describes each one's `data`). Table-shaped changes are appended by the
+# database's triggers (migration 0015), so every writer is covered; window.closed by the expiry job.
+EventType = Literal[
+    "message.created",
+    "message.status_changed",
+    "message.updated",
+    "note.created",
+    "conversation.created",
+    "conversation.updated",
+    "conversation.assigned",
+    "conversation.labels_changed",
+    "window.opened",
+    "window.closed",
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)

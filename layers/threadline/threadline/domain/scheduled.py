@@ -2,7 +2,7 @@
 
 Each step is its own domain function with its own transactions, so one step's backlog or failure never holds back
 the others' deadlines: closed windows first (the time-bound part), then sends Meta never confirmed (one short query),
-then the inbox's own timed work (snoozes that are due, the unassigned queue).
+then the inbox's own timed work (snoozes that are due, the unassigned queue), then the event log's retention.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from threadline.domain.events import purge_expired_events
 from threadline.domain.lifecycle import run_inbox_schedule
 from threadline.domain.window_expiry import expire_closed_windows, fail_unconfirmed_sends_now
 
@@ -18,4 +19,5 @@ def run_scheduled_work(*, remaining_time_ms: Callable[[], int] | None = None) ->
     outcome = expire_closed_windows(remaining_time_ms=remaining_time_ms).as_dict()
     outcome["sends_failed_unconfirmed"] = fail_unconfirmed_sends_now()
     outcome["inbox"] = run_inbox_schedule(remaining_time_ms=remaining_time_ms).as_dict()
+    outcome["events_purged"] = purge_expired_events()
     return outcome
