@@ -65,6 +65,8 @@ SAMPLE_EVENTS = {
     "ListMessagesFunction": "list-messages-v1.json",
     "AnnotationsFunction": "conversation-read-v1.json",
     "EventsFunction": "list-events-v1.json",
+    "WebhooksFunction": "webhooks-list-v1.json",
+    "DeliveryDispatchFunction": "delivery-queue-message.json",
     "WebSocketAuthorizerFunction": "websocket-authorizer.json",
     "WebSocketFunction": "websocket-connect.json",
     "CaptureFunction": "session-message-user.json",

@@ -70,3 +70,11 @@ EventType = Literal[
     "window.closed",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+
+# A delivery (threadline.domain.deliveries): pending until a target answers 2xx (delivered), or given up (dead:
+# 24 hours of retries, a 410, a disabled target); dead ones can be redelivered.
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+# Who receives deliveries: a webhook subscription, or a connection's outbound_url (connector callbacks).
+DeliveryTargetKind = Literal["webhook", "connection"]
+DELIVERY_TARGET_KINDS: tuple[DeliveryTargetKind, ...] = get_args(DeliveryTargetKind)

@@ -40,6 +40,7 @@ from threadline.db.repositories.realtime import (
     find_window_subscribers,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.deliveries import hand_over_deliveries
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import INBOX_TOPIC_ID
 from threadline.realtime.events import (
@@ -70,7 +71,11 @@ P = ParamSpec("P")
 
 
 def _never_raises(publish: Callable[P, None]) -> Callable[P, None]:
-    """Whatever goes wrong (database, AWS, a frame that will not encode), the write that called us stands."""
+    """Whatever goes wrong (database, AWS, a frame that will not encode), the write that called us stands.
+
+    Every writer publishes after its commit, so this is also where the committed changes' deliveries (webhooks,
+    written by the event log's fan-out in the same transaction) are handed to the dispatcher's queue; that hand-over
+    never raises either, and the scheduled sweep covers it when it fails."""
 
     @wraps(publish)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
@@ -79,6 +84,8 @@ def _never_raises(publish: Callable[P, None]) -> Callable[P, None]:
         except Exception:
             logger.exception("real-time publish failed", extra={"publish": publish.__name__})
             metrics.add_metric(name="RealtimePublishFailures", unit=MetricUnit.Count, value=1)
+        if args and isinstance(args[0], UUID):
+            hand_over_deliveries(args[0])
 
     return guarded
 
