@@ -56,6 +56,7 @@ from threadline.models.conversations import (
     ConversationListQuery,
 )
 from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
+from threadline.models.events import EventsPage, EventsQuery
 from threadline.models.ids import MAX_ID
 from threadline.models.ingest import IngestRequest, IngestResponse
 from threadline.models.messages import (
@@ -77,6 +78,15 @@ from threadline.models.sessions import (
     ReplyFailed,
     SessionCreated,
     WorkspaceCreated,
+)
+from threadline.models.webhook_subscriptions import (
+    Delivery,
+    DeliveryList,
+    SecretRotated,
+    WebhookCreated,
+    WebhookCreateRequest,
+    WebhookDeleted,
+    WebhookList,
 )
 from threadline.models.webhooks import WebhookAcknowledged, WebhookVerification
 
@@ -437,6 +447,89 @@ _LIST_LABELS = Operation(
     errors={},
 )
 
+_LIST_EVENTS = Operation(
+    summary="Catch up on the tenant's event log",
+    description="Events after `after`, in seq order (monotonic and gap-free per tenant), with `next_after` to read "
+    "on; a page shorter than `limit` means caught up. Every WebSocket frame carries its event's `seq`: after a "
+    "reconnect, ask for `after=<last seq seen>`. Kept at least 7 days; an `after` older than that is 410 (reload). "
+    "Each type's `data`: docs/events.md.",
+    tag="Events",
+    envelope=ErrorEnvelope.PLAIN,
+    query=EventsQuery,
+    responses={200: Body("A page of events", EventsPage)},
+    errors={400: "A malformed parameter, named in the message", 410: "`after` is older than the log keeps: reload"},
+)
+
+_WEBHOOK_ID = {"type": "string", "format": "uuid", "description": "the webhook's id"}
+_DELIVERY_ID = {"type": "string", "format": "uuid", "description": "the delivery's id (its Threadline-Delivery)"}
+_WEBHOOK_ERRORS = {400: "A malformed id, named in the message", 404: "`Webhook not found`"}
+
+_CREATE_WEBHOOK = Operation(
+    summary="Subscribe a URL to event types",
+    description="Deliveries are signed POSTs of `{id, event, seq, occurred_at, tenant_id, data}` with "
+    "Threadline-Event, Threadline-Delivery and Threadline-Signature headers (docs/webhooks.md), at least once, "
+    "retried for 24 hours. The URL must be https on a public address. The secret is shown only in this answer.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    body=Body("The subscription", WebhookCreateRequest),
+    responses={201: Body("The subscription and its signing secret", WebhookCreated)},
+    errors={400: "A malformed field or a refused URL (http, private or metadata address), named in the message"},
+)
+
+_LIST_WEBHOOKS = Operation(
+    summary="The tenant's webhook subscriptions",
+    description="Secrets are never shown again; `is_active` is false once a receiver answered 410.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    responses={200: Body("Every subscription", WebhookList)},
+    errors={},
+)
+
+_DELETE_WEBHOOK = Operation(
+    summary="Remove a webhook subscription",
+    description="Its pending deliveries go with it.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID},
+    responses={200: Body("Removed", WebhookDeleted)},
+    errors=_WEBHOOK_ERRORS,
+)
+
+_ROTATE_WEBHOOK_SECRET = Operation(
+    summary="Rotate a webhook's signing secret",
+    description="The new secret signs from now on; the previous one signs beside it (a second `v1=`) for 24 hours.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID},
+    body_required=False,
+    responses={200: Body("The new secret, shown only now", SecretRotated)},
+    errors=_WEBHOOK_ERRORS,
+)
+
+_LIST_WEBHOOK_DELIVERIES = Operation(
+    summary="A webhook's deliveries",
+    description="Newest first: status (pending, delivered, dead), attempts, the last answer, the next attempt.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID},
+    responses={200: Body("The last 100 deliveries", DeliveryList)},
+    errors=_WEBHOOK_ERRORS,
+)
+
+_REDELIVER = Operation(
+    summary="Deliver again",
+    description="Pending again and due now, with a fresh 24 hours of retries, under the same Threadline-Delivery id.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID, "delivery_id": _DELIVERY_ID},
+    body_required=False,
+    responses={202: Body("The delivery, pending", Delivery)},
+    errors={
+        400: "A malformed id, or the webhook is disabled",
+        404: "`Webhook not found` or `Delivery not found`",
+    },
+)
+
 _WRITE_NOTE = Operation(
     summary="Write a private note",
     description="A message for other agents (`private: true`): shown in both message views, pushed to the "
@@ -504,6 +597,20 @@ CATALOGUE: dict[str, Operation] = {
     ),
     "PUT /api/v1/conversations/{id}/labels": _PUT_LABELS,
     "PUT /v1/conversations/{id}/labels": _PUT_LABELS,
+    "POST /api/v1/webhooks": _CREATE_WEBHOOK,
+    "POST /v1/webhooks": _CREATE_WEBHOOK,
+    "GET /api/v1/webhooks": _LIST_WEBHOOKS,
+    "GET /v1/webhooks": _LIST_WEBHOOKS,
+    "DELETE /api/v1/webhooks/{id}": _DELETE_WEBHOOK,
+    "DELETE /v1/webhooks/{id}": _DELETE_WEBHOOK,
+    "POST /api/v1/webhooks/{id}/rotate-secret": _ROTATE_WEBHOOK_SECRET,
+    "POST /v1/webhooks/{id}/rotate-secret": _ROTATE_WEBHOOK_SECRET,
+    "GET /api/v1/webhooks/{id}/deliveries": _LIST_WEBHOOK_DELIVERIES,
+    "GET /v1/webhooks/{id}/deliveries": _LIST_WEBHOOK_DELIVERIES,
+    "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": _REDELIVER,
+    "POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": _REDELIVER,
+    "GET /api/v1/events": _LIST_EVENTS,
+    "GET /v1/events": _LIST_EVENTS,
     "GET /api/v1/labels": _LIST_LABELS,
     "GET /v1/labels": _LIST_LABELS,
     "POST /api/v1/conversations/{id}/notes": _WRITE_NOTE,

@@ -2,7 +2,8 @@
 
 Each step is its own domain function with its own transactions, so one step's backlog or failure never holds back
 the others' deadlines: closed windows first (the time-bound part), then sends Meta never confirmed (one short query),
-then the inbox's own timed work (snoozes that are due, the unassigned queue).
+then the inbox's own timed work (snoozes that are due, the unassigned queue), then the deliveries no queue holds (an
+interrupted hand-over, retries due later than a queue can delay), then the event log's retention.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import threadline.domain.delivery_targets  # noqa: F401 - the sweep attempts every kind of target
+from threadline.domain.deliveries import sweep_deliveries
+from threadline.domain.events import purge_expired_events
 from threadline.domain.lifecycle import run_inbox_schedule
 from threadline.domain.window_expiry import expire_closed_windows, fail_unconfirmed_sends_now
 
@@ -18,4 +22,6 @@ def run_scheduled_work(*, remaining_time_ms: Callable[[], int] | None = None) ->
     outcome = expire_closed_windows(remaining_time_ms=remaining_time_ms).as_dict()
     outcome["sends_failed_unconfirmed"] = fail_unconfirmed_sends_now()
     outcome["inbox"] = run_inbox_schedule(remaining_time_ms=remaining_time_ms).as_dict()
+    outcome["deliveries_swept"] = sweep_deliveries()
+    outcome["events_purged"] = purge_expired_events()
     return outcome

@@ -394,7 +394,7 @@ def _send(
             attach_message_to_key(conn, idempotency_key, row.id)
         return _Prepared(checked, row)
 
-    prepared = run_in_transaction(claim_check_and_record, tenant_id=caller.tenant_id)
+    prepared = run_in_transaction(claim_check_and_record, tenant_id=caller.tenant_id, actor=caller)
     if isinstance(prepared, IdempotencyRecord):
         assert idempotency_key is not None
         return _replay(caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline)
@@ -477,7 +477,7 @@ def _record_sent(
 
     try:
         sent_response, completed = _with_retries(
-            lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id), deadline=deadline
+            lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id, actor=caller), deadline=deadline
         )
     except psycopg.Error:
         # The channel accepted the message: it must not be reported as failed, or the agent will send it again. The
@@ -551,7 +551,7 @@ def _record_outcome(
 
     try:
         updated = _with_retries(
-            lambda: run_in_transaction(record, tenant_id=caller.tenant_id),
+            lambda: run_in_transaction(record, tenant_id=caller.tenant_id, actor=caller),
             deadline=deadline or time.monotonic() + RECORDING_RESERVE_SECONDS,
         )
     except psycopg.Error:
