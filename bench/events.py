@@ -88,33 +88,36 @@ def _set_log_triggers(admin: psycopg.Connection[Any], enabled: bool) -> None:
 def bench_ingest(admin: psycopg.Connection[Any], url: str, handler: Any) -> dict[str, Any]:
     template = json.loads(EVENT_FILE.read_text("utf-8"))
     requests = generate_requests(INGEST_WARMUP + INGEST_TIMED, random.Random(20260201))
-    lanes = {name: create_lane(admin, name) for name in ("with_log", "without_log", "copy")}
+    lanes = {name: create_lane(admin, name) for name in ("with_log", "without_log", "copy_with_log", "copy")}
     for lane in lanes.values():
         create_conversations_through_handler(handler, template, lane, 5)
         fill_history(admin, lane, HISTORY_PER_CONVERSATION - 1)
     admin.execute("VACUUM ANALYZE messages")
-    copy_ids = dict(
-        admin.execute(
-            "SELECT external_conversation_id, id FROM conversations WHERE tenant_id = %s", (lanes["copy"].tenant_id,)
-        ).fetchall()
-    )
+    copy_ids = {
+        name: dict(
+            admin.execute(
+                "SELECT external_conversation_id, id FROM conversations WHERE tenant_id = %s",
+                (lanes[name].tenant_id,),
+            ).fetchall()
+        )
+        for name in ("copy_with_log", "copy")
+    }
     events = {
         name: [ingest_event(template, lanes[name].api_secret, request_body(lanes[name], c)) for c in requests]
         for name in ("with_log", "without_log")
     }
-    rows = [copy_rows(lanes["copy"], copy_ids, c) for c in requests]
-    seconds: dict[str, list[float]] = {"with_log": [], "without_log": [], "copy": []}
+    rows = {name: [copy_rows(lanes[name], copy_ids[name], c) for c in requests] for name in copy_ids}
+    seconds: dict[str, list[float]] = {name: [] for name in lanes}
     appended_before = _event_count(admin, lanes["with_log"].tenant_id)
     with psycopg.connect(url) as copy_conn:
         for index in range(INGEST_WARMUP + INGEST_TIMED):
-            order = ["with_log", "without_log", "copy"]
-            shift = index % 3
+            order = list(lanes)
+            shift = index % len(order)
             for name in order[shift:] + order[:shift]:
-                if name != "copy":
-                    _set_log_triggers(admin, name == "with_log")
+                _set_log_triggers(admin, name.endswith("with_log"))
                 started = time.perf_counter()
-                if name == "copy":
-                    stored = store_with_copy(copy_conn, rows[index])
+                if name.startswith("copy"):
+                    stored = store_with_copy(copy_conn, rows[name][index])
                 else:
                     response = _quiet(
                         partial(handler, events[name][index], LocalLambdaContext(function_name="IngestFunction"))
@@ -377,7 +380,8 @@ def main() -> None:
             for name, label in (
                 ("with_log", "handler, event log on"),
                 ("without_log", "handler, log triggers disabled"),
-                ("copy", "raw COPY as owner (ceiling)"),
+                ("copy_with_log", "raw COPY as owner, event log on"),
+                ("copy", "raw COPY as owner, log triggers disabled"),
             )
         ],
     )
@@ -385,12 +389,10 @@ def main() -> None:
     raw_rate = RAW_EVENT_ROWS * len(ingest["raw"]) / sum(ingest["raw"])
     print(f"events appended by the ingest path: {ingest['appended']:,} ({appended_rate:,.0f} events/s)")
     print(f"baseline, bare multi-row INSERT into events: {raw_rate:,.0f} rows/s")
-    print_ratio(
-        "handler with log / COPY (messages/s)",
-        ratio(rates["with_log"], rates["copy"]),
-        target=">= 0.5",
-        met=ratio(rates["with_log"], rates["copy"]) >= 0.5,
-    )
+    # make bench-ingest's ratio: both ways through the same table and its triggers (the log included).
+    both = ratio(rates["with_log"], rates["copy_with_log"])
+    print_ratio("handler / COPY, both with the log (make bench-ingest's ratio)", both, target=">= 0.5", met=both >= 0.5)
+    print(f"handler with log / COPY without: {ratio(rates['with_log'], rates['copy']):.2f}")
     print(f"handler with log / without (messages/s): {ratio(rates['with_log'], rates['without_log']):.2f}")
 
     count = dispatched["count"]
