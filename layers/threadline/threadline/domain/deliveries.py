@@ -386,9 +386,9 @@ def _record(
             kind.on_gone(conn, delivery)
 
     run_in_transaction(write, tenant_id=queued.tenant_id)
-    if status != "pending":
-        logger.info(
-            "delivery ended",
+    if status == "dead":
+        logger.warning(
+            "delivery dead",
             extra={"delivery_id": str(delivery.id), "status": status, "attempts": delivery.attempts + 1},
         )
 

@@ -37,8 +37,9 @@ CREATE TABLE events (
 -- The catch-up filter by conversation, and the publisher's lookup of a frame's seq (the newest matching event of a
 -- conversation, read backwards).
 CREATE INDEX events_conversation_idx ON events (tenant_id, conversation_id, seq) WHERE conversation_id IS NOT NULL;
--- The purge's range (oldest first).
-CREATE INDEX events_occurred_idx ON events (occurred_at);
+-- The purge's range (oldest first). BRIN: the log is appended in time order, so a block range summary finds old
+-- events, at a fraction of a B-tree's cost per appended row (the ingest path appends one per message).
+CREATE INDEX events_occurred_idx ON events USING brin (occurred_at);
 SELECT threadline_enable_tenant_isolation('events');
 
 GRANT SELECT, INSERT, UPDATE ON event_log_heads TO threadline_app;
@@ -92,18 +93,32 @@ AS $$
                       THEN jsonb_build_object('code', m.error_code, 'title', m.error_title) END)
 $$;
 
+-- The ingest path's hot trigger (one event per stored message): written out rather than through append_events, which
+-- would build and unnest arrays of every row's event first.
 CREATE FUNCTION messages_append_created_events() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    actor CONSTANT jsonb := event_actor();
+    actor CONSTANT jsonb := jsonb_build_object('actor', event_actor());
 BEGIN
-    PERFORM append_events(
-        array_agg(m.tenant_id ORDER BY m.id),
-        array_agg(CASE WHEN m.is_private THEN 'note.created' ELSE 'message.created' END ORDER BY m.id),
-        array_agg(m.conversation_id ORDER BY m.id),
-        array_agg(message_event_data(m) || jsonb_build_object('actor', actor) ORDER BY m.id))
-    FROM added_messages m;
+    WITH wanted AS MATERIALIZED (
+        SELECT m.tenant_id, m.conversation_id,
+               CASE WHEN m.is_private THEN 'note.created' ELSE 'message.created' END AS type,
+               message_event_data(m) || actor AS data,
+               row_number() OVER (PARTITION BY m.tenant_id ORDER BY m.id) AS position,
+               count(*) OVER (PARTITION BY m.tenant_id) AS total
+        FROM added_messages m
+    ),
+    heads AS (
+        INSERT INTO event_log_heads AS h (tenant_id, last_seq)
+        SELECT tenant_id, count(*) FROM wanted GROUP BY tenant_id ORDER BY tenant_id
+        ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq + EXCLUDED.last_seq
+        RETURNING h.tenant_id, h.last_seq
+    )
+    INSERT INTO events (tenant_id, seq, type, conversation_id, data)
+    SELECT w.tenant_id, h.last_seq - w.total + w.position, w.type, w.conversation_id, w.data
+    FROM wanted w JOIN heads h ON h.tenant_id = w.tenant_id
+    ORDER BY w.tenant_id, w.position;
     RETURN NULL;
 END
 $$;
