@@ -207,14 +207,19 @@ def test_the_expiry_job_appends_window_closed_in_the_transaction_that_moves_its_
     from threadline.domain.window_expiry import expire_closed_windows
 
     inbox = make_inbox(make_connector, admin)
-    customer_writes(inbox, "chat_window_closing")
+    conversation_id = customer_writes(inbox, "chat_window_closing")
     contact = admin.execute("SELECT id FROM contacts WHERE tenant_id = %s", (inbox.tenant_id,)).fetchone()[0]
-    # Given the contact's window closed two minutes ago (past the job's settling minute)
-    admin.execute("UPDATE contacts SET window_expires_at = now() - interval '2 minutes' WHERE id = %s", (contact,))
+    # Given the conversation's window (0018: the window is the conversation's) closed two minutes ago (past the
+    # job's settling minute)
+    admin.execute(
+        "UPDATE conversations SET window_expires_at = now() - interval '2 minutes' WHERE id = %s", (conversation_id,)
+    )
     # When the scheduled job runs (twice: the second notices nothing new)
     expire_closed_windows(on_windows_expired=None)
     expire_closed_windows(on_windows_expired=None)
-    # Then the log has one window.closed for the contact
+    # Then the log has one window.closed for the conversation and its contact
     closed = all_events(inbox.claims(), types="window.closed")
-    assert [event["data"]["contact_id"] for event in closed] == [str(contact)]
-    assert closed[0]["conversation_id"] is None
+    assert [(event["data"]["conversation_id"], event["data"]["contact_id"]) for event in closed] == [
+        (conversation_id, str(contact))
+    ]
+    assert closed[0]["conversation_id"] == conversation_id

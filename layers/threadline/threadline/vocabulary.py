@@ -61,6 +61,8 @@ EventType = Literal[
     "message.created",
     "message.status_changed",
     "message.updated",
+    # A connector's synced copy of an agent's reply folded into the reply (migration 0020): one message remains.
+    "message.deleted",
     "note.created",
     "conversation.created",
     "conversation.updated",

@@ -14,7 +14,7 @@ function never did, and every retry due later than a queue can delay. The dispat
   jitter until `give_up_at` (24 hours), then it is dead (redeliverable).
 
 Targets are pluggable (`register_target_kind`): a kind knows how to load its endpoint (URL + signing secrets) and
-what to do with a 2xx answer or a 410. Webhook subscriptions are registered here; connections (issue 11 §3) register
+what to do with a 2xx answer, a 410 or a delivery given up. Webhook subscriptions are registered here; connections (issue 11 §3) register
 their own kind and write their deliveries with `enqueue_delivery` in the transaction that stores the reply.
 """
 
@@ -90,17 +90,25 @@ class Endpoint:
     active: bool = True
 
 
+# What a target kind may ask to run once the attempt's record has committed (real-time frames of what it changed).
+AfterCommit = Callable[[], None] | None
+
+
 class TargetKind(Protocol):
     def load_endpoint(self, conn: psycopg.Connection[Any], target_id: UUID, now: datetime) -> Endpoint | None:
         """The target's URL and current secrets (None: the target is gone)."""
         ...
 
-    def on_delivered(self, conn: psycopg.Connection[Any], delivery: DeliveryRow, answer: Answer) -> None:
+    def on_delivered(self, conn: psycopg.Connection[Any], delivery: DeliveryRow, answer: Answer) -> AfterCommit:
         """In the transaction recording the 2xx (e.g. a connector's answer names the platform's message id)."""
         ...
 
-    def on_gone(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> None:
+    def on_gone(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> AfterCommit:
         """The receiver answered 410: it wants nothing more."""
+        ...
+
+    def on_dead(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> AfterCommit:
+        """In the transaction recording that the delivery was given up (retries exhausted, a 410, the target gone)."""
         ...
 
 
@@ -368,7 +376,7 @@ def _record(
 ) -> None:
     kind = _target_kind(delivery.target_kind)
 
-    def write(conn: psycopg.Connection[Any]) -> None:
+    def write(conn: psycopg.Connection[Any]) -> list[Callable[[], None]]:
         record_attempt(
             conn,
             delivery.id,
@@ -380,12 +388,20 @@ def _record(
             enqueued_at=enqueued_at,
             now=now,
         )
+        after: list[AfterCommit] = []
         if answer is not None:
-            kind.on_delivered(conn, delivery, answer)
+            after.append(kind.on_delivered(conn, delivery, answer))
         if gone:
-            kind.on_gone(conn, delivery)
+            after.append(kind.on_gone(conn, delivery))
+        if status == "dead":
+            after.append(kind.on_dead(conn, delivery))
+        return [step for step in after if step is not None]
 
-    run_in_transaction(write, tenant_id=queued.tenant_id)
+    for step in run_in_transaction(write, tenant_id=queued.tenant_id):
+        try:
+            step()
+        except Exception:  # the record committed; a frame that could not go out must not redo the attempt
+            logger.exception("after-delivery step failed", extra={"delivery_id": str(delivery.id)})
     if status == "dead":
         logger.warning(
             "delivery dead",

@@ -28,8 +28,15 @@ PREVIEW_CHARS = 100
 
 
 def authorise_connector(conn: psycopg.Connection[Any], api_key: str, request: IngestRequest) -> ConnectionForAuth:
-    connection = find_connection_for_auth(conn, request.connection_id)
-    if connection is None or connection.platform != request.platform:
+    return authorise_connection(conn, api_key, platform=request.platform, connection_id=request.connection_id)
+
+
+def authorise_connection(
+    conn: psycopg.Connection[Any], api_key: str, *, platform: str, connection_id: str
+) -> ConnectionForAuth:
+    """The seed's checks after the body's: the connection exists on that platform, the key is its, it is active."""
+    connection = find_connection_for_auth(conn, connection_id)
+    if connection is None or connection.platform != platform:
         raise Unauthorized("Invalid connection_id or platform")
     if not api_secret_matches(api_key, connection.api_secret_sha256):
         raise Unauthorized("Invalid API key")

@@ -189,5 +189,8 @@ class _WebhookTarget:
         disable_subscription(conn, delivery.target_id, reason=GONE_REASON)
         end_target_deliveries(conn, subscription_id=delivery.target_id, reason=GONE_REASON)
 
+    def on_dead(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> None:
+        return None  # a dead webhook delivery waits to be redelivered; nothing else depends on it
+
 
 register_target_kind("webhook", _WebhookTarget())
