@@ -49,6 +49,7 @@ from threadline.models.annotations import (
     ReadRequest,
     ReadState,
 )
+from threadline.models.connector_statuses import StatusReportRequest, StatusReportResponse
 from threadline.models.conversations import (
     ConversationChange,
     ConversationDetail,
@@ -170,6 +171,28 @@ _INGEST = Operation(
     errors={
         400: "Malformed body: `Missing required fields: platform, connection_id, conversations`, or the field at "
         "fault (e.g. `conversations[0].messages[2].sent_at: must be an ISO 8601 timestamp`); nothing written",
+        401: "`Missing x-api-key header`, `Invalid connection_id or platform` or `Invalid API key`",
+        403: "`Connection is inactive`",
+    },
+)
+
+_INGEST_STATUSES = Operation(
+    summary="Report the statuses of agents' replies a connector delivered",
+    description="A connector that received a `message.outbound` delivery (docs/connector-callbacks.md) reports what "
+    "became of the reply on its platform: `sent`, `delivered`, `read` or `failed` (with `error: {code, title}`). "
+    "A status names its message by Threadline's `message_id` or the platform's `external_id` "
+    "(`external_conversation_id` narrows an id that platforms number per chat); both together record the "
+    "platform's id on the reply. Statuses only move forward (sent < delivered < read < failed, as Meta's); each "
+    "result is `updated`, `unchanged`, `not_found` or `error: <why>`. Authenticated as ingest is. At most 1,000 "
+    "statuses per request.",
+    tag="Ingest",
+    auth=Auth.API_KEY,
+    envelope=ErrorEnvelope.PLAIN,
+    body=Body("The statuses", StatusReportRequest),
+    responses={200: Body("Every status's result, in request order", StatusReportResponse)},
+    errors={
+        400: "Malformed body: `Missing required fields: platform, connection_id, statuses`, or the field at fault "
+        "(e.g. `statuses[0].occurred_at: must be an ISO 8601 timestamp`); nothing written",
         401: "`Missing x-api-key header`, `Invalid connection_id or platform` or `Invalid API key`",
         403: "`Connection is inactive`",
     },
@@ -566,6 +589,8 @@ _MARK_READ = Operation(
 CATALOGUE: dict[str, Operation] = {
     "POST /functions/v1/messaging-ingest": _INGEST,
     "POST /v1/ingest": _INGEST,
+    "POST /functions/v1/messaging-ingest/statuses": _INGEST_STATUSES,
+    "POST /v1/ingest/statuses": _INGEST_STATUSES,
     "GET /v1/webhooks/whatsapp": _WEBHOOK_VERIFY,
     "POST /v1/webhooks/whatsapp": _WEBHOOK_RECEIVE,
     "GET /api/v1/conversations": _LIST_CONVERSATIONS,

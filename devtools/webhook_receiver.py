@@ -2,6 +2,7 @@
 tiny one to run by hand under `make dev`, printing each delivery and whether its signature verifies:
 
     .venv/bin/python -m devtools.webhook_receiver --port 8765 --secret whsec_...
+    .venv/bin/python -m devtools.webhook_receiver --port 8766 --secret whsec_... --connector   # a connection's
 
 Verification is written here as docs/webhooks.md tells a receiver to write it, knowing nothing of Threadline's code.
 """
@@ -52,13 +53,21 @@ class WebhookReceiver(ScriptedHttpFake[RecordedRequest, Reply]):
     thread_name = "webhook-receiver"
     methods = ("POST",)
 
+    # A connector's answer to a message.outbound delivery: {"external_id": "local-<n>"}, as if a platform took it.
+    answer_external_ids = False
+
     def _answer(self, request: RecordedRequest) -> Answer | None:
-        reply = self._receive(request, scripted=True) or Reply()
+        reply = self._receive(request, scripted=True) or self._default_reply()
         if self._stopped_during(reply.delay_seconds):
             return None
         if self._announce is not None:
             self._announce(_describe(request))
         return reply.status, {"Content-Type": "application/json"}, reply.body
+
+    def _default_reply(self) -> Reply:
+        if not self.answer_external_ids:
+            return Reply()
+        return Reply(body=json.dumps({"external_id": f"local-{len(self.requests)}"}).encode())
 
     @property
     def url(self) -> str:
@@ -83,9 +92,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A local webhook receiver that prints verified deliveries")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--secret", help="the webhook's signing secret (whsec_...), to verify signatures")
+    parser.add_argument(
+        "--connector",
+        action="store_true",
+        help='answer as a connector would: {"external_id": "local-<n>"} (a connection\'s outbound_url)',
+    )
     options = parser.parse_args(argv)
     _secret_for_printing = options.secret
     with WebhookReceiver(port=options.port, announce=lambda line: print(line, flush=True)) as receiver:
+        receiver.answer_external_ids = options.connector
         print(f"receiving webhooks at {receiver.url} (Ctrl-C stops)", flush=True)
         try:
             while True:
