@@ -494,3 +494,96 @@ class TestStatusesRoute:
             "message_status": "read",
         }
         assert [message_row(admin, i)["status"] for i in ids] == ["sent", "read"]
+
+
+class TestTheConnectionsEndpoint:
+    def test_the_cli_sets_the_url_shows_the_secret_once_and_refuses_unsafe_urls(
+        self, database_url, admin, capsys, monkeypatch, fake_connector
+    ):
+        from devtools.cli import main
+        from threadline.db.repositories.tenants import insert_tenant
+
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        tenant_id = insert_tenant(admin, f"tenant-{uuid.uuid4().hex[:8]}").id
+
+        def cli(*args: str) -> tuple[int, Any]:
+            try:
+                status = main(list(args))
+            except SystemExit as usage_error:
+                status = int(usage_error.code or 0)
+            out = capsys.readouterr()
+            return status, json.loads(out.out if status == 0 else out.err)
+
+        status, made = cli(
+            "connection",
+            "create",
+            "--tenant",
+            str(tenant_id),
+            "--platform",
+            "telegram",
+            "--outbound-url",
+            fake_connector.url,
+        )
+        assert status == 0, made
+        assert made["outbound_url"] == fake_connector.url and made["outbound_secret"].startswith("whsec_")
+        stored = admin.execute(
+            "SELECT outbound_secret_ciphertext FROM connections WHERE connection_id = %s", (made["connection_id"],)
+        ).fetchone()[0]
+        assert made["outbound_secret"].encode() not in bytes(stored)  # sealed at rest
+
+        # A new URL keeps the secret (not shown again)
+        status, updated = cli("connection", "update", made["connection_id"], "--outbound-url", fake_connector.url + "2")
+        assert status == 0 and updated["outbound_url"] == fake_connector.url + "2" and "outbound_secret" not in updated
+
+        # Unsafe or malformed URLs are refused as webhooks' are, in the CLI's JSON, exit 2, nothing changed
+        for url, error in (
+            ("http://10.0.0.5/replies", "outbound_url: 10.0.0.5, a private, link-local or reserved address"),
+            ("http://169.254.169.254/latest", "outbound_url: 169.254.169.254, a private, link-local"),
+            ("ftp://connector.example.com/", "outbound_url: must be an absolute https URL"),
+        ):
+            status, refused = cli("connection", "update", made["connection_id"], "--outbound-url", url)
+            assert status == 2 and refused["error"].startswith(error), refused
+        assert admin.execute(
+            "SELECT outbound_url FROM connections WHERE connection_id = %s", (made["connection_id"],)
+        ).fetchone() == (fake_connector.url + "2",)
+
+        # Rotation: a new secret; both sign for 24 hours
+        status, rotated = cli("connection", "rotate-secret", made["connection_id"])
+        assert status == 0 and rotated["outbound_secret"] not in (made["outbound_secret"], None)
+        assert rotated["previous_secret_expires_at"]
+
+        # Removing the URL refuses replies again
+        status, removed = cli("connection", "update", made["connection_id"], "--outbound-url", "none")
+        assert (status, removed["outbound_url"]) == (0, None)
+        assert cli("connection", "rotate-secret", "no_such_connection") == (
+            2,
+            {"error": "No connection no_such_connection"},
+        )
+
+    def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(self, admin, make_connector, fake_connector):
+        from threadline.domain.connector_callbacks import rotate_outbound_signing_secret
+
+        telegram = make_connector("telegram")
+        old_secret = with_outbound_url(admin, telegram, fake_connector.url)
+        assert old_secret is not None
+        rotated = rotate_outbound_signing_secret(admin, telegram.connection_id)
+        new_secret = rotated.outbound_secret
+        assert new_secret is not None and rotated.previous_secret_expires_at is not None
+        conversation_id = customer_writes(telegram, "tg_rotation")
+        reply(telegram, conversation_id, {"content": "first"})
+        reply(telegram, conversation_id, {"content": "second"})
+        first, second = deliveries_of(admin, telegram)
+
+        dispatch([QueuedDelivery(telegram.tenant_id, first["id"])])
+        after_overlap = rotated.previous_secret_expires_at + timedelta(minutes=1)
+        dispatch([QueuedDelivery(telegram.tenant_id, second["id"])], now=after_overlap)
+
+        during, after = fake_connector.requests
+        assert during.headers["threadline-signature"].count("v1=") == 2
+        assert verify(new_secret, during.headers["threadline-signature"], during.body)
+        assert verify(old_secret, during.headers["threadline-signature"], during.body)
+        signature = after.headers["threadline-signature"]
+        assert signature.count("v1=") == 1
+        # Signed at the dispatcher's (future) clock: verify at that time
+        assert verify(new_secret, signature, after.body, now=after_overlap.timestamp())
+        assert not verify(old_secret, signature, after.body, now=after_overlap.timestamp())
