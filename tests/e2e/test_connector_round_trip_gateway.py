@@ -8,25 +8,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import requests
 
 from devtools.auth import issue_token
-from devtools.local_dispatcher import LocalDispatcher, start_local_dispatcher
 from devtools.webhook_receiver import WebhookReceiver, verify
-from threadline.delivery.queue import register_local_queue
-
-
-@pytest.fixture
-def dispatcher() -> Iterator[LocalDispatcher]:
-    running = start_local_dispatcher(sweep_every_seconds=3600)  # only the after-commit hand-over, no sweep
-    yield running
-    running.stop()
-    register_local_queue(None)
 
 
 class Connector(WebhookReceiver):

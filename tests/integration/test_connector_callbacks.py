@@ -279,6 +279,28 @@ class TestTheRoundTrip:
         stored = message_row(admin, message_id)
         assert (stored["status"], stored["external_id"]) == ("delivered", "tg_55")
 
+    def test_an_answer_naming_another_messages_id_still_sends_the_reply_under_its_own(
+        self, admin, make_connector, fake_connector
+    ):
+        telegram = make_connector("telegram")
+        with_outbound_url(admin, telegram, fake_connector.url)
+        status, body = call_ingest(
+            batch(telegram, conversation("tg_clash", "@ann", message("tg_5", now_iso()))), api_key=telegram.api_secret
+        )
+        conversation_id = body["results"][0]["conversation_id"]
+        fake_connector.script(answer_with("tg_5"))  # the customer's own message's id: a connector's mistake
+        message_id = reply(telegram, conversation_id)[1]["message"]["id"]
+
+        sweep_deliveries()
+
+        stored = message_row(admin, message_id)
+        assert stored["status"] == "sent" and stored["external_id"].startswith("tl_")
+        assert deliveries_of(admin, telegram)[0]["status"] == "delivered"
+        inbound = admin.execute(
+            "SELECT count(*) FROM messages WHERE conversation_id = %s AND external_id = 'tg_5'", (conversation_id,)
+        ).fetchone()
+        assert inbound == (1,)
+
     def test_a_delivery_given_up_fails_the_reply(self, admin, make_connector, fake_connector):
         telegram = make_connector("telegram")
         with_outbound_url(admin, telegram, fake_connector.url)

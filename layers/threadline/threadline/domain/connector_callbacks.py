@@ -34,6 +34,7 @@ from threadline.delivery.transport import Answer
 from threadline.domain.deliveries import AfterCommit, Endpoint, register_target_kind
 from threadline.domain.webhook_subscriptions import ROTATION_OVERLAP
 from threadline.errors import InvalidRequest, NotFound
+from threadline.observability import logger
 from threadline.realtime.publisher import publish_stored_messages
 
 MAX_PLATFORM_ID_CHARS = 256
@@ -150,7 +151,18 @@ class _ConnectionTarget:
         return Endpoint(url=row.outbound_url, secrets=signing_secrets(row, now), active=row.is_active)
 
     def on_delivered(self, conn: psycopg.Connection[Any], delivery: DeliveryRow, answer: Answer) -> AfterCommit:
-        changed = complete_connector_reply(conn, _reply_of(delivery), platform_id_in(answer))
+        message_id, platform_id = _reply_of(delivery), platform_id_in(answer)
+        try:
+            with conn.transaction():
+                changed = complete_connector_reply(conn, message_id, platform_id)
+        except psycopg.IntegrityError:
+            # The id already names another message of the conversation (not a synced copy of this reply): the
+            # reply is still sent, under its own id, rather than failing the delivery's record on every retry.
+            logger.warning(
+                "the connector's platform id names another message; the reply keeps its own",
+                extra={"message_id": message_id, "delivery_id": str(delivery.id)},
+            )
+            changed = complete_connector_reply(conn, message_id, None)
         return _frame_after_commit(delivery.tenant_id, changed)
 
     def on_gone(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> AfterCommit:
