@@ -287,6 +287,7 @@ class TestTheRoundTrip:
         status, body = call_ingest(
             batch(telegram, conversation("tg_clash", "@ann", message("tg_5", now_iso()))), api_key=telegram.api_secret
         )
+        assert status == 200, body
         conversation_id = body["results"][0]["conversation_id"]
         fake_connector.script(answer_with("tg_5"))  # the customer's own message's id: a connector's mistake
         message_id = reply(telegram, conversation_id)[1]["message"]["id"]
