@@ -345,7 +345,8 @@ def _frame_event_key(frame: Mapping[str, Any]) -> FrameEventKey | None:
     if kind == "conversation_resync":
         return FrameEventKey(frame["conversationId"], ("message.created",))
     if kind == "conversation_window":
-        return FrameEventKey(None, ("window.closed",), "contact_id", str(frame["contactId"]))
+        # The window is the conversation's (0018), and so is its window.closed event (0020).
+        return FrameEventKey(frame["conversationId"], ("window.closed",))
     if kind in ("conversation_updated", "inbox_conversation"):
         if frame.get("event") == "created":
             return FrameEventKey(frame["conversationId"], ("conversation.created",))

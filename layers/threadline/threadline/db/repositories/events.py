@@ -92,7 +92,7 @@ class FrameEventKey:
     """Which event a frame shows: the newest event of `types` in `conversation_id` whose data has `match_value`
     under `match_key` (e.g. "message_id", "42"), or the newest of those types when `match_key` is None.
     `conversation_id` None looks among the tenant's newest events of any conversation (a session message, whose
-    frame names no conversation; a contact's window, which has none)."""
+    frame names no conversation)."""
 
     conversation_id: int | None
     types: tuple[str, ...]
