@@ -88,9 +88,36 @@ def _reply_rule_fields(record: Any) -> dict[str, Any]:
     return {"reply_window_hours": record.reply_window_hours, "max_replies_per_window": record.max_replies_per_window}
 
 
+def _outbound_url(value: str) -> str | None:
+    """An https URL for the connection's replies (http on loopback locally), or `none` to remove it."""
+    return None if value.lower() == "none" else value
+
+
+def _allow_local_sealing() -> None:
+    # As `make dev`: the development key under .local/ seals signing secrets, and loopback receivers are allowed.
+    # Set SIGNING_KEY_FILE (and leave WEBHOOK_ALLOW_LOOPBACK_HTTP unset) to administer another deployment's database.
+    from devtools.localenv import local_signing_key_file
+
+    os.environ.setdefault("SIGNING_KEY_FILE", local_signing_key_file())
+    os.environ.setdefault("WEBHOOK_ALLOW_LOOPBACK_HTTP", "true")
+
+
+def _outbound_fields(endpoint: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"outbound_url": endpoint.outbound_url}
+    if endpoint.outbound_secret is not None:
+        fields["outbound_secret"] = endpoint.outbound_secret  # shown this once
+    if endpoint.previous_secret_expires_at is not None:
+        fields["previous_secret_expires_at"] = endpoint.previous_secret_expires_at
+    return fields
+
+
 def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.domain.connections import create_connection
+    from threadline.domain.connector_callbacks import set_outbound_url
 
+    outbound = getattr(args, "outbound_url", None)
+    if outbound is not None:
+        _allow_local_sealing()
     with _admin(database_url) as conn:
         created = create_connection(
             conn,
@@ -100,22 +127,46 @@ def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
             phone_number_id=args.phone_number_id,
             **_reply_rule_settings(args),
         )
+        endpoint = set_outbound_url(conn, created.connection.connection_id, outbound) if outbound else None
     _print(
         {
             "connection_id": created.connection.connection_id,
             "platform": created.connection.platform,
             "api_secret": created.api_secret,
             **_reply_rule_fields(created.connection),
+            **(_outbound_fields(endpoint) if endpoint is not None else {}),
         }
     )
 
 
 def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
     from threadline.domain.connections import update_reply_rule
+    from threadline.domain.connector_callbacks import set_outbound_url
 
+    if hasattr(args, "outbound_url"):
+        _allow_local_sealing()
     with _admin(database_url) as conn:
         record = update_reply_rule(conn, args.connection_id, **_reply_rule_settings(args))
-    _print({"connection_id": record.connection_id, "platform": record.platform, **_reply_rule_fields(record)})
+        endpoint = (
+            set_outbound_url(conn, args.connection_id, args.outbound_url) if hasattr(args, "outbound_url") else None
+        )
+    _print(
+        {
+            "connection_id": record.connection_id,
+            "platform": record.platform,
+            **_reply_rule_fields(record),
+            **(_outbound_fields(endpoint) if endpoint is not None else {}),
+        }
+    )
+
+
+def cmd_connection_rotate_secret(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.domain.connector_callbacks import rotate_outbound_signing_secret
+
+    _allow_local_sealing()
+    with _admin(database_url) as conn:
+        endpoint = rotate_outbound_signing_secret(conn, args.connection_id)
+    _print({"connection_id": endpoint.connection_id, **_outbound_fields(endpoint)})
 
 
 def cmd_connection_deactivate(args: argparse.Namespace, database_url: str) -> None:
@@ -218,11 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     connection_create.add_argument("--connection-id")
     connection_create.add_argument("--phone-number-id")
     _add_reply_rule_options(connection_create)
+    connection_create.add_argument("--outbound-url", type=_outbound_url, default=argparse.SUPPRESS, metavar="URL")
     connection_create.set_defaults(run=cmd_connection_create)
-    connection_update = connection.add_parser("update", help="the connection's reply rule")
+    connection_update = connection.add_parser("update", help="the connection's reply rule and outbound URL")
     connection_update.add_argument("connection_id")
     _add_reply_rule_options(connection_update)
+    connection_update.add_argument("--outbound-url", type=_outbound_url, default=argparse.SUPPRESS, metavar="URL|none")
     connection_update.set_defaults(run=cmd_connection_update)
+    connection_rotate = connection.add_parser(
+        "rotate-secret", help="a new outbound signing secret (the previous one signs too for 24 hours)"
+    )
+    connection_rotate.add_argument("connection_id")
+    connection_rotate.set_defaults(run=cmd_connection_rotate_secret)
     connection_deactivate = connection.add_parser("deactivate")
     connection_deactivate.add_argument("connection_id")
     connection_deactivate.set_defaults(run=cmd_connection_deactivate)

@@ -92,6 +92,8 @@ Push a conversation the way a connector does:
     -d {shlex.quote(ingest_body)}
 
 Agent routes take:  -H 'Authorization: Bearer {token}'
+Webhooks:           .venv/bin/python -m devtools.webhook_receiver --port 8765   (then POST /v1/webhooks with
+                    {{"url": "http://127.0.0.1:8765/hooks", "events": ["*"]}}: deliveries go out from this process)
 More tokens:        .venv/bin/threadline token --tenant {demo.tenant_id} --user {demo.agent_id}
 """
 
@@ -135,6 +137,10 @@ def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
     bedrock = configure_local_bedrock(announce=_announce)
     print("\n".join(["!" * 100 if bedrock.sandbox else "-" * 100, bedrock.notice]), flush=True)
     prepare_local_environment(database_url)
+    # Webhook deliveries: the in-process queue and dispatcher thread standing in for SQS and DeliveryDispatchFunction.
+    from devtools.local_dispatcher import start_local_dispatcher
+
+    dispatcher = start_local_dispatcher()
     gateway = serve(port, websocket_port=int(os.environ["WS_PORT"]) if os.environ.get("WS_PORT") else None)
     if gateway.websocket_url is not None:
         configure_local_websocket(gateway.base_url)  # publishers post frames to this gateway's management API
@@ -154,5 +160,6 @@ def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
         pass
     finally:
         gateway.server_close()
+        dispatcher.stop()
         if meta.sandbox is not None:
             meta.sandbox.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 from collections.abc import Callable, MutableMapping
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.fake_graph import FakeGraphApi
+from devtools.paths import LOCAL_STATE
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database
 from devtools.template import load_template
 
@@ -19,9 +21,24 @@ SANDBOX_ACCESS_TOKEN = "sandbox"  # noqa: S105 - the sandbox only checks that a 
 META_GRAPH_DEFAULT_URL = "https://graph.facebook.com"
 
 
+def local_signing_key_file() -> str:
+    """The development key that seals signing secrets at rest (AWS reads it from Secrets Manager), created on first
+    use under .local/ (ignored by git)."""
+    path = LOCAL_STATE / "signing-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.b64encode(os.urandom(32)).decode("ascii"))
+        path.chmod(0o600)
+    return str(path)
+
+
 def local_overrides(database_url: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
+        "SIGNING_KEY_FILE": os.environ.get("SIGNING_KEY_FILE") or local_signing_key_file(),
+        # Receivers on this machine (a tiny python receiver, the tests' servers) are allowed, over http too; in AWS
+        # this is never set, and loopback, private and metadata addresses are refused.
+        "WEBHOOK_ALLOW_LOOPBACK_HTTP": "true",
         "DB_PASSWORD": LOCAL_APP_ROLE_PASSWORD,
         # No X-Ray daemon locally; metrics still print their EMF lines as in CloudWatch.
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -49,6 +49,7 @@ from threadline.models.annotations import (
     ReadRequest,
     ReadState,
 )
+from threadline.models.connector_statuses import StatusReportRequest, StatusReportResponse
 from threadline.models.conversations import (
     ConversationChange,
     ConversationDetail,
@@ -58,6 +59,7 @@ from threadline.models.conversations import (
     InboxCountsQuery,
 )
 from threadline.models.errors import INTERNAL_ERROR_MESSAGE, AgentError, Error, GatewayError, UpstreamError
+from threadline.models.events import EventsPage, EventsQuery
 from threadline.models.ids import MAX_ID
 from threadline.models.ingest import IngestRequest, IngestResponse
 from threadline.models.messages import (
@@ -80,6 +82,15 @@ from threadline.models.sessions import (
     ReplyFailed,
     SessionCreated,
     WorkspaceCreated,
+)
+from threadline.models.webhook_subscriptions import (
+    Delivery,
+    DeliveryList,
+    SecretRotated,
+    WebhookCreated,
+    WebhookCreateRequest,
+    WebhookDeleted,
+    WebhookList,
 )
 from threadline.models.webhooks import WebhookAcknowledged, WebhookVerification
 
@@ -163,6 +174,28 @@ _INGEST = Operation(
     errors={
         400: "Malformed body: `Missing required fields: platform, connection_id, conversations`, or the field at "
         "fault (e.g. `conversations[0].messages[2].sent_at: must be an ISO 8601 timestamp`); nothing written",
+        401: "`Missing x-api-key header`, `Invalid connection_id or platform` or `Invalid API key`",
+        403: "`Connection is inactive`",
+    },
+)
+
+_INGEST_STATUSES = Operation(
+    summary="Report the statuses of agents' replies a connector delivered",
+    description="A connector that received a `message.outbound` delivery (docs/connector-callbacks.md) reports what "
+    "became of the reply on its platform: `sent`, `delivered`, `read` or `failed` (with `error: {code, title}`). "
+    "A status names its message by Threadline's `message_id` or the platform's `external_id` "
+    "(`external_conversation_id` narrows an id that platforms number per chat); both together record the "
+    "platform's id on the reply. Statuses only move forward (sent < delivered < read < failed, as Meta's); each "
+    "result is `updated`, `unchanged`, `not_found` or `error: <why>`. Authenticated as ingest is. At most 1,000 "
+    "statuses per request.",
+    tag="Ingest",
+    auth=Auth.API_KEY,
+    envelope=ErrorEnvelope.PLAIN,
+    body=Body("The statuses", StatusReportRequest),
+    responses={200: Body("Every status's result, in request order", StatusReportResponse)},
+    errors={
+        400: "Malformed body: `Missing required fields: platform, connection_id, statuses`, or the field at fault "
+        "(e.g. `statuses[0].occurred_at: must be an ISO 8601 timestamp`); nothing written",
         401: "`Missing x-api-key header`, `Invalid connection_id or platform` or `Invalid API key`",
         403: "`Connection is inactive`",
     },
@@ -468,6 +501,89 @@ _LIST_LABELS = Operation(
     errors={},
 )
 
+_LIST_EVENTS = Operation(
+    summary="Catch up on the tenant's event log",
+    description="Events after `after`, in seq order (monotonic and gap-free per tenant), with `next_after` to read "
+    "on; a page shorter than `limit` means caught up. Every WebSocket frame carries its event's `seq`: after a "
+    "reconnect, ask for `after=<last seq seen>`. Kept at least 7 days; an `after` older than that is 410 (reload). "
+    "Each type's `data`: docs/events.md.",
+    tag="Events",
+    envelope=ErrorEnvelope.PLAIN,
+    query=EventsQuery,
+    responses={200: Body("A page of events", EventsPage)},
+    errors={400: "A malformed parameter, named in the message", 410: "`after` is older than the log keeps: reload"},
+)
+
+_WEBHOOK_ID = {"type": "string", "format": "uuid", "description": "the webhook's id"}
+_DELIVERY_ID = {"type": "string", "format": "uuid", "description": "the delivery's id (its Threadline-Delivery)"}
+_WEBHOOK_ERRORS = {400: "A malformed id, named in the message", 404: "`Webhook not found`"}
+
+_CREATE_WEBHOOK = Operation(
+    summary="Subscribe a URL to event types",
+    description="Deliveries are signed POSTs of `{id, event, seq, occurred_at, tenant_id, data}` with "
+    "Threadline-Event, Threadline-Delivery and Threadline-Signature headers (docs/webhooks.md), at least once, "
+    "retried for 24 hours. The URL must be https on a public address. The secret is shown only in this answer.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    body=Body("The subscription", WebhookCreateRequest),
+    responses={201: Body("The subscription and its signing secret", WebhookCreated)},
+    errors={400: "A malformed field or a refused URL (http, private or metadata address), named in the message"},
+)
+
+_LIST_WEBHOOKS = Operation(
+    summary="The tenant's webhook subscriptions",
+    description="Secrets are never shown again; `is_active` is false once a receiver answered 410.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    responses={200: Body("Every subscription", WebhookList)},
+    errors={},
+)
+
+_DELETE_WEBHOOK = Operation(
+    summary="Remove a webhook subscription",
+    description="Its pending deliveries go with it.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID},
+    responses={200: Body("Removed", WebhookDeleted)},
+    errors=_WEBHOOK_ERRORS,
+)
+
+_ROTATE_WEBHOOK_SECRET = Operation(
+    summary="Rotate a webhook's signing secret",
+    description="The new secret signs from now on; the previous one signs beside it (a second `v1=`) for 24 hours.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID},
+    body_required=False,
+    responses={200: Body("The new secret, shown only now", SecretRotated)},
+    errors=_WEBHOOK_ERRORS,
+)
+
+_LIST_WEBHOOK_DELIVERIES = Operation(
+    summary="A webhook's deliveries",
+    description="Newest first: status (pending, delivered, dead), attempts, the last answer, the next attempt.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID},
+    responses={200: Body("The last 100 deliveries", DeliveryList)},
+    errors=_WEBHOOK_ERRORS,
+)
+
+_REDELIVER = Operation(
+    summary="Deliver again",
+    description="Pending again and due now, with a fresh 24 hours of retries, under the same Threadline-Delivery id.",
+    tag="Webhooks",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": _WEBHOOK_ID, "delivery_id": _DELIVERY_ID},
+    body_required=False,
+    responses={202: Body("The delivery, pending", Delivery)},
+    errors={
+        400: "A malformed id, or the webhook is disabled",
+        404: "`Webhook not found` or `Delivery not found`",
+    },
+)
+
 _WRITE_NOTE = Operation(
     summary="Write a private note",
     description="A message for other agents (`private: true`): shown in both message views, pushed to the "
@@ -504,6 +620,8 @@ _MARK_READ = Operation(
 CATALOGUE: dict[str, Operation] = {
     "POST /functions/v1/messaging-ingest": _INGEST,
     "POST /v1/ingest": _INGEST,
+    "POST /functions/v1/messaging-ingest/statuses": _INGEST_STATUSES,
+    "POST /v1/ingest/statuses": _INGEST_STATUSES,
     "GET /v1/webhooks/whatsapp": _WEBHOOK_VERIFY,
     "POST /v1/webhooks/whatsapp": _WEBHOOK_RECEIVE,
     "GET /api/v1/conversations": _LIST_CONVERSATIONS,
@@ -539,6 +657,20 @@ CATALOGUE: dict[str, Operation] = {
     ),
     "PUT /api/v1/conversations/{id}/labels": _PUT_LABELS,
     "PUT /v1/conversations/{id}/labels": _PUT_LABELS,
+    "POST /api/v1/webhooks": _CREATE_WEBHOOK,
+    "POST /v1/webhooks": _CREATE_WEBHOOK,
+    "GET /api/v1/webhooks": _LIST_WEBHOOKS,
+    "GET /v1/webhooks": _LIST_WEBHOOKS,
+    "DELETE /api/v1/webhooks/{id}": _DELETE_WEBHOOK,
+    "DELETE /v1/webhooks/{id}": _DELETE_WEBHOOK,
+    "POST /api/v1/webhooks/{id}/rotate-secret": _ROTATE_WEBHOOK_SECRET,
+    "POST /v1/webhooks/{id}/rotate-secret": _ROTATE_WEBHOOK_SECRET,
+    "GET /api/v1/webhooks/{id}/deliveries": _LIST_WEBHOOK_DELIVERIES,
+    "GET /v1/webhooks/{id}/deliveries": _LIST_WEBHOOK_DELIVERIES,
+    "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": _REDELIVER,
+    "POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": _REDELIVER,
+    "GET /api/v1/events": _LIST_EVENTS,
+    "GET /v1/events": _LIST_EVENTS,
     "GET /api/v1/labels": _LIST_LABELS,
     "GET /v1/labels": _LIST_LABELS,
     "POST /api/v1/conversations/{id}/notes": _WRITE_NOTE,

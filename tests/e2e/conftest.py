@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.gateway import LocalGateway
+from devtools.local_dispatcher import LocalDispatcher, start_local_dispatcher
+from threadline.delivery.queue import register_local_queue
 from threadline.realtime.publisher import MANAGEMENT_URL_VARIABLE, reset_management_client
 
 
@@ -28,3 +30,13 @@ def live(gateway: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loc
     reset_management_client()
     yield gateway
     reset_management_client()
+
+
+@pytest.fixture
+def dispatcher() -> Iterator[LocalDispatcher]:
+    """`make dev`'s local dispatcher: the in-process queue the writers hand deliveries to, and its consumer thread
+    (only the after-commit hand-over: no sweep during a test)."""
+    running = start_local_dispatcher(sweep_every_seconds=3600)
+    yield running
+    running.stop()
+    register_local_queue(None)

@@ -280,6 +280,11 @@ def test_a_label_change_writes_an_activity_message_and_tells_subscribers(admin, 
         "changes": {"labels": ["vip", "billing"]},
         "by": {"id": str(team.ana), "name": "Ana Agent"},
         "version": body["version"],
+        # The PUT's last labels event (its delete and its insert are one each)
+        "seq": admin.execute(
+            "SELECT max(seq) FROM events WHERE conversation_id = %s AND type = 'conversation.labels_changed'",
+            (conversation,),
+        ).fetchone()[0],
     }
     shown = agent_view(team, conversation)[-1]
     assert shown["body"] == activity["message"]["content"]

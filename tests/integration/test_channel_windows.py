@@ -87,8 +87,9 @@ def tenant(admin: psycopg.Connection[Any]) -> WhatsAppTenant:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# A connector channel that can send: a one-adapter channel (threadline.channels.base.Channel) posting to a local
-# connector, to hold WeChat's cap through the real send path until the connector-callback adapter exists.
+# A connector channel that answers synchronously: a one-adapter channel (threadline.channels.base.Channel) posting
+# to a local connector, to hold WeChat's cap and a channel's refusal through the real send path. The real
+# connector-callback adapter, which delivers after the request, is tests/integration/test_connector_callbacks.py's.
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -125,6 +126,9 @@ class LocalCallbackChannel:
         from threadline.channels.base import ChannelRoute
 
         return ChannelRoute(sender=target.connection_id, recipient=target.external_conversation_id)
+
+    def stage(self, conn: Any, message: Any) -> None:
+        return None
 
     def send(self, message: Any, *, deadline: float) -> Any:
         from threadline.channels.base import Refused, Sent
@@ -213,11 +217,9 @@ class TestWindowsBelongToTheConversationsChannel:
         assert listed_windows(connector.tenant_id)[conversation_id] == {"status": "none", "expires_at": None}
         row = admin.execute("SELECT window_expires_at FROM conversations WHERE id = %s", (conversation_id,)).fetchone()
         assert row == (None,)  # nothing for the expiry job to notice
-        # Sending there is still the connector channel's own refusal, not a window's.
+        # A refusal there is the connector channel's own (no outbound_url configured), never a window's.
         status, body = send_to_conversation(connector.tenant_id, conversation_id)
-        assert status == 400 and body["error"] == (
-            f"Sending to {platform} conversations is not supported yet; only WhatsApp can be sent to"
-        )
+        assert status == 400 and "has no outbound_url" in body["error"]
 
 
 class TestWeChat:

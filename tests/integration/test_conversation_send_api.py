@@ -134,15 +134,16 @@ def test_another_tenants_conversation_is_403_and_a_missing_one_404(admin, fake_g
     assert table_counts(admin) == before and fake_graph.send_requests == []
 
 
-def test_a_platform_we_cannot_send_on_is_a_clear_400(admin, make_connector, fake_graph):
+def test_a_connector_channel_without_an_outbound_url_is_a_clear_400(admin, make_connector, fake_graph):
     telegram = make_connector("telegram")
     tenant = WhatsAppTenant(telegram.tenant_id, telegram.connection_id, telegram.api_secret, "")
     conversation = customer_wrote(tenant, phone="@johndoe", ago=timedelta(minutes=1), platform="telegram")
+    before = table_counts(admin)
 
     status, body = send(tenant, conversation, {"content": "Hi"})
 
-    assert status == 400 and "telegram" in body["error"] and "not supported" in body["error"]
-    assert fake_graph.send_requests == []
+    assert status == 400 and "telegram" in body["error"] and "has no outbound_url" in body["error"]
+    assert fake_graph.send_requests == [] and table_counts(admin) == before
 
 
 @pytest.mark.parametrize(

@@ -491,6 +491,13 @@ class TestRealtime:
 
         frames = management_api(watcher)
         updated = [f for f in frames if f["type"] == "conversation_updated"]
+        # Each frame carries the seq of the event of its change (the event with the frame's version)
+        for frame in updated:
+            event = admin.execute(
+                "SELECT max(seq) FROM events WHERE conversation_id = %s AND (data ->> 'version')::bigint = %s",
+                (conversation, frame["version"]),
+            ).fetchone()
+            assert frame.pop("seq") == event[0] is not None
         ana = {"id": str(inbox.agents["Ana"]), "name": "Ana"}
         assert updated == [
             {
@@ -558,4 +565,5 @@ class TestRealtime:
         inbox = make_inbox(make_connector, admin, "Ana")
         watcher = subscribe(admin, inbox.tenant_id, ("inbox", "tenant"))
         publish_inbox_event(inbox.tenant_id, {"type": "inbox_counts", "counts": {"all": 1}})
-        assert management_api(watcher) == [{"type": "inbox_counts", "counts": {"all": 1}}]
+        # A frame of no change has no event, so no seq
+        assert management_api(watcher) == [{"type": "inbox_counts", "counts": {"all": 1}, "seq": None}]

@@ -233,7 +233,9 @@ def test_a_session_message_reaches_that_sessions_subscribers_in_that_tenant_only
                 "content": "hello",
                 "metadata": {},
                 "createdAt": "2026-02-01T00:00:00.000Z",
+                # Published by hand: message 456 was never stored, so no event of the log shows it.
             },
+            "seq": None,
         }
     ]
     assert management_api(elsewhere) == []
@@ -290,6 +292,11 @@ def test_a_backfill_sends_one_resync_frame_instead_of_every_message(admin, manag
             "type": "conversation_resync",
             "conversationId": first["conversation_id"],
             "messagesAdded": MAX_MESSAGES_PUSHED_PER_CONVERSATION + 5,
+            # The newest of the backfill's message.created events: catching up after it misses none of them.
+            "seq": admin.execute(
+                "SELECT max(seq) FROM events WHERE conversation_id = %s AND type = 'message.created'",
+                (first["conversation_id"],),
+            ).fetchone()[0],
         }
     ]
 
@@ -454,6 +461,7 @@ def test_a_window_expiry_reaches_its_own_conversations_subscribers_not_the_conta
             "contactId": str(contact),
             "windowStatus": "expired",
             "windowExpiresAt": "2026-02-02T10:30:00.000Z",
+            "seq": None,  # published directly: the expiry job, which appends window.closed, did not run
         }
     ]
     assert management_api(watches_two) == []  # the same customer's other conversation keeps its own window

@@ -13,6 +13,8 @@ import pytest
 from threadline.vocabulary import (
     AVAILABILITIES,
     CONVERSATION_STATUSES,
+    DELIVERY_STATUSES,
+    DELIVERY_TARGET_KINDS,
     MESSAGE_STATUSES,
     PLATFORMS,
     PRIORITIES,
@@ -52,6 +54,8 @@ def _checked_values(admin: psycopg.Connection[Any], table: str, column: str) -> 
         ("conversations", "priority", set(PRIORITIES)),
         ("tenants", "read_receipts", set(READ_RECEIPTS)),
         ("websocket_subscriptions", "topic", set(TOPICS)),
+        ("deliveries", "status", set(DELIVERY_STATUSES)),
+        ("deliveries", "target_kind", set(DELIVERY_TARGET_KINDS)),
     ],
 )
 def test_the_database_allows_exactly_the_code_s_vocabulary(admin, table, column, values):

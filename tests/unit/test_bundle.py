@@ -30,10 +30,14 @@ def test_sample_events_are_http_api_v2_payloads():
 
 
 def test_connector_routes_are_open_and_other_routes_carry_the_jwt_authorizer():
+    connector_paths = {
+        "/functions/v1/messaging-ingest",
+        "/v1/ingest",
+        "/functions/v1/messaging-ingest/statuses",
+        "/v1/ingest/statuses",
+    }
     for route in load_template().routes:
-        connector_route = route.path in {"/functions/v1/messaging-ingest", "/v1/ingest"} or route.path.startswith(
-            "/v1/webhooks/"
-        )
+        connector_route = route.path in connector_paths or route.path.startswith("/v1/webhooks/whatsapp")
         assert route.authorized is not connector_route, route.route_key
 
 

@@ -44,6 +44,12 @@ class Conflict(ThreadlineError):
     status_code = 409
 
 
+class Gone(ThreadlineError):
+    """What was asked for existed once and is no longer kept (e.g. events older than the log's retention)."""
+
+    status_code = 410
+
+
 class PreconditionFailed(ThreadlineError):
     """An If-Match that no longer matches: somebody changed the resource since the client read it."""
 

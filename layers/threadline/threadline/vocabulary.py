@@ -67,3 +67,29 @@ SEARCH_TYPES: tuple[SearchType, ...] = get_args(SearchType)
 # How much of a conversation's newest message its list row previews (last_message_preview, held to it by the
 # conversations_last_message_preview_check constraint); every inbound writer (ingest, Meta's webhook) cuts to it.
 PREVIEW_CHARS = 100
+
+# What the event log records (docs/events.md describes each one's `data`). Table-shaped changes are appended by the
+# database's triggers (migration 0015), so every writer is covered; window.closed by the expiry job.
+EventType = Literal[
+    "message.created",
+    "message.status_changed",
+    "message.updated",
+    # A connector's synced copy of an agent's reply folded into the reply (migration 0020): one message remains.
+    "message.deleted",
+    "note.created",
+    "conversation.created",
+    "conversation.updated",
+    "conversation.assigned",
+    "conversation.labels_changed",
+    "window.opened",
+    "window.closed",
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+
+# A delivery (threadline.domain.deliveries): pending until a target answers 2xx (delivered), or given up (dead:
+# 24 hours of retries, a 410, a disabled target); dead ones can be redelivered.
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+# Who receives deliveries: a webhook subscription, or a connection's outbound_url (connector callbacks).
+DeliveryTargetKind = Literal["webhook", "connection"]
+DELIVERY_TARGET_KINDS: tuple[DeliveryTargetKind, ...] = get_args(DeliveryTargetKind)

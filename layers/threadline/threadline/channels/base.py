@@ -1,12 +1,16 @@
 """The one sending interface every channel speaks, and the reply rule each channel sets.
 
-A channel adapter (WhatsApp through Meta, a connector's callback, the next one) is asked three things by the send
+A channel adapter (WhatsApp through Meta, a connector's callback, the next one) is asked four things by the send
 path in threadline/domain/sending.py, which knows no channel by name:
 - `check_can_send()`: may this channel be sent to at all (else a clear refusal, before anything is written);
 - `route(target)`: who sends and who receives on this channel (a refusal names what is missing);
+- `stage(conn, message)`: in the transaction that writes the pending message, write what the channel needs to commit
+  with it (a connector's signed delivery), or refuse it (rolling all of it back);
 - `send(message, deadline=...)`: deliver it, answering with one channel-neutral `SendOutcome`. An adapter never
   raises for what its provider answered: it translates the provider's errors into these outcomes, so the send path
-  records every channel's failures the same way (the message row, the Idempotency-Key, the real-time frames).
+  records every channel's failures the same way (the message row, the Idempotency-Key, the real-time frames). A
+  channel that delivers after the request (a connector's callback, retried for 24 hours) answers `Queued`: the
+  message stays pending until the channel's answer or status report moves it.
 
 A reply rule is a channel's: how long after the customer's last message a free reply may go out (the window), and
 how many replies may go out per window (the cap). The adapter holds its platform's default; each connection may
@@ -19,6 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+from uuid import UUID
+
+import psycopg
 
 from threadline.vocabulary import MediaType, Platform
 
@@ -74,14 +81,22 @@ class SendTarget:
     contact_phone_digits: str | None
     connection_id: str | None
     phone_number_id: str | None
+    # The connection's own id, and where it takes replies (a connector's callback URL), when it has them.
+    connection_uuid: UUID | None = None
+    outbound_url: str | None = None
 
 
 @dataclass(frozen=True)
 class ChannelRoute:
-    """Who sends on the channel (WhatsApp: the business number's id) and who receives (WhatsApp: the wa_id)."""
+    """Who sends on the channel (WhatsApp: the business number's id; a connector: its connection_id) and who
+    receives (WhatsApp: the wa_id; a connector: the participant). `thread` is the platform's conversation for
+    channels that address one, `connection` the connection that carries the message when the channel delivers
+    through it."""
 
     sender: str
     recipient: str
+    thread: str | None = None
+    connection: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,9 @@ class OutboundMessage:
     conversation_id: int
     route: ChannelRoute
     content: OutboundContent
+    tenant_id: UUID
+    # As stored and shown: text, image, video, audio, file, template.
+    type: str
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -173,7 +191,13 @@ class OutcomeUnknown:
     details: str | None = None
 
 
-SendOutcome = Sent | WindowClosed | Refused | NotSent | OutcomeUnknown
+@dataclass(frozen=True)
+class Queued:
+    """The channel took the message for delivery after this request (it was staged with the pending message): it
+    stays pending until the channel's answer or status report moves it."""
+
+
+SendOutcome = Sent | WindowClosed | Refused | NotSent | OutcomeUnknown | Queued
 
 
 class Channel(Protocol):
@@ -201,6 +225,10 @@ class Channel(Protocol):
 
     def route(self, target: SendTarget) -> ChannelRoute:
         """Raise InvalidRequest when the conversation lacks what the channel needs to address it."""
+        ...
+
+    def stage(self, conn: psycopg.Connection[Any], message: OutboundMessage) -> None:
+        """In the pending message's transaction: write what must commit with it, or raise InvalidRequest."""
         ...
 
     def send(self, message: OutboundMessage, *, deadline: float) -> SendOutcome: ...

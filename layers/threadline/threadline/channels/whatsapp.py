@@ -8,6 +8,9 @@ Meta's rule: a free reply may go out for 24 hours after the customer's last mess
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import psycopg
 
 from threadline.channels.base import (
     ChannelRoute,
@@ -50,6 +53,9 @@ class WhatsAppChannel:
                 "No WhatsApp number is configured to send from: add a connection with a phone number id"
             )
         return ChannelRoute(sender=phone_number_id, recipient=target.contact_phone_digits)
+
+    def stage(self, conn: psycopg.Connection[Any], message: OutboundMessage) -> None:
+        return None  # Meta is called after the commit; nothing else commits with the message
 
     def send(self, message: OutboundMessage, *, deadline: float) -> SendOutcome:
         # Imported here, where it is used: the Graph client brings requests (about 40 ms of a cold start), and most

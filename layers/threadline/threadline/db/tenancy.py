@@ -3,10 +3,11 @@ transaction into the next invocation that reuses the connection."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -14,6 +15,9 @@ import psycopg
 from threadline.db.connection import app_connection, discard_app_connection
 from threadline.errors import Forbidden
 from threadline.observability import logger
+
+if TYPE_CHECKING:  # a domain value the transaction only names; the database layer does not depend on the domain
+    from threadline.domain.caller import Caller
 
 T = TypeVar("T")
 
@@ -33,15 +37,21 @@ UNKNOWN_TENANT_MESSAGE = "Forbidden: the token's tenant does not exist"
 _known_tenants: set[str] = set()
 
 
-def run_in_transaction(work: Callable[[psycopg.Connection[Any]], T], *, tenant_id: UUID | str | None = None) -> T:
+def run_in_transaction(
+    work: Callable[[psycopg.Connection[Any]], T],
+    *,
+    tenant_id: UUID | str | None = None,
+    actor: Caller | None = None,
+) -> T:
     """Run `work` in one transaction, as `tenant_id` when given, retrying on a fresh connection when the
-    database dropped us or rolled us back."""
+    database dropped us or rolled us back. `actor` (the agent making the change) is named in the events the
+    transaction appends (migration 0015 reads `app.actor`)."""
     for attempt in range(1, _ATTEMPTS + 1):
         conn = app_connection()
         try:
             with conn.transaction():
                 if tenant_id is not None:
-                    set_transaction_tenant(conn, tenant_id)
+                    set_transaction_tenant(conn, tenant_id, actor=actor)
                     _require_existing_tenant(conn, str(tenant_id))
                 return work(conn)
         except _RETRYABLE as error:
@@ -65,7 +75,22 @@ def _require_existing_tenant(conn: psycopg.Connection[Any], tenant_id: str) -> N
     _known_tenants.add(tenant_id)
 
 
-def set_transaction_tenant(conn: psycopg.Connection[Any], tenant_id: UUID | str) -> None:
+def set_transaction_tenant(
+    conn: psycopg.Connection[Any], tenant_id: UUID | str, *, actor: Caller | None = None
+) -> None:
     """Scope the rest of the current transaction to `tenant_id` (for work that learns its tenant mid-way,
-    such as a connector authenticated by API key)."""
-    conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+    such as a connector authenticated by API key), and name its `actor` for the event log (one statement)."""
+    conn.execute(
+        "SELECT set_config('app.tenant_id', %s, true), set_config('app.actor', %s, true)",
+        (str(tenant_id), _actor_json(actor)),
+    )
+
+
+def _actor_json(actor: Caller | None) -> str:
+    """Who the events of this transaction name: an agent (a token with a user), a service token, or nobody ('': a
+    connector, Meta, the system)."""
+    if actor is None:
+        return ""
+    if actor.user_id is None:
+        return json.dumps({"type": "service", "id": None, "name": actor.token_name})
+    return json.dumps({"type": "agent", "id": str(actor.user_id), "name": actor.token_name})

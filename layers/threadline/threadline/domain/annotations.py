@@ -140,7 +140,7 @@ def replace_labels(caller: Caller, conversation_id: int, request: LabelsRequest)
             ConversationLabels(conversation_id=conversation_id, labels=labels, version=version), events
         )
 
-    written = run_in_transaction(write, tenant_id=caller.tenant_id)
+    written = run_in_transaction(write, tenant_id=caller.tenant_id, actor=caller)
     publish_conversation_events(caller.tenant_id, written.events)
     return written.answer
 
@@ -170,7 +170,7 @@ def write_note(caller: Caller, conversation_id: int, request: NoteRequest) -> Me
         )
         return message_view(note, conversation), _frame_message(note)
 
-    view, frame_message = run_in_transaction(write, tenant_id=caller.tenant_id)
+    view, frame_message = run_in_transaction(write, tenant_id=caller.tenant_id, actor=caller)
     publish_conversation_events(caller.tenant_id, [conversation_message_event("created", frame_message)])
     return view
 

@@ -17,6 +17,7 @@ from threadline.db.repositories.connections import ConnectionForAuth, find_conne
 from threadline.db.repositories.ingest import ConversationBatch, StoredConversation, store_conversation_batch
 from threadline.db.repositories.lifecycle import InboundFollowUp, Reopened, find_inbound_follow_up
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
+from threadline.domain.deliveries import hand_over_deliveries
 from threadline.domain.identifiers import normalise_identifier
 from threadline.domain.inbound import after_inbound_committed, reopen_for_ingested
 from threadline.domain.secrets import api_secret_matches
@@ -28,8 +29,15 @@ from threadline.vocabulary import PREVIEW_CHARS
 
 
 def authorise_connector(conn: psycopg.Connection[Any], api_key: str, request: IngestRequest) -> ConnectionForAuth:
-    connection = find_connection_for_auth(conn, request.connection_id)
-    if connection is None or connection.platform != request.platform:
+    return authorise_connection(conn, api_key, platform=request.platform, connection_id=request.connection_id)
+
+
+def authorise_connection(
+    conn: psycopg.Connection[Any], api_key: str, *, platform: str, connection_id: str
+) -> ConnectionForAuth:
+    """The seed's checks after the body's: the connection exists on that platform, the key is its, it is active."""
+    connection = find_connection_for_auth(conn, connection_id)
+    if connection is None or connection.platform != platform:
         raise Unauthorized("Invalid connection_id or platform")
     if not api_secret_matches(api_key, connection.api_secret_sha256):
         raise Unauthorized("Invalid API key")
@@ -181,7 +189,9 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
     metrics.add_metric(name="MessagesIngested", unit=MetricUnit.Count, value=sum(r.messages_added for r in results))
     # Committed: now the subscribers may hear of it (never raises), unless the tenant had none to hear.
     if done.follow_up.anyone_subscribed:
-        publish_ingested_messages(done.tenant_id, _ingested(request, results))
+        publish_ingested_messages(done.tenant_id, _ingested(request, results))  # hands deliveries over too
+    elif done.follow_up.anyone_hooked:
+        hand_over_deliveries(done.tenant_id)
     created = sorted({r.conversation_id for r in results if r.status == "created" and r.conversation_id is not None})
     if created or done.reopened:
         after_inbound_committed(done.tenant_id, created=created, reopened=done.reopened, follow_up=done.follow_up)

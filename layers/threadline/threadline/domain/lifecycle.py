@@ -226,7 +226,7 @@ def update_conversation(
             _frees_capacity(current, state),
         )
 
-    detail, notice, freed = run_in_transaction(work, tenant_id=caller.tenant_id)
+    detail, notice, freed = run_in_transaction(work, tenant_id=caller.tenant_id, actor=caller)
     if notice is not None:
         announce(caller.tenant_id, [notice])
     if freed:

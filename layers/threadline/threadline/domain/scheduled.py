@@ -2,8 +2,9 @@
 
 Each step is its own domain function with its own transactions, so one step's backlog or failure never holds back
 the others' deadlines: closed windows first (the time-bound part), then sends Meta never confirmed (one short query),
-then the inbox's own timed work (snoozes that are due, the unassigned queue), and last the inbox counts' ledger
-compacted (after the wake-ups and assignments, whose deltas it then folds in too).
+then the inbox's own timed work (snoozes that are due, the unassigned queue), then the inbox counts' ledger compacted
+(after the wake-ups and assignments, whose deltas it then folds in too), then the deliveries no queue holds (an
+interrupted hand-over, retries due later than a queue can delay), and last the event log's retention.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import threadline.domain.delivery_targets  # noqa: F401 - the sweep attempts every kind of target
+from threadline.domain.deliveries import sweep_deliveries
+from threadline.domain.events import purge_expired_events
 from threadline.domain.inbox_counts import compact_inbox_counts
 from threadline.domain.lifecycle import run_inbox_schedule
 from threadline.domain.window_expiry import expire_closed_windows, fail_unconfirmed_sends_now
@@ -21,4 +25,6 @@ def run_scheduled_work(*, remaining_time_ms: Callable[[], int] | None = None) ->
     outcome["sends_failed_unconfirmed"] = fail_unconfirmed_sends_now()
     outcome["inbox"] = run_inbox_schedule(remaining_time_ms=remaining_time_ms).as_dict()
     outcome["inbox_counts"] = compact_inbox_counts().as_dict()
+    outcome["deliveries_swept"] = sweep_deliveries()
+    outcome["events_purged"] = purge_expired_events()
     return outcome

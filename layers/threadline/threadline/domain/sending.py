@@ -11,6 +11,8 @@ The order of events for one send:
    record the response under the Idempotency-Key for retries to replay.
 If the database is down at step 3 after the channel accepted, the write is retried until the deadline, then the
 client is told the message was sent (with a warning) and the status report completes the row later.
+A channel that delivers after the request (a connector's callback) stages its delivery in step 1's transaction and
+answers `Queued` at step 2: the client gets the message `pending`, and the channel's answer moves it later.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from threadline.channels.base import (
     OutboundContent,
     OutboundMessage,
     OutcomeUnknown,
+    Queued,
     Refused,
     SendTarget,
     Sent,
@@ -124,6 +127,7 @@ class _Plan:
 class _Prepared:
     plan: _Plan
     row: OutboundMessageRow
+    outbound: OutboundMessage
 
 
 def reply_cap_message(max_replies: int) -> str:
@@ -153,9 +157,13 @@ def _require_reply_allowed(
         raise InvalidRequest(reply_cap_message(rule.max_replies))
 
 
+# Threadline's own external ids start so; a channel's id (a connector's platform id) replaces one once known.
+THREADLINE_EXTERNAL_ID_PREFIX = "tl_"
+
+
 def _new_external_id() -> str:
     # Ours, not the channel's: it exists before the channel answers, and comes back to us in its status reports.
-    return f"tl_{uuid.uuid4().hex}"
+    return f"{THREADLINE_EXTERNAL_ID_PREFIX}{uuid.uuid4().hex}"
 
 
 def _view(row: OutboundMessageRow) -> OutboundMessageView:
@@ -287,6 +295,8 @@ def send_to_conversation(
                 contact_phone_digits=conversation.contact_phone_digits,
                 connection_id=conversation.connection_id,
                 phone_number_id=conversation.phone_number_id,
+                connection_uuid=conversation.connection_uuid,
+                outbound_url=conversation.outbound_url,
             )
         )
         reply_to = _reply_target(conn, target_id, request.reply_to)
@@ -390,11 +400,22 @@ def _send(
                 return earlier
         checked = plan(conn)
         row = insert_pending_message(conn, checked.message)
+        outbound = OutboundMessage(
+            message_id=row.id,
+            external_id=row.external_id,
+            conversation_id=row.conversation_id,
+            route=checked.route,
+            content=checked.content,
+            tenant_id=caller.tenant_id,
+            type=row.type,
+        )
+        # What the channel must commit with the message (a connector's delivery), or its refusal (all rolls back).
+        checked.channel.stage(conn, outbound)
         if idempotency_key is not None:
             attach_message_to_key(conn, idempotency_key, row.id)
-        return _Prepared(checked, row)
+        return _Prepared(checked, row, outbound)
 
-    prepared = run_in_transaction(claim_check_and_record, tenant_id=caller.tenant_id)
+    prepared = run_in_transaction(claim_check_and_record, tenant_id=caller.tenant_id, actor=caller)
     if isinstance(prepared, IdempotencyRecord):
         assert idempotency_key is not None
         return _replay(caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline)
@@ -413,16 +434,9 @@ def _deliver(
 ) -> SendResponse:
     plan, row = prepared.plan, prepared.row
     provider = plan.channel.provider
-    outcome = plan.channel.send(
-        OutboundMessage(
-            message_id=row.id,
-            external_id=row.external_id,
-            conversation_id=row.conversation_id,
-            route=plan.route,
-            content=plan.content,
-        ),
-        deadline=meta_deadline,
-    )
+    outcome = plan.channel.send(prepared.outbound, deadline=meta_deadline)
+    if isinstance(outcome, Queued):
+        return _record_queued(caller, row, idempotency_key, deadline=deadline)
     if isinstance(outcome, WindowClosed):
         # The channel knows better than our clock: the window is closed. Say so exactly as when we knew it ourselves.
         expired = InvalidRequest(WINDOW_EXPIRED_MESSAGE)
@@ -477,7 +491,7 @@ def _record_sent(
 
     try:
         sent_response, completed = _with_retries(
-            lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id), deadline=deadline
+            lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id, actor=caller), deadline=deadline
         )
     except psycopg.Error:
         # The channel accepted the message: it must not be reported as failed, or the agent will send it again. The
@@ -495,6 +509,31 @@ def _record_sent(
     # The agent answered, so the customer's messages are read (when the tenant sends read receipts; never raises).
     send_read_receipt_after_reply(caller.tenant_id, completed.conversation_id)
     return sent_response
+
+
+def _record_queued(
+    caller: Caller, row: OutboundMessageRow, idempotency_key: str | None, *, deadline: float
+) -> SendResponse:
+    """The channel delivers after this request: the answer is the pending message, and a retry with the key gets
+    this same answer (the message is not staged twice)."""
+    response = SendResponse(message=_view(row), meta_id=None)
+    if idempotency_key is None:
+        return response
+    try:
+        _with_retries(
+            lambda: run_in_transaction(
+                lambda conn: complete_idempotency_key(
+                    conn, idempotency_key, response_status=SENT_STATUS, response_body=response.model_dump(mode="json")
+                ),
+                tenant_id=caller.tenant_id,
+                actor=caller,
+            ),
+            deadline=deadline,
+        )
+    except psycopg.Error:
+        # The message and its delivery committed; a retry with the key is told it is in progress, then confirmed.
+        logger.exception("could not record a queued send's answer", extra={"message_id": row.id})
+    return response
 
 
 def _record_failure(
@@ -551,7 +590,7 @@ def _record_outcome(
 
     try:
         updated = _with_retries(
-            lambda: run_in_transaction(record, tenant_id=caller.tenant_id),
+            lambda: run_in_transaction(record, tenant_id=caller.tenant_id, actor=caller),
             deadline=deadline or time.monotonic() + RECORDING_RESERVE_SECONDS,
         )
     except psycopg.Error:

@@ -35,6 +35,7 @@ from threadline.db.repositories.webhooks import (
     store_inbound_messages,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.deliveries import hand_over_deliveries
 from threadline.domain.identifiers import normalise_identifier
 from threadline.domain.inbound import after_inbound_committed, reopen_for_inbound_messages
 from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversation_key
@@ -375,8 +376,11 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         # After the commit, and never failing the delivery: subscribers (when the tenant has any) hear of new
         # messages and moved statuses.
         if inbox.follow_up is not None and inbox.follow_up.anyone_subscribed:
+            # The publisher hands the write's webhook deliveries over too.
             publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
             publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
+        elif inbox.follow_up is None or inbox.follow_up.anyone_hooked:
+            hand_over_deliveries(connection.tenant_id)
         if inbox.created or inbox.reopened:
             after_inbound_committed(
                 connection.tenant_id, created=inbox.created, reopened=inbox.reopened, follow_up=inbox.follow_up

@@ -25,6 +25,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.db.repositories.events import append_window_closed_events
 from threadline.db.repositories.sending import fail_unconfirmed_sends
 from threadline.db.repositories.window_expiry import (
     ExpiredConversationWindow,
@@ -100,7 +101,10 @@ def expire_closed_windows(
     slowest_batch_ms = 0.0
 
     def one_batch(conn: psycopg.Connection[Any]) -> WindowExpiryBatch:
-        return expire_window_batch(conn, batch_size=batch_size, list_windows=on_windows_expired is not None)
+        batch = expire_window_batch(conn, batch_size=batch_size, list_windows=on_windows_expired is not None)
+        # The event log's window.closed events, in the transaction that moved the mark (migration 0015).
+        append_window_closed_events(conn)
+        return batch
 
     while True:
         started = time.monotonic()

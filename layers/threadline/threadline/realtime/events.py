@@ -1,6 +1,7 @@
 """The frames a WebSocket subscriber receives: one JSON object per frame, told apart by `type`, keys in camelCase.
 
-Pushed by the publishers (after the write that caused them committed):
+Pushed by the publishers (after the write that caused them committed); each pushed frame also carries `"seq"`, the
+event-log seq of the event it shows (null when none: see threadline.realtime.publisher):
 
     {"type": "session_message", "sessionUuid": "wses_...", "message": {...}}
         A chat-session message was captured; `message` is the session message as the capture API returns it.

@@ -6,6 +6,11 @@ of the tenant's subscriptions (run as that tenant, so another tenant's subscribe
 else when nobody subscribes; with subscribers, the frames go out over a small thread pool, one connection's frames
 in order on one thread. Connections API Gateway reports gone (410) are deleted.
 
+Every frame carries the `seq` of the event-log event it shows (migration 0015 appended it in the write's own
+transaction): the same query transaction that finds the subscribers looks the seqs up (one more statement, only
+when somebody subscribes). A client that reconnects asks GET /v1/events?after=<the last seq it saw> and gets exactly
+what it missed. A frame whose event cannot be found (purged meanwhile) carries `seq: null`.
+
 WEBSOCKET_MANAGEMENT_URL is the WebSocket API's management endpoint (https://{api-id}.execute-api.{region}.
 amazonaws.com/{stage}; the local gateway's own URL under `make dev`). Without it publishing is off.
 """
@@ -24,6 +29,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.db.repositories.events import FrameEventKey, find_frame_seqs
 from threadline.db.repositories.realtime import (
     RealtimeMessage,
     Subscriber,
@@ -34,6 +40,7 @@ from threadline.db.repositories.realtime import (
     find_window_subscribers,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.deliveries import hand_over_deliveries
 from threadline.domain.inbox_counts import current_inbox_counts_frame
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import INBOX_TOPIC_ID
@@ -54,12 +61,22 @@ MAX_PARALLEL_POSTS = 8
 # A write that adds more messages to one conversation than this (a connector's backfill) sends its subscribers one
 # `conversation_resync` frame instead of a frame per message.
 MAX_MESSAGES_PUSHED_PER_CONVERSATION = 25
+# A conversation_message frame's `event` and the log's event types it shows.
+FRAME_MESSAGE_EVENT_TYPES: dict[str, tuple[str, ...]] = {
+    "created": ("message.created", "note.created"),
+    "status": ("message.status_changed",),
+    "updated": ("message.updated", "message.status_changed"),
+}
 
 P = ParamSpec("P")
 
 
 def _never_raises(publish: Callable[P, None]) -> Callable[P, None]:
-    """Whatever goes wrong (database, AWS, a frame that will not encode), the write that called us stands."""
+    """Whatever goes wrong (database, AWS, a frame that will not encode), the write that called us stands.
+
+    Every writer publishes after its commit, so this is also where the committed changes' deliveries (webhooks,
+    written by the event log's fan-out in the same transaction) are handed to the dispatcher's queue; that hand-over
+    never raises either, and the scheduled sweep covers it when it fails."""
 
     @wraps(publish)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
@@ -68,6 +85,8 @@ def _never_raises(publish: Callable[P, None]) -> Callable[P, None]:
         except Exception:
             logger.exception("real-time publish failed", extra={"publish": publish.__name__})
             metrics.add_metric(name="RealtimePublishFailures", unit=MetricUnit.Count, value=1)
+        if args and isinstance(args[0], UUID):
+            hand_over_deliveries(args[0])
 
     return guarded
 
@@ -90,12 +109,21 @@ class ExpiredWindow:
 
 @dataclass
 class _Delivery:
-    """The frames for each connection, in the order they must arrive."""
+    """The frames for each connection, in the order they must arrive (encoded once their seqs are stamped)."""
 
-    frames: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    frames: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, connection_id: str, frame: Mapping[str, Any]) -> None:
-        self.frames[connection_id].append(encode_frame(frame))
+    def add(self, connection_id: str, frame: dict[str, Any]) -> None:
+        self.frames[connection_id].append(frame)
+
+    def distinct_frames(self) -> list[dict[str, Any]]:
+        """Each frame once, though several connections receive it."""
+        return list({id(frame): frame for frames in self.frames.values() for frame in frames}.values())
+
+    def encoded(self) -> dict[str, list[bytes]]:
+        return {
+            connection_id: [encode_frame(frame) for frame in frames] for connection_id, frames in self.frames.items()
+        }
 
 
 @dataclass
@@ -183,8 +211,9 @@ def publish_inbox_events(tenant_id: UUID, frames: Sequence[Mapping[str, Any]], *
         subscribers = find_subscribers(conn, tenant_id=tenant_id, topic="inbox", topic_ids=[INBOX_TOPIC_ID])
         if not subscribers:
             return None
-        feed = [*frames, current_inbox_counts_frame(conn, tenant_id)] if counts_moved else frames
         delivery = _Delivery()
+        own_frames = [dict(frame) for frame in frames]  # stamped with their seqs: the caller's stay as given
+        feed = [*own_frames, current_inbox_counts_frame(conn, tenant_id)] if counts_moved else own_frames
         for subscriber in subscribers:
             for frame in feed:
                 delivery.add(subscriber.connection_id, frame)
@@ -309,11 +338,52 @@ def _deliver_in_order(subscribers: Sequence[Subscriber], events: Sequence[Conver
     return delivery
 
 
+def _frame_event_key(frame: Mapping[str, Any]) -> FrameEventKey | None:
+    """Which event of the log a frame shows (see threadline.realtime.events for the frames)."""
+    kind = frame.get("type")
+    if kind == "conversation_message":
+        types = FRAME_MESSAGE_EVENT_TYPES[frame["event"]]
+        return FrameEventKey(frame["conversationId"], types, "message_id", str(frame["message"]["id"]))
+    if kind == "session_message":
+        return FrameEventKey(None, ("message.created",), "message_id", str(frame["message"]["id"]))
+    if kind == "conversation_resync":
+        return FrameEventKey(frame["conversationId"], ("message.created",))
+    if kind == "conversation_window":
+        # The window is the conversation's (0018), and so is its window.closed event (0020).
+        return FrameEventKey(frame["conversationId"], ("window.closed",))
+    if kind in ("conversation_updated", "inbox_conversation"):
+        if frame.get("event") == "created":
+            return FrameEventKey(frame["conversationId"], ("conversation.created",))
+        if set(frame.get("changes") or {}) == {"labels"}:
+            return FrameEventKey(frame["conversationId"], ("conversation.labels_changed",))
+        return FrameEventKey(
+            frame["conversationId"], ("conversation.updated", "conversation.assigned"), "version", str(frame["version"])
+        )
+    return None
+
+
+def _stamp_seqs(conn: psycopg.Connection[Any], tenant_id: UUID, delivery: _Delivery) -> None:
+    frames = delivery.distinct_frames()
+    keyed = [(frame, key) for frame in frames if (key := _frame_event_key(frame)) is not None]
+    seqs = find_frame_seqs(conn, tenant_id=tenant_id, keys=[key for _, key in keyed])
+    for frame in frames:
+        frame.setdefault("seq", None)
+    for (frame, _), seq in zip(keyed, seqs, strict=True):
+        frame["seq"] = seq
+
+
 def _publish(tenant_id: UUID, plan: Callable[[psycopg.Connection[Any]], _Delivery | None]) -> None:
     endpoint = management_url()
     if endpoint is None:
         return
-    delivery = run_in_transaction(plan, tenant_id=tenant_id)
+
+    def plan_and_stamp(conn: psycopg.Connection[Any]) -> _Delivery | None:
+        delivery = plan(conn)
+        if delivery is not None and delivery.frames:
+            _stamp_seqs(conn, tenant_id, delivery)
+        return delivery
+
+    delivery = run_in_transaction(plan_and_stamp, tenant_id=tenant_id)
     if delivery is None or not delivery.frames:
         return
     outcome = _post_all(_management_client(endpoint), delivery)
@@ -327,7 +397,8 @@ def _publish(tenant_id: UUID, plan: Callable[[psycopg.Connection[Any]], _Deliver
 
 
 def _post_all(client: Any, delivery: _Delivery) -> _Outcome:
-    work = list(delivery.frames.items())
+    encoded = delivery.encoded()
+    work = list(encoded.items())
     if len(work) == 1:
         results = [_post_to_connection(client, *work[0])]
     else:
@@ -336,7 +407,7 @@ def _post_all(client: Any, delivery: _Delivery) -> _Outcome:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_POSTS, len(work))) as pool:
             results = list(pool.map(lambda item: _post_to_connection(client, *item), work))
     outcome = _Outcome()
-    for connection_id, (posted, failed, gone) in zip(delivery.frames, results, strict=True):
+    for connection_id, (posted, failed, gone) in zip(encoded, results, strict=True):
         outcome.posted += posted
         outcome.failed += failed
         if gone:

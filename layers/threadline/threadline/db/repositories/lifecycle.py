@@ -311,6 +311,9 @@ class InboundFollowUp:
     # Some WebSocket connection of the tenant subscribes to something (any topic, expired or not): otherwise no
     # frame has anyone to go to.
     anyone_subscribed: bool
+    # The tenant has an active webhook subscription: the write's deliveries (written by the event log's fan-out in
+    # its transaction) must be handed to the dispatcher's queue after the commit, frames or not.
+    anyone_hooked: bool
 
 
 def find_inbound_follow_up(conn: psycopg.Connection[Any], tenant_id: UUID) -> InboundFollowUp:
@@ -321,7 +324,9 @@ def find_inbound_follow_up(conn: psycopg.Connection[Any], tenant_id: UUID) -> In
                    OR EXISTS (SELECT 1 FROM teams m WHERE m.tenant_id = %(tenant_id)s AND m.auto_assign)
                        AS auto_assigns,
                    EXISTS (SELECT 1 FROM websocket_subscriptions s WHERE s.tenant_id = %(tenant_id)s)
-                       AS anyone_subscribed
+                       AS anyone_subscribed,
+                   EXISTS (SELECT 1 FROM webhook_subscriptions w WHERE w.tenant_id = %(tenant_id)s AND w.is_active)
+                       AS anyone_hooked
             """,
             {"tenant_id": tenant_id},
         ).fetchone()

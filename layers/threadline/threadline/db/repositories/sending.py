@@ -59,6 +59,7 @@ class ConversationForSend(ReplyWindowState):
     connection_id: str | None
     connection_is_active: bool | None
     phone_number_id: str | None
+    outbound_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def find_conversation_for_send(conn: psycopg.Connection[Any], conversation_id: i
             f"""
             SELECT v.id, v.platform, v.external_conversation_id, v.contact_id, t.identifier AS contact_identifier,
                    t.phone_digits AS contact_phone_digits, k.id AS connection_uuid, k.connection_id,
-                   k.is_active AS connection_is_active, k.phone_number_id, {_WINDOW_COLUMNS}
+                   k.is_active AS connection_is_active, k.phone_number_id, k.outbound_url, {_WINDOW_COLUMNS}
             FROM conversations v
             JOIN contacts t ON t.id = v.contact_id
             LEFT JOIN connections k ON k.id = v.connection_id

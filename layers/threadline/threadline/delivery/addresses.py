@@ -1,0 +1,115 @@
+"""Where a delivery may go. A tenant chooses the URL, so without a guard Threadline would call whatever the URL
+names from inside its VPC: the instance metadata service, RDS, another tenant's connector on a private address.
+
+Before each attempt the host is resolved and every address it resolves to must be a public (global) one: private,
+loopback, link-local (169.254.169.254, the metadata service), carrier-grade NAT, multicast, reserved and unspecified
+ranges are refused, IPv6 and IPv4-mapped forms included. The connection is then made to the address that was checked
+(never resolved a second time), so a DNS answer that changes between the check and the connect (rebinding) cannot
+slip a private address in. URLs must be https; only when `WEBHOOK_ALLOW_LOOPBACK_HTTP` is set (local development and
+tests, never in AWS) may a URL name a loopback address, over http or https.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+ALLOW_LOOPBACK_VARIABLE = "WEBHOOK_ALLOW_LOOPBACK_HTTP"
+MAX_URL_CHARS = 2048
+
+Resolver = Callable[[str, int], list[str]]
+
+
+class AddressRefused(ValueError):
+    """The URL may not be delivered to; the message says why (safe to show the tenant)."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    scheme: str
+    host: str
+    port: int
+    path: str  # with the query
+    address: str  # the checked IP the connection goes to
+
+
+def loopback_allowed() -> bool:
+    return os.environ.get(ALLOW_LOOPBACK_VARIABLE, "").lower() in ("1", "true", "yes")
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def check_url(url: str, *, allow_loopback: bool | None = None) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) of a URL Threadline may deliver to, before any resolution."""
+    allow_loopback = loopback_allowed() if allow_loopback is None else allow_loopback
+    if len(url) > MAX_URL_CHARS:
+        raise AddressRefused(f"url: must be at most {MAX_URL_CHARS} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise AddressRefused("url: must be an absolute https URL") from None
+    host = parts.hostname
+    if parts.scheme not in ("https", "http") or not host:
+        raise AddressRefused("url: must be an absolute https URL")
+    if parts.username or parts.password:
+        raise AddressRefused("url: must not carry credentials")
+    if parts.scheme == "http" and not allow_loopback:
+        raise AddressRefused("url: must use https")
+    literal = _literal_address(host)
+    if literal is not None:
+        _check_address(literal, allow_loopback=allow_loopback, scheme=parts.scheme)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
+
+
+def resolve_destination(
+    url: str, *, allow_loopback: bool | None = None, resolver: Resolver = system_resolver
+) -> Destination:
+    """Check the URL, resolve its host and check every address; the destination names the first one."""
+    allow_loopback = loopback_allowed() if allow_loopback is None else allow_loopback
+    scheme, host, port, path = check_url(url, allow_loopback=allow_loopback)
+    literal = _literal_address(host)
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        try:
+            addresses = resolver(host, port)
+        except OSError:
+            raise AddressRefused(f"{host} does not resolve") from None
+        if not addresses:
+            raise AddressRefused(f"{host} does not resolve")
+    for address in addresses:
+        # Every address must pass: a name that resolves to a public and a private address is refused whole.
+        _check_address(ipaddress.ip_address(address), allow_loopback=allow_loopback, scheme=scheme, host=host)
+    return Destination(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _check_address(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool, scheme: str, host: str = ""
+) -> None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    named = f"{host} resolves to {address}" if host else str(address)
+    if address.is_loopback:
+        if allow_loopback:
+            return
+        raise AddressRefused(f"url: {named}, a loopback address, is not allowed")
+    if not address.is_global or address.is_multicast:
+        raise AddressRefused(f"url: {named}, a private, link-local or reserved address, is not allowed")
+    if scheme == "http":
+        raise AddressRefused("url: must use https (http is allowed for loopback addresses in development only)")

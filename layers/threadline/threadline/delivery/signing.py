@@ -1,0 +1,25 @@
+"""The delivery signature, as receivers verify it (docs/webhooks.md):
+
+    Threadline-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>[,v1=<...>]
+
+One `v1` per secret that currently signs: two during a rotation's 24 hours (the new secret first), so a receiver
+holding either verifies. A receiver should refuse a `t` far from its own clock (5 minutes) against replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+SIGNATURE_HEADER = "Threadline-Signature"
+EVENT_HEADER = "Threadline-Event"
+DELIVERY_HEADER = "Threadline-Delivery"
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signature_header(secrets: Sequence[str], timestamp: int, body: bytes) -> str:
+    return ",".join([f"t={timestamp}", *(f"v1={signature(secret, timestamp, body)}" for secret in secrets)])

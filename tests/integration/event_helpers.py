@@ -1,0 +1,29 @@
+"""Reading a tenant's event log through its route, as a client catching up does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.integration.inbox_helpers import Answer
+from tests.routes import route_response
+
+
+def read_events(claims: dict[str, str], prefix: str = "/v1", **query: Any) -> Answer:
+    response = route_response(
+        "GET", f"{prefix}/events", claims=claims, query={name: str(value) for name, value in query.items()}
+    )
+    return Answer(response["statusCode"], json.loads(response["body"]), dict(response.get("headers") or {}))
+
+
+def all_events(claims: dict[str, str], *, after: int = 0, **query: Any) -> list[dict[str, Any]]:
+    """Every event after `after`, page by page (a page of 500 at most)."""
+    events: list[dict[str, Any]] = []
+    while True:
+        answer = read_events(claims, after=after, limit=500, **query)
+        assert answer.status == 200, answer.body
+        page = answer.body["events"]
+        events += page
+        if len(page) < 500:
+            return events
+        after = answer.body["next_after"]

@@ -1,0 +1,228 @@
+"""The event log (issue 11 §1): every change appends an event in its own transaction, numbered gap-free per tenant,
+read back through GET /v1/events (and /api/v1/events) with the bearer token's tenant only."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.integration import test_realtime_publisher
+from tests.integration.event_helpers import all_events, read_events
+from tests.integration.inbox_helpers import call, customer_writes, make_inbox, patch
+from tests.integration.test_realtime_publisher import subscribe
+from threadline.domain.events import purge_expired_events
+
+
+def types_of(events: list[dict[str, Any]]) -> list[str]:
+    return [event["type"] for event in events]
+
+
+def test_an_ingest_appends_its_conversation_message_and_window_events_numbered_from_one(make_connector, admin):
+    # Given a new tenant
+    inbox = make_inbox(make_connector, admin, "Ana")
+    # When a connector pushes a customer's first message
+    conversation_id = customer_writes(inbox, "chat_events_1")
+    # Then the log holds the conversation, the message and the contact's window opening, seq 1, 2, 3
+    answer = read_events(inbox.claims("Ana"))
+    assert answer.status == 200, answer.body
+    events = answer.body["events"]
+    assert [event["seq"] for event in events] == [1, 2, 3]
+    assert sorted(types_of(events)) == ["conversation.created", "message.created", "window.opened"]
+    created = next(event for event in events if event["type"] == "message.created")
+    assert created["conversation_id"] == conversation_id
+    assert created["data"]["direction"] == "inbound"
+    assert created["data"]["actor"] is None  # a connector, not an agent
+    assert created["occurred_at"].endswith("Z")
+    assert answer.body["next_after"] == 3
+    # And the seed-style path answers the same page
+    assert read_events(inbox.claims("Ana"), prefix="/api/v1").body == answer.body
+
+
+def test_agent_changes_are_events_naming_the_agent(make_connector, admin):
+    inbox = make_inbox(make_connector, admin, "Ana")
+    conversation_id = customer_writes(inbox, "chat_events_2")
+    claims = inbox.claims("Ana")
+    head = read_events(claims).body["next_after"]
+    # When Ana assigns herself, resolves it, labels it and writes a note
+    assert patch(conversation_id, {"assignee_id": str(inbox.agents["Ana"])}, claims=claims).status == 200
+    assert patch(conversation_id, {"status": "resolved", "priority": "high"}, claims=claims).status == 200
+    labels = call("PUT", f"/v1/conversations/{conversation_id}/labels", claims=claims, body={"labels": ["vip"]})
+    assert labels.status == 200, labels.body
+    note = call("POST", f"/v1/conversations/{conversation_id}/notes", claims=claims, body={"content": "call back"})
+    assert note.status == 201, note.body
+    # Then each is an event of the conversation, in order, naming Ana
+    events = all_events(claims, after=head, conversation_id=conversation_id)
+    kinds = [event["type"] for event in events if event["type"] != "message.created"]  # activity messages
+    assert kinds == ["conversation.assigned", "conversation.updated", "conversation.labels_changed", "note.created"]
+    assigned, updated, labelled, noted = (next(e for e in events if e["type"] == kind) for kind in kinds)
+    assert assigned["data"]["assignee_id"] == str(inbox.agents["Ana"])
+    assert {event["data"]["actor"]["type"] for event in (assigned, updated, labelled, noted)} == {"agent"}
+    assert {event["data"]["actor"]["id"] for event in (assigned, updated, labelled, noted)} == {
+        str(inbox.agents["Ana"])
+    }
+    assert updated["data"]["changes"] == {"status": "resolved", "priority": "high"}
+    assert labelled["data"]["added"] == ["vip"] and labelled["data"]["labels"] == ["vip"]
+    assert noted["data"]["content"] == "call back" and noted["data"]["private"] is True
+    # And the seqs after the head are gap-free across every type
+    everything = all_events(claims, after=head)
+    assert [event["seq"] for event in everything] == list(range(head + 1, head + 1 + len(everything)))
+
+
+def test_filters_by_type_and_the_caught_up_next_after(make_connector, admin):
+    inbox = make_inbox(make_connector, admin, "Ana")
+    customer_writes(inbox, "chat_events_3")
+    customer_writes(inbox, "chat_events_3")
+    answer = read_events(inbox.claims("Ana"), types="message.created,note.created")
+    assert types_of(answer.body["events"]) == ["message.created", "message.created"]
+    # Caught up: next_after is the head, past the filtered-out events
+    assert answer.body["next_after"] == read_events(inbox.claims("Ana")).body["next_after"]
+
+
+def test_twenty_concurrent_writers_leave_a_gap_free_duplicate_free_log(make_connector, admin):
+    # Given one tenant and 20 writers pushing at the same moment, some of them rolled back
+    inbox = make_inbox(make_connector, admin)
+    start = threading.Barrier(20)
+    failures: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        try:
+            start.wait()
+            customer_writes(inbox, f"chat_concurrent_{number % 7}")
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    # A transaction that appends and rolls back leaves no hole
+    with psycopg.connect(admin.info.dsn) as conn:
+        conn.execute("UPDATE conversations SET priority = 'low' WHERE tenant_id = %s", (inbox.tenant_id,))
+        conn.rollback()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    # Then every seq from 1 to the head appears exactly once
+    events = all_events(inbox.claims())
+    seqs = [event["seq"] for event in events]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert types_of(events).count("message.created") == 20
+
+
+def test_another_tenants_token_sees_none_of_the_log(make_connector, admin):
+    mine = make_inbox(make_connector, admin, "Ana")
+    theirs = make_inbox(make_connector, admin, "Bob")
+    customer_writes(mine, "chat_events_mine")
+    answer = read_events(theirs.claims("Bob"))
+    assert answer.status == 200
+    assert answer.body == {"events": [], "next_after": 0}
+
+
+def test_an_after_older_than_the_log_keeps_is_410_telling_to_reload(make_connector, admin):
+    inbox = make_inbox(make_connector, admin)
+    customer_writes(inbox, "chat_events_old")
+    # Given events older than the retention (moved back in time by the owner), purged by the scheduled step
+    admin.execute(
+        "UPDATE events SET occurred_at = now() - interval '8 days' WHERE tenant_id = %s AND seq <= 2",
+        (inbox.tenant_id,),
+    )
+    assert purge_expired_events() >= 2
+    # When a client asks for what came after seq 1 (seq 2 is gone)
+    answer = read_events(inbox.claims(), after=1)
+    # Then it is told to reload
+    assert answer.status == 410
+    assert "reload" in answer.body["error"]
+    # And from the purged seq on, reading goes on
+    assert [event["seq"] for event in read_events(inbox.claims(), after=2).body["events"]] == [3]
+
+
+def test_the_purge_keeps_a_week(make_connector, admin):
+    inbox = make_inbox(make_connector, admin)
+    customer_writes(inbox, "chat_events_week")
+    # Six days from now nothing of this tenant is old enough
+    purge_expired_events(now=datetime.now(UTC) + timedelta(days=6))
+    assert len(all_events(inbox.claims())) == 3
+    # Eight days from now all of it is, and a client that had nothing is told to reload
+    purge_expired_events(now=datetime.now(UTC) + timedelta(days=8))
+    assert read_events(inbox.claims()).status == 410
+    assert read_events(inbox.claims(), after=3).body == {"events": [], "next_after": 3}
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [({"limit": "0"}, "limit"), ({"limit": "501"}, "limit"), ({"after": "-1"}, "after"), ({"types": "nope"}, "types")],
+)
+def test_malformed_queries_are_400s_naming_the_parameter(make_connector, admin, query, problem):
+    inbox = make_inbox(make_connector, admin)
+    answer = read_events(inbox.claims(), **query)
+    assert answer.status == 400
+    assert answer.body["error"].startswith(f"{problem}:")
+
+
+def test_a_token_without_a_tenant_is_refused(make_connector, admin):
+    from tests.routes import call_route
+
+    status, body = call_route("GET", "/v1/events")
+    assert status == 401
+    assert body == {"message": "Unauthorized"}
+
+
+management_api = test_realtime_publisher.management_api
+
+
+def test_a_subscriber_that_reconnects_catches_up_with_no_gap_and_no_duplicate(make_connector, admin, management_api):
+    # Given an agent's browser subscribed to a conversation, receiving frames with their seqs
+    inbox = make_inbox(make_connector, admin, "Ana")
+    conversation_id = customer_writes(inbox, "chat_reconnect")
+    before = read_events(inbox.claims("Ana"), conversation_id=conversation_id).body["next_after"]
+    watcher = subscribe(admin, inbox.tenant_id, ("conversation", conversation_id))
+    customer_writes(inbox, "chat_reconnect")
+    patch(conversation_id, {"priority": "high"}, claims=inbox.claims("Ana"))
+    seen = management_api(watcher)
+    assert seen and all(isinstance(frame["seq"], int) for frame in seen)
+    last_seen = max(frame["seq"] for frame in seen)
+    # When it drops mid-stream (API Gateway forgets the connection) and the conversation goes on without it
+    admin.execute("DELETE FROM websocket_connections WHERE connection_id = %s", (watcher,))
+    customer_writes(inbox, "chat_reconnect")
+    patch(conversation_id, {"status": "resolved"}, claims=inbox.claims("Ana"))
+    call("POST", f"/v1/conversations/{conversation_id}/notes", claims=inbox.claims("Ana"), body={"content": "x"})
+    assert management_api(watcher) == seen  # nothing reached it while away
+    # Then asking for what came after the last seq it saw returns exactly what it missed
+    missed = all_events(inbox.claims("Ana"), after=last_seen, conversation_id=conversation_id)
+    everything = all_events(inbox.claims("Ana"), after=before, conversation_id=conversation_id)
+    frame_seqs = sorted({frame["seq"] for frame in seen})
+    # (every frame showed an event of the conversation; the activity messages' own events had frames too)
+    assert set(frame_seqs) <= {event["seq"] for event in everything if event["seq"] <= last_seen}
+    assert [event["seq"] for event in missed] == [event["seq"] for event in everything if event["seq"] > last_seen]
+    assert not {event["seq"] for event in missed} & set(frame_seqs)
+    missed_types = [event["type"] for event in missed]
+    assert "conversation.updated" in missed_types and "note.created" in missed_types
+    assert missed_types.count("message.created") >= 2  # the customer's message and the activity messages
+
+
+def test_the_expiry_job_appends_window_closed_in_the_transaction_that_moves_its_mark(make_connector, admin):
+    from threadline.domain.window_expiry import expire_closed_windows
+
+    inbox = make_inbox(make_connector, admin)
+    conversation_id = customer_writes(inbox, "chat_window_closing")
+    contact = admin.execute("SELECT id FROM contacts WHERE tenant_id = %s", (inbox.tenant_id,)).fetchone()[0]
+    expire_closed_windows(on_windows_expired=None)  # caught up: only this test's window is new
+    # Given the conversation's window (0018: the window is the conversation's) closed after the job's last run and
+    # beyond its settling minute (the mark is the database's, shared with every test before this one)
+    admin.execute(
+        "UPDATE conversations v SET window_expires_at = p.expired_through + (now() - interval '1 minute'"
+        " - p.expired_through) / 2 FROM window_expiry_progress p WHERE v.id = %s",
+        (conversation_id,),
+    )
+    # When the scheduled job runs (twice: the second notices nothing new)
+    expire_closed_windows(on_windows_expired=None)
+    expire_closed_windows(on_windows_expired=None)
+    # Then the log has one window.closed for the conversation and its contact
+    closed = all_events(inbox.claims(), types="window.closed")
+    assert [(event["data"]["conversation_id"], event["data"]["contact_id"]) for event in closed] == [
+        (conversation_id, str(contact))
+    ]
+    assert closed[0]["conversation_id"] == conversation_id
