@@ -26,7 +26,6 @@ from threadline.db.repositories.annotations import (
     bump_conversation_version,
     conversation_label_names,
     ensure_labels,
-    find_agent,
     find_receipt_target,
     insert_activity_message,
     insert_note,
@@ -38,6 +37,7 @@ from threadline.db.repositories.annotations import (
     replace_conversation_labels,
     unread_count,
 )
+from threadline.db.repositories.lifecycle import find_agent
 from threadline.db.repositories.messages import find_conversation_header
 from threadline.db.repositories.realtime import RealtimeMessage
 from threadline.db.tenancy import run_in_transaction
@@ -66,7 +66,7 @@ def _acting_agent(conn: psycopg.Connection[Any], caller: Caller) -> Actor:
     agent = find_agent(conn, caller.user_id) if caller.user_id is not None else None
     if agent is None:
         raise Forbidden(NOT_AN_AGENT_MESSAGE)
-    return Actor(id=agent.id, name=agent.name)
+    return Actor(id=agent.id, name=agent.display_name)
 
 
 def _frame_message(message: WrittenMessage) -> RealtimeMessage:

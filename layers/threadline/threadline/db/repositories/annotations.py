@@ -23,20 +23,6 @@ _COUNTABLE = "((m.direction = 'inbound' AND NOT m.is_system) OR m.is_private)"
 
 
 @dataclass(frozen=True)
-class Agent:
-    id: UUID
-    name: str
-
-
-def find_agent(conn: psycopg.Connection[Any], user_id: UUID) -> Agent | None:
-    """The tenant's user `user_id`; None when the token's subject is no user of the tenant."""
-    with conn.cursor(row_factory=class_row(Agent)) as cursor:
-        return cursor.execute(
-            "SELECT id, coalesce(nullif(name, ''), email, 'Agent') AS name FROM users WHERE id = %s", (user_id,)
-        ).fetchone()
-
-
-@dataclass(frozen=True)
 class LockedConversation:
     id: int
     version: int

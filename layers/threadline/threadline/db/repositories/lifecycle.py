@@ -46,6 +46,13 @@ class AgentRecord:
     avatar_url: str | None
     availability: Availability
 
+    @property
+    def display_name(self) -> str:
+        """How activity messages and frames name the agent: the name, else the email, else "Agent"."""
+        if self.name:
+            return self.name
+        return self.email if self.email is not None else "Agent"
+
 
 @dataclass(frozen=True)
 class TeamRecord:
