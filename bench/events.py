@@ -60,7 +60,7 @@ INGEST_TABLES = ("messages", "conversations", "contacts")
 RAW_EVENT_ROWS = 500
 DELIVERIES = 400
 # Batches as large as the dispatcher lets one target have attempts in flight (one webhook receives them all).
-DISPATCH_BATCH = 4  # threadline.domain.deliveries.MAX_IN_FLIGHT_PER_TARGET (not imported before the environment)
+DISPATCH_BATCH = 4  # threadline.delivery.dispatcher.MAX_IN_FLIGHT_PER_TARGET (not imported before the environment)
 CATCH_UP_EVENTS = 10_000
 CATCH_UP_PAGE = 500
 CATCH_UP_RUNS = 20
@@ -167,8 +167,8 @@ def _event_count(admin: psycopg.Connection[Any], tenant_id: UUID) -> int:
 
 def _tenant_with_webhook(admin: psycopg.Connection[Any], url: str, name: str) -> tuple[Lane, dict[str, str]]:
     from devtools.auth import issue_token, verify_bearer
-    from threadline.domain.caller import Caller
-    from threadline.domain.webhook_subscriptions import create_webhook
+    from threadline.caller import Caller
+    from threadline.domain.events.subscriptions import create_webhook
     from threadline.models.webhook_subscriptions import WebhookCreateRequest
 
     lane = create_lane(admin, name)
@@ -198,8 +198,8 @@ def _ingest_messages(handler: Any, lane: Lane, count: int, *, prefix: str) -> No
 
 
 def bench_dispatch(admin: psycopg.Connection[Any], handler: Any) -> dict[str, Any]:
+    from threadline.delivery.dispatcher import dispatch
     from threadline.delivery.queue import QueuedDelivery
-    from threadline.domain.deliveries import dispatch
 
     with WebhookReceiver() as receiver:
         lane, _ = _tenant_with_webhook(admin, receiver.url, "dispatch")

@@ -132,7 +132,7 @@ def ingest_event(template: dict[str, Any], api_key: str, body: str) -> dict[str,
 
 def create_lane(admin: psycopg.Connection[Any], name: str) -> Lane:
     from threadline.db.repositories.tenants import insert_tenant
-    from threadline.domain.connections import create_connection
+    from threadline.domain.intake.connections import create_connection
 
     tenant = insert_tenant(admin, f"bench {name}")
     created = create_connection(admin, tenant_id=tenant.id, platform=PLATFORM, connection_id=f"bench_{name}")
@@ -361,7 +361,7 @@ def breakdown(lane: Lane, bodies: list[str]) -> dict[str, list[float]]:
     from threadline.db.repositories.ingest import store_conversation_batch
     from threadline.db.repositories.lifecycle import find_inbound_follow_up
     from threadline.db.tenancy import set_transaction_tenant
-    from threadline.domain.ingest import authorise_connector, build_batch
+    from threadline.domain.intake.ingest import authorise_connector, build_batch
     from threadline.models.ingest import IngestResponse, IngestResult, parse_ingest_request
 
     pieces: dict[str, list[float]] = {

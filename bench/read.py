@@ -60,8 +60,8 @@ class Arranged:
 def _create_tenant(admin: psycopg.Connection[Any], name: str, locations: int) -> tuple[UUID, list[UUID]]:
     """A tenant with one WhatsApp connection per location (or one without a location); the connections' ids."""
     from threadline.db.repositories.tenants import insert_tenant
-    from threadline.domain.connections import create_connection
-    from threadline.domain.locations import create_location
+    from threadline.domain.intake.connections import create_connection
+    from threadline.domain.intake.locations import create_location
 
     tenant = insert_tenant(admin, name)
     connection_ids = []
@@ -296,8 +296,8 @@ LIMIT %(limit)s OFFSET %(offset)s
 
 def build_cases(url: str, arranged: Arranged) -> dict[str, Case]:
     from threadline.db.repositories.conversations import ConversationFilters
-    from threadline.domain.conversations import conversation_list_fingerprint
-    from threadline.domain.message_views import message_list_fingerprint
+    from threadline.domain.inbox.conversations import conversation_list_fingerprint
+    from threadline.domain.inbox.messages import message_list_fingerprint
     from threadline.domain.pagination import encode_cursor, encode_keyset_cursor, timestamp_key
 
     tenant, deep = arranged.tenant_id, arranged.deep_conversation_id

@@ -133,8 +133,8 @@ def inbox_cases(
     slow_calls: int,
 ) -> list[tuple[str, Callable[[], Any], int, str]]:
     """(label, call, calls, group): group names the target the case is measured against ("baseline" for none)."""
-    from threadline.domain.caller import Caller
-    from threadline.domain.conversations import list_tenant_conversations
+    from threadline.caller import Caller
+    from threadline.domain.inbox.conversations import list_tenant_conversations
     from threadline.models.conversations import ConversationListQuery
 
     me = arranged.agent_ids[0]

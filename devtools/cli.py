@@ -112,8 +112,8 @@ def _outbound_fields(endpoint: Any) -> dict[str, Any]:
 
 
 def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
-    from threadline.domain.connections import create_connection
-    from threadline.domain.connector_callbacks import set_outbound_url
+    from threadline.domain.intake.connections import create_connection
+    from threadline.domain.replies.connector_callbacks import set_outbound_url
 
     outbound = getattr(args, "outbound_url", None)
     if outbound is not None:
@@ -140,8 +140,8 @@ def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
 
 
 def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
-    from threadline.domain.connections import update_reply_rule
-    from threadline.domain.connector_callbacks import set_outbound_url
+    from threadline.domain.intake.connections import update_reply_rule
+    from threadline.domain.replies.connector_callbacks import set_outbound_url
 
     if hasattr(args, "outbound_url"):
         _allow_local_sealing()
@@ -161,7 +161,7 @@ def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
 
 
 def cmd_connection_rotate_secret(args: argparse.Namespace, database_url: str) -> None:
-    from threadline.domain.connector_callbacks import rotate_outbound_signing_secret
+    from threadline.domain.replies.connector_callbacks import rotate_outbound_signing_secret
 
     _allow_local_sealing()
     with _admin(database_url) as conn:
@@ -170,7 +170,7 @@ def cmd_connection_rotate_secret(args: argparse.Namespace, database_url: str) ->
 
 
 def cmd_connection_deactivate(args: argparse.Namespace, database_url: str) -> None:
-    from threadline.domain.connections import deactivate_connection
+    from threadline.domain.intake.connections import deactivate_connection
 
     with _admin(database_url) as conn:
         record = deactivate_connection(conn, args.connection_id)

@@ -23,7 +23,7 @@ def add_location_commands(commands: Any) -> None:
 
 def cmd_location_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.db.connection import admin_connection
-    from threadline.domain.locations import create_location
+    from threadline.domain.intake.locations import create_location
 
     with admin_connection(database_url) as conn:
         location = create_location(conn, tenant_id=args.tenant, name=args.name, connection_ids=args.connections)

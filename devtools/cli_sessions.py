@@ -44,7 +44,7 @@ def _as_uuid(value: str) -> UUID | None:
 
 def cmd_workspace_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.db.connection import admin_connection
-    from threadline.domain.sessions import create_workspace
+    from threadline.domain.sessions.capture import create_workspace
 
     with admin_connection(database_url) as conn:
         workspace = create_workspace(conn, tenant_id=args.tenant, name=args.name, config_id=args.config_id)
@@ -56,7 +56,7 @@ def cmd_workspace_create(args: argparse.Namespace, database_url: str) -> None:
 def cmd_session_create(args: argparse.Namespace, database_url: str) -> None:
     from threadline.db.connection import admin_connection
     from threadline.db.repositories.sessions import find_workspace_tenant
-    from threadline.domain.sessions import create_session
+    from threadline.domain.sessions.capture import create_session
     from threadline.errors import InvalidRequest, NotFound
 
     with admin_connection(database_url) as conn:

@@ -33,7 +33,7 @@ def ensure_demo(database_url: str) -> Demo:
     from threadline.db.connection import admin_connection
     from threadline.db.repositories.connections import find_connection_for_auth
     from threadline.db.repositories.tenants import find_tenant_by_name, find_user_by_email, insert_tenant, insert_user
-    from threadline.domain.connections import create_connection, rotate_api_secret
+    from threadline.domain.intake.connections import create_connection, rotate_api_secret
 
     with admin_connection(database_url) as conn:
         tenant = find_tenant_by_name(conn, DEMO_TENANT) or insert_tenant(conn, DEMO_TENANT)

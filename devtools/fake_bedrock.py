@@ -176,10 +176,10 @@ def _aws_credentials_available(env: MutableMapping[str, str]) -> bool:
 def _forget_cached_settings() -> None:
     # Never imports the domain module: that would create Powertools' Logger and Metrics before `make dev` has
     # exported the template's POWERTOOLS_* settings, which they read once.
-    from threadline.llm_config import get_llm_settings
+    from threadline.bedrock.config import get_llm_settings
 
     get_llm_settings.cache_clear()
-    llm = sys.modules.get("threadline.domain.llm")
+    llm = sys.modules.get("threadline.domain.sessions.replies")
     if llm is not None:
         llm.reset_llm_client()
 

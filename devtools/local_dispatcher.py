@@ -2,7 +2,7 @@
 
 An in-process queue (with SQS's per-message delays) that the layer's writers hand deliveries to after commit
 (threadline.delivery.queue.register_local_queue), and a thread that consumes it with the same domain code the Lambda
-function runs (threadline.domain.deliveries.dispatch), plus the scheduled sweep every few seconds, so a fresh clone
+function runs (threadline.delivery.dispatcher.dispatch), plus the scheduled sweep every few seconds, so a fresh clone
 delivers webhooks end to end with nothing but `make dev`.
 """
 
@@ -71,7 +71,7 @@ class LocalDispatcher:
         self._thread.join(timeout=15)
 
     def _run(self) -> None:
-        from threadline.domain.deliveries import dispatch, sweep_deliveries
+        from threadline.delivery.dispatcher import dispatch, sweep_deliveries
 
         next_sweep = time.monotonic()
         while not self._stopping.is_set():
@@ -91,7 +91,7 @@ class LocalDispatcher:
 
 def start_local_dispatcher(*, sweep_every_seconds: float = SWEEP_EVERY_SECONDS) -> LocalDispatcher:
     """Register the in-process queue with the layer and start consuming it."""
-    import threadline.domain.delivery_targets  # noqa: F401 - every kind of target
+    import threadline.domain.events.targets  # noqa: F401 - every kind of target
     from threadline.delivery.queue import register_local_queue
 
     queue = LocalDeliveryQueue()

@@ -38,7 +38,7 @@ from devtools.docs import OPENAPI_PATH
 from devtools.paths import REPO_ROOT
 from devtools.template import Route, Template, load_template
 from threadline.db.tenancy import UNKNOWN_TENANT_MESSAGE
-from threadline.domain.sending import MAX_IDEMPOTENCY_KEY_CHARS
+from threadline.domain.replies.send import MAX_IDEMPOTENCY_KEY_CHARS
 from threadline.http.errors import ErrorEnvelope
 from threadline.meta.webhook import WhatsAppNotification
 from threadline.models.annotations import (
@@ -92,7 +92,7 @@ from threadline.models.webhook_subscriptions import (
     WebhookDeleted,
     WebhookList,
 )
-from threadline.models.webhooks import WebhookAcknowledged, WebhookVerification
+from threadline.models.whatsapp_notifications import WebhookAcknowledged, WebhookVerification
 
 OPENAPI_VERSION = "3.1.1"
 SCHEMA_REF = "#/components/schemas/{model}"

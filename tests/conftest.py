@@ -82,7 +82,7 @@ class Connector:
 
 @pytest.fixture
 def make_connector(admin: psycopg.Connection[Any]) -> Callable[..., Connector]:
-    from threadline.domain.connections import create_connection
+    from threadline.domain.intake.connections import create_connection
 
     def make(
         platform: str = "whatsapp", tenant_id: uuid.UUID | None = None, connection_id: str | None = None
@@ -186,7 +186,7 @@ def fake_bedrock() -> Iterator[Any]:
     test model id). Script answers with `fake_bedrock.script(...)`; read `fake_bedrock.requests`. Tests may set
     other BEDROCK_* variables (then call reset_llm_client()); all of them are restored afterwards."""
     from devtools.fake_bedrock import FakeBedrock
-    from threadline.domain.llm import reset_llm_client
+    from threadline.domain.sessions.replies import reset_llm_client
 
     with FakeBedrock() as server:
         values = {

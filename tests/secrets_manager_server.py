@@ -1,6 +1,6 @@
 """Secrets Manager for tests, over real HTTP: a local server that checks each request's SigV4 signature the way
 AWS does (recomputed with botocore's signer from the request it received and the caller's known secret key) and
-answers `GetSecretValue` from moto. threadline.secrets_manager signs its own requests with the standard library,
+answers `GetSecretValue` from moto. threadline.aws.secrets signs its own requests with the standard library,
 so moto's in-process patching of botocore would never see them; this is how they reach moto instead."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from threadline.secrets_manager import clear_secret_cache
+from threadline.aws.secrets import clear_secret_cache
 
 
 @dataclass

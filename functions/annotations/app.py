@@ -8,7 +8,7 @@ token (its `sub` a user of the tenant).
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.annotations import list_tenant_labels, mark_read, replace_labels, write_note
+from threadline.domain.inbox.annotations import list_tenant_labels, mark_read, replace_labels, write_note
 from threadline.errors import InvalidRequest
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response

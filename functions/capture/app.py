@@ -7,7 +7,7 @@ Contract: docs/session-messages-api.md. Every route takes the agent's bearer JWT
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.sessions import (
+from threadline.domain.sessions.capture import (
     capture_assistant_message,
     capture_user_message,
     create_session_for,

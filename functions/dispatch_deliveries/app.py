@@ -1,4 +1,4 @@
-"""The delivery dispatcher: fed by the delivery queue (SQS), one attempt per message (threadline.domain.deliveries).
+"""The delivery dispatcher: fed by the delivery queue (SQS), one attempt per message (threadline.delivery.dispatcher).
 
 Retries are the domain's (a failed attempt is rescheduled in the database and re-queued with a delay, or left to the
 scheduled sweep): a message is reported failed (SQS redrives it, then the dead-letter queue keeps it) only when its
@@ -7,7 +7,7 @@ attempt could not even be recorded, e.g. the database was unreachable.
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.deliveries import dispatch, queued_from_records
+from threadline.delivery.dispatcher import dispatch, queued_from_records
 from threadline.observability import logger, metrics, tracer
 
 

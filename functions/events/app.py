@@ -6,7 +6,7 @@ Contract: docs/events.md (agents, JWT; plain `{"error": ...}` errors, 410 when `
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.events import list_events
+from threadline.domain.events.log import list_events
 from threadline.errors import InvalidRequest
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response

@@ -8,8 +8,8 @@ answers it, with its ETag; an If-Match that no longer matches is a 412 and chang
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.assignment import change_my_availability, list_tenant_agents, list_tenant_teams
-from threadline.domain.lifecycle import update_conversation
+from threadline.domain.inbox.assignment import change_my_availability, list_tenant_agents, list_tenant_teams
+from threadline.domain.inbox.lifecycle import update_conversation
 from threadline.errors import InvalidRequest
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response

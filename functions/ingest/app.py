@@ -7,8 +7,8 @@ Contracts: docs/ingest-api.md and docs/connector-callbacks.md (authenticated by 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.connector_statuses import report_statuses
-from threadline.domain.ingest import ingest_conversations, require_api_key
+from threadline.domain.intake.ingest import ingest_conversations, require_api_key
+from threadline.domain.intake.statuses import report_statuses
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.models.connector_statuses import parse_status_report

@@ -6,9 +6,9 @@ Contract: docs/conversations-api.md (agents, JWT; plain `{"error": ...}` errors)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.conversations import list_tenant_conversations, show_conversation
-from threadline.domain.inbox_counts import read_inbox_counts
-from threadline.domain.search import search
+from threadline.domain.inbox.conversations import list_tenant_conversations, show_conversation
+from threadline.domain.inbox.counts import read_inbox_counts
+from threadline.domain.inbox.search import search
 from threadline.errors import InvalidRequest
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
@@ -62,7 +62,7 @@ def get_conversation(conversation_id: str):
     conversation = show_conversation(
         caller, parse_id(conversation_id, explanation=CONVERSATION_ID_EXPLANATION, refuse=InvalidRequest)
     )
-    # The version a PATCH's If-Match names (threadline.domain.lifecycle).
+    # The version a PATCH's If-Match names (threadline.domain.inbox.lifecycle).
     return json_response(200, conversation, headers={"ETag": conversation_etag(conversation.version)})
 
 

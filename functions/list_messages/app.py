@@ -11,8 +11,8 @@ One resolver answers in one error envelope, so each contract has its own and the
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.caller import Caller
-from threadline.domain.message_views import agent_conversation_messages, conversation_messages
+from threadline.caller import Caller
+from threadline.domain.inbox.messages import agent_conversation_messages, conversation_messages
 from threadline.errors import InvalidRequest, Unauthorized
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 # Every request here may send through Meta: the Graph client (requests) loads at init, where SnapStart snapshots it,
 # not on a container's first send (the channel adapters import it only when they send).
 import threadline.meta.client  # noqa: F401
-from threadline.domain.sending import send_to_conversation, send_to_recipient
+from threadline.domain.replies.send import send_to_conversation, send_to_recipient
 from threadline.errors import NotFound
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response

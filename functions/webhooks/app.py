@@ -8,7 +8,7 @@ DeliveryDispatchFunction, never by these requests.
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.webhook_subscriptions import (
+from threadline.domain.events.subscriptions import (
     create_webhook,
     list_webhook_deliveries,
     list_webhooks,

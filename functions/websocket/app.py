@@ -4,14 +4,14 @@ Routes (template.yaml's WebSocketApi, chosen by `$request.body.action`): $connec
 $disconnect, subscribe_session, subscribe_conversation, unsubscribe, and $default for anything else, among it the
 `{"type": "subscribe_session", "sessionId": ...}` frames of the workspace session API's clients, which carry no
 `action` (threadline/realtime/actions.py reads both spellings). Each answer to a client frame is the route response:
-one JSON frame, an ack or an error (threadline/realtime/events.py).
+one JSON frame, an ack or an error (threadline/realtime/frames.py).
 """
 
 import json
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.realtime import answer_client_frame, forget_connection, register_connection
+from threadline.domain.live import answer_client_frame, forget_connection, register_connection
 from threadline.errors import ThreadlineError
 from threadline.observability import logger, metrics, tracer
 

@@ -10,11 +10,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from threadline.domain.webhooks import receive_whatsapp_notification, verify_subscription
+from threadline.domain.intake.whatsapp_notifications import receive_whatsapp_notification, verify_subscription
 from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.meta.webhook import SIGNATURE_HEADER, raw_body_bytes
-from threadline.models.webhooks import WebhookAcknowledged
+from threadline.models.whatsapp_notifications import WebhookAcknowledged
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)

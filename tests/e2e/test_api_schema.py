@@ -100,7 +100,7 @@ def _ingest(base_url: str, api_key: str, connection_id: str, phone: str) -> int:
 @pytest.fixture
 def arranged(gateway, admin, fake_graph, fake_bedrock) -> Arranged:
     from threadline.db.repositories.tenants import insert_user
-    from threadline.domain.connections import create_connection
+    from threadline.domain.intake.connections import create_connection
 
     base_url = gateway.base_url
     tenant = new_tenant(admin, "schema")

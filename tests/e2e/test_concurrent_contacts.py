@@ -139,7 +139,7 @@ def _webhook_delivery(phone_number_id: str, wa_id: str) -> bytes:
 
 
 def test_the_webhook_and_ingest_at_once_make_one_contact(gateway, admin, fake_graph, monkeypatch):
-    from threadline.domain.connections import create_connection
+    from threadline.domain.intake.connections import create_connection
     from threadline.meta.client import reset_meta_client
 
     monkeypatch.setenv("META_APP_SECRET", "concurrency-app-secret")

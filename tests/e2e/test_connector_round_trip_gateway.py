@@ -45,7 +45,7 @@ def wait_for_status(base_url: str, headers: dict[str, str], conversation_id: int
 def test_a_reply_goes_to_the_connector_and_its_status_comes_back_through_the_gateway(
     gateway, make_connector, admin, dispatcher
 ):
-    from threadline.domain.connector_callbacks import set_outbound_url
+    from threadline.domain.replies.connector_callbacks import set_outbound_url
 
     telegram = make_connector("telegram")
     headers = {"Authorization": f"Bearer {issue_token(tenant_id=str(telegram.tenant_id))}"}

@@ -426,7 +426,7 @@ def test_metas_webhook_pushes_inbound_messages_and_status_updates(live, fake_gra
 
 
 def test_a_closed_window_is_pushed_to_the_conversations_subscriber_once(live, admin, tenant_a):
-    from threadline.domain.window_expiry import expire_closed_windows
+    from threadline.domain.replies.expiry import expire_closed_windows
 
     conversation = http_ingest(live, tenant_a, "chat_window", "hello")["conversation_id"]
     expire_closed_windows()  # caught up: only this test's window is new

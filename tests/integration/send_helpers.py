@@ -25,7 +25,7 @@ class WhatsAppTenant:
 
 
 def make_whatsapp_tenant(admin: psycopg.Connection[Any]) -> WhatsAppTenant:
-    from threadline.domain.connections import create_connection
+    from threadline.domain.intake.connections import create_connection
 
     tenant_id = new_tenant(admin)
     phone_number_id = str(uuid.uuid4().int)[:15]

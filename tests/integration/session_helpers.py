@@ -36,7 +36,7 @@ def make_session(
     config_id: str | None = None,
 ) -> Session:
     """A session (in a new workspace unless one is named), made the way the CLI makes them."""
-    from threadline.domain.sessions import create_session, create_workspace
+    from threadline.domain.sessions.capture import create_session, create_workspace
 
     tenant = tenant_id or new_tenant(admin)
     if workspace_id is None:

@@ -68,7 +68,7 @@ def connector_tenant(make_connector: Any, platform: str, tenant_id: uuid.UUID | 
 
 
 def second_whatsapp_number(admin: psycopg.Connection[Any], tenant: WhatsAppTenant) -> WhatsAppTenant:
-    from threadline.domain.connections import create_connection
+    from threadline.domain.intake.connections import create_connection
 
     phone_number_id = str(uuid.uuid4().int)[:15]
     created = create_connection(
@@ -283,7 +283,7 @@ class TestWeChat:
 
 class TestPerConnectionRules:
     def test_a_whatsapp_connection_can_cap_replies_and_lengthen_its_window(self, admin, fake_graph, tenant):
-        from threadline.domain.connections import update_reply_rule
+        from threadline.domain.intake.connections import update_reply_rule
 
         conversation_id = customer_wrote(tenant, phone=PHONE, ago=timedelta(hours=30))
         assert window_of(tenant.tenant_id, conversation_id)["status"] == "expired"
@@ -301,7 +301,7 @@ class TestPerConnectionRules:
         assert len(fake_graph.send_requests) == 1
 
     def test_none_clears_the_window(self, admin, fake_graph, tenant):
-        from threadline.domain.connections import update_reply_rule
+        from threadline.domain.intake.connections import update_reply_rule
 
         conversation_id = customer_wrote(tenant, phone=PHONE, ago=timedelta(days=3))
 
@@ -312,7 +312,7 @@ class TestPerConnectionRules:
         assert send_to_conversation(tenant.tenant_id, conversation_id)[0] == 201
 
     def test_a_window_meta_closed_early_stays_closed_when_the_rule_changes(self, admin, fake_graph, tenant):
-        from threadline.domain.connections import update_reply_rule
+        from threadline.domain.intake.connections import update_reply_rule
 
         conversation_id = customer_wrote(tenant, phone=PHONE, ago=timedelta(hours=1))
         fake_graph.script(fake_graph.meta_error(131047, "Re-engagement message"))

@@ -23,8 +23,8 @@ from tests.integration.event_helpers import all_events
 from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
 from tests.integration.send_helpers import outbound_messages
 from tests.routes import call_route, service_claims
+from threadline.delivery.dispatcher import dispatch, sweep_deliveries
 from threadline.delivery.queue import QueuedDelivery
-from threadline.domain.deliveries import dispatch, sweep_deliveries
 
 STATUSES_PATH = "/v1/ingest/statuses"
 SEED_STATUSES_PATH = "/functions/v1/messaging-ingest/statuses"
@@ -42,7 +42,7 @@ def now_iso(delta: timedelta = timedelta()) -> str:
 
 def with_outbound_url(admin: psycopg.Connection[Any], connector: Connector, url: str | None) -> str | None:
     """Configure the connection's outbound URL as the CLI does; the signing secret when this gave it one."""
-    from threadline.domain.connector_callbacks import set_outbound_url
+    from threadline.domain.replies.connector_callbacks import set_outbound_url
 
     return set_outbound_url(admin, connector.connection_id, url).outbound_secret
 
@@ -584,7 +584,7 @@ class TestTheConnectionsEndpoint:
         )
 
     def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(self, admin, make_connector, fake_connector):
-        from threadline.domain.connector_callbacks import rotate_outbound_signing_secret
+        from threadline.domain.replies.connector_callbacks import rotate_outbound_signing_secret
 
         telegram = make_connector("telegram")
         old_secret = with_outbound_url(admin, telegram, fake_connector.url)

@@ -125,7 +125,7 @@ class TestList:
         assert [item["id"] for item in still_open["conversations"]] == [chat_b] and still_open["total"] == 1
 
     def test_a_capped_total_says_it_is_not_exact(self, tenant, monkeypatch):
-        import threadline.domain.conversations as conversations_domain
+        import threadline.domain.inbox.conversations as conversations_domain
 
         three_conversations(tenant)
         monkeypatch.setattr(conversations_domain, "TOTAL_COUNT_CAP", 2)
@@ -137,7 +137,7 @@ class TestList:
 
 class TestLocations:
     def test_conversations_follow_their_connection_into_a_location(self, tenant, make_connector, admin):
-        from threadline.domain.locations import create_location
+        from threadline.domain.intake.locations import create_location
 
         second_connector = make_connector("whatsapp", tenant_id=tenant.id)
         in_shop = ingest(tenant, chat("shop", "+15550000001", message("s", "2026-02-01T09:00:00Z")))
@@ -156,7 +156,7 @@ class TestLocations:
         assert {item["id"]: item["location_id"] for item in unfiltered["conversations"]}[elsewhere[0]] is None
 
     def test_location_and_status_together(self, tenant, admin):
-        from threadline.domain.locations import create_location
+        from threadline.domain.intake.locations import create_location
 
         chat_a, chat_b, _ = three_conversations(tenant)
         shop = create_location(admin, tenant_id=tenant.id, name="Shop", connection_ids=[tenant.connector.connection_id])
@@ -169,7 +169,7 @@ class TestLocations:
         assert [item["id"] for item in body["conversations"]] == [chat_b, chat_a] and body["total"] == 2
 
     def test_moving_or_deleting_a_location_moves_its_conversations(self, tenant, admin):
-        from threadline.domain.locations import create_location
+        from threadline.domain.intake.locations import create_location
 
         [conversation_id] = ingest(tenant, chat("c", "+15550000001", message("m", "2026-02-01T09:00:00Z")))
         first = create_location(
@@ -243,7 +243,7 @@ class TestWindowAndUnread:
 class TestOneConversation:
     @pytest.mark.parametrize("route", ["get_conversation", "get_conversation_v1"])
     def test_contact_channel_location_and_counts(self, tenant, admin, route):
-        from threadline.domain.locations import create_location
+        from threadline.domain.intake.locations import create_location
 
         shop = create_location(admin, tenant_id=tenant.id, name="Shop", connection_ids=[tenant.connector.connection_id])
         [conversation_id] = ingest(
@@ -308,7 +308,7 @@ class TestTenantIsolation:
         assert call(route, claims=other_tenant.claims, path_id=chat_a) == (404, {"error": "Conversation not found"})
 
     def test_filtering_by_another_tenants_location_finds_nothing(self, tenant, other_tenant, admin):
-        from threadline.domain.locations import create_location
+        from threadline.domain.intake.locations import create_location
 
         three_conversations(tenant)
         shop = create_location(admin, tenant_id=tenant.id, name="Shop", connection_ids=[tenant.connector.connection_id])

@@ -1,6 +1,6 @@
 """An existing PostgreSQL without RDS Proxy: the functions log in as threadline_app with the password kept in the
 Secrets Manager secret DB_PASSWORD_SECRET_ARN names (moto behind a local server that checks each request's SigV4
-signature, as the stdlib client in threadline.secrets_manager signs it), read once per container and read again
+signature, as the stdlib client in threadline.aws.secrets signs it), read once per container and read again
 after a SnapStart restore. The deployment rehearsal (tests/deploy) logs in this way against a server
 that checks the password."""
 

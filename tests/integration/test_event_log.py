@@ -14,7 +14,7 @@ from tests.integration import test_realtime_publisher
 from tests.integration.event_helpers import all_events, read_events
 from tests.integration.inbox_helpers import call, customer_writes, make_inbox, patch
 from tests.integration.test_realtime_publisher import subscribe
-from threadline.domain.events import purge_expired_events
+from threadline.domain.events.log import purge_expired_events
 
 
 def types_of(events: list[dict[str, Any]]) -> list[str]:
@@ -204,7 +204,7 @@ def test_a_subscriber_that_reconnects_catches_up_with_no_gap_and_no_duplicate(ma
 
 
 def test_the_expiry_job_appends_window_closed_in_the_transaction_that_moves_its_mark(make_connector, admin):
-    from threadline.domain.window_expiry import expire_closed_windows
+    from threadline.domain.replies.expiry import expire_closed_windows
 
     inbox = make_inbox(make_connector, admin)
     conversation_id = customer_writes(inbox, "chat_window_closing")

@@ -301,7 +301,7 @@ def test_malformed_filters_are_400s_naming_the_parameter(make_connector, query, 
 
 def test_a_cursor_of_a_foreign_shape_is_refused(make_connector):
     from threadline.db.repositories.conversations import ConversationFilters
-    from threadline.domain.conversations import conversation_list_fingerprint
+    from threadline.domain.inbox.conversations import conversation_list_fingerprint
     from threadline.domain.pagination import encode_keyset_cursor
 
     tenant = make_tenant(make_connector)

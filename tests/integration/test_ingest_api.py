@@ -278,7 +278,7 @@ class TestConnectorAuthentication:
         assert call_ingest(batch(mine), api_key=theirs.api_secret) == (401, {"error": "Invalid API key"})
 
     def test_inactive_connection(self, connector, admin):
-        from threadline.domain.connections import deactivate_connection
+        from threadline.domain.intake.connections import deactivate_connection
 
         deactivate_connection(admin, connector.connection_id)
         before = table_counts(admin)

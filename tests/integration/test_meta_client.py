@@ -317,7 +317,7 @@ def test_a_hook_runs_while_the_request_is_in_flight(fake_graph: FakeGraphApi) ->
     assert fake_graph.hook_errors == []
 
 
-# Credentials from Secrets Manager (AWS), read by threadline.secrets_manager from moto's server.
+# Credentials from Secrets Manager (AWS), read by threadline.aws.secrets from moto's server.
 
 
 @pytest.fixture

@@ -469,7 +469,7 @@ def test_a_window_expiry_reaches_its_own_conversations_subscribers_not_the_conta
 
 
 def test_many_subscribers_each_get_every_frame_in_order(admin, management_api, tenant_a):
-    from threadline.realtime.events import ConversationEvent
+    from threadline.realtime.frames import ConversationEvent
 
     first = ingest(tenant_a, "chat_crowd", ("c1", at(1)))
     conversation_id = first["conversation_id"]

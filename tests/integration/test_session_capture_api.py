@@ -397,7 +397,7 @@ class TestOneMessageModel:
             published.append((tenant_id, session_uuid, message, stored[0]))
 
         # Recorded at the domain's seam (the publisher itself is tested in test_realtime_publisher.py).
-        monkeypatch.setattr("threadline.domain.sessions.publish_session_message", publish_session_message)
+        monkeypatch.setattr("threadline.domain.sessions.capture.publish_session_message", publish_session_message)
         session = make_session(admin)
 
         _, body = capture("user", session, {"message": "hello", "metadata": {"k": "v"}})

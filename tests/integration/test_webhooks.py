@@ -17,8 +17,8 @@ from tests.integration.event_helpers import read_events
 from tests.integration.inbox_helpers import Answer, Inbox, call, customer_writes, make_inbox
 from threadline.delivery import transport
 from threadline.delivery.addresses import AddressRefused, resolve_destination
+from threadline.delivery.dispatcher import dispatch, sweep_deliveries
 from threadline.delivery.queue import QUEUE_URL_VARIABLE, QueuedDelivery, reset_queue_clients
-from threadline.domain.deliveries import dispatch, sweep_deliveries
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.template import load_template
 from tests.conftest import load_event
 from tests.integration.send_helpers import WhatsAppTenant, customer_wrote, make_whatsapp_tenant
-from threadline.domain.realtime import MAX_SUBSCRIPTIONS_PER_CONNECTION
+from threadline.domain.live import MAX_SUBSCRIPTIONS_PER_CONNECTION
 
 
 def websocket_handler() -> Any:

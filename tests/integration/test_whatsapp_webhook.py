@@ -56,7 +56,7 @@ class Number:
 
 @pytest.fixture
 def make_number(admin: psycopg.Connection[Any]) -> Callable[..., Number]:
-    from threadline.domain.connections import create_connection
+    from threadline.domain.intake.connections import create_connection
 
     def make(tenant_id: uuid.UUID | None = None, phone_number_id: str | None = None) -> Number:
         tenant = tenant_id or new_tenant(admin)

@@ -30,7 +30,7 @@ from tests.integration.ingest_helpers import batch, call_ingest, conversation, m
 
 
 def expire(**kwargs: Any):
-    from threadline.domain.window_expiry import expire_closed_windows
+    from threadline.domain.replies.expiry import expire_closed_windows
 
     return expire_closed_windows(**kwargs)
 

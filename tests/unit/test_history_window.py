@@ -3,7 +3,7 @@ budget lasts, and never a window with a hole in it."""
 
 from __future__ import annotations
 
-from threadline.domain.llm import (
+from threadline.domain.sessions.replies import (
     CHARACTERS_PER_TOKEN,
     MESSAGE_OVERHEAD_TOKENS,
     Turn,

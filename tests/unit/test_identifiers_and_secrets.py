@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from threadline.domain.identifiers import normalise_identifier
-from threadline.domain.secrets import api_secret_matches, digest_api_secret, generate_api_secret
+from threadline.domain.intake.secrets import api_secret_matches, digest_api_secret, generate_api_secret
+from threadline.identifiers import normalise_identifier
 
 
 @pytest.mark.parametrize(

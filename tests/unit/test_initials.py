@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from threadline.domain.message_views import initials
+from threadline.domain.inbox.messages import initials
 
 
 @pytest.mark.parametrize(

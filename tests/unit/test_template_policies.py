@@ -48,11 +48,11 @@ def test_every_function_that_uses_the_database_attaches_the_connect_policy_and_n
         if resource["Type"] == "AWS::Serverless::Function"
         and {"Ref": CONNECT_POLICY} in (resource["Properties"].get("Policies") or [])
     }
-    # A handler reaches the database through the layer's db or domain modules.
+    # A handler reaches the database through the layer's db, domain or delivery modules.
     uses_the_database = {
         function.logical_id
         for function in load_template().functions.values()
-        if re.search(r"^from threadline\.(db|domain)\b", function.module_file.read_text(), re.MULTILINE)
+        if re.search(r"^from threadline\.(db|domain|delivery)\b", function.module_file.read_text(), re.MULTILINE)
     } - {MIGRATE_FUNCTION}
 
     assert {"IngestFunction", "WebSocketFunction", "ExpireWindowsFunction"} <= uses_the_database

@@ -45,12 +45,12 @@ def forget_what_the_snapshot_holds() -> None:
     from threadline.db.connection import discard_app_connection
 
     discard_app_connection()
-    if "threadline.secrets_manager" in sys.modules:  # the Meta secret's cache lives there
-        sys.modules["threadline.secrets_manager"].clear_secret_cache()
+    if "threadline.aws.secrets" in sys.modules:  # the Meta secret's cache lives there
+        sys.modules["threadline.aws.secrets"].clear_secret_cache()
     for module_name, reset in (
         ("threadline.meta.client", "reset_meta_client"),
         ("threadline.realtime.publisher", "reset_management_client"),
-        ("threadline.domain.llm", "reset_llm_client"),
+        ("threadline.domain.sessions.replies", "reset_llm_client"),
     ):
         if module_name in sys.modules:
             getattr(sys.modules[module_name], reset)()

@@ -86,7 +86,7 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
-# A delivery (threadline.domain.deliveries): pending until a target answers 2xx (delivered), or given up (dead:
+# A delivery (threadline.delivery.dispatcher): pending until a target answers 2xx (delivered), or given up (dead:
 # 24 hours of retries, a 410, a disabled target); dead ones can be redelivered.
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from threadline.channels.base import NO_RULE, Channel, ReplyRule
 from threadline.channels.connector import ConnectorCallbackChannel
-from threadline.channels.whatsapp import WhatsAppChannel
+from threadline.channels.whatsapp.adapter import WhatsAppChannel
 from threadline.errors import InvalidRequest
 
 _CHANNELS: dict[str, Channel] = {}

@@ -1,7 +1,7 @@
 """The one sending interface every channel speaks, and the reply rule each channel sets.
 
 A channel adapter (WhatsApp through Meta, a connector's callback, the next one) is asked four things by the send
-path in threadline/domain/sending.py, which knows no channel by name:
+path in threadline/domain/replies/send.py, which knows no channel by name:
 - `check_can_send()`: may this channel be sent to at all (else a clear refusal, before anything is written);
 - `route(target)`: who sends and who receives on this channel (a refusal names what is missing);
 - `stage(conn, message)`: in the transaction that writes the pending message, write what the channel needs to commit

@@ -1,10 +1,10 @@
 """Connector channels (Signal, Telegram, WeChat): replies go back through the connector's own callback.
 
 A reply is delivered to the connection's `outbound_url` as a signed `message.outbound` delivery on the machinery
-webhooks use (threadline.domain.deliveries: the same signature headers, at least once, 24 hours of retries with
+webhooks use (threadline.delivery.dispatcher: the same signature headers, at least once, 24 hours of retries with
 backoff). The delivery is written by `stage`, in the transaction that stores the reply `pending`, so the two commit
 together; `send` only hands it to the dispatcher after the commit and answers `Queued`. What becomes of it is the
-connection target's (threadline.domain.connector_callbacks): a 2xx answer makes the message `sent` (with the
+connection target's (threadline.domain.replies.connector_callbacks): a 2xx answer makes the message `sent` (with the
 platform's id when the answer names it), a delivery given up makes it `failed`; later statuses come back through
 POST /v1/ingest/statuses.
 
@@ -27,7 +27,7 @@ from threadline.channels.base import (
     SendOutcome,
     SendTarget,
 )
-from threadline.domain.deliveries import DeliveryTarget, enqueue_delivery, hand_over_deliveries
+from threadline.delivery.dispatcher import DeliveryTarget, enqueue_delivery, hand_over_deliveries
 from threadline.errors import InvalidRequest
 from threadline.vocabulary import Platform
 

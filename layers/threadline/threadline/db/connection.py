@@ -35,7 +35,7 @@ def _password_from_secret(settings: Settings) -> str:
     """The application role's password from its secret, read as the Meta secret is (one signed GetSecretValue, no
     boto3 client on the first request) and cached there (SnapStart's after-restore hook clears that cache, so a
     restored container reads the secret again)."""
-    from threadline.secrets_manager import get_json_secret
+    from threadline.aws.secrets import get_json_secret
 
     assert settings.db_password_secret_arn is not None
     secret: Any = get_json_secret(

@@ -17,7 +17,7 @@ from threadline.errors import Forbidden
 from threadline.observability import logger
 
 if TYPE_CHECKING:  # a domain value the transaction only names; the database layer does not depend on the domain
-    from threadline.domain.caller import Caller
+    from threadline.caller import Caller
 
 T = TypeVar("T")
 

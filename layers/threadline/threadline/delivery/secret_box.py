@@ -2,7 +2,7 @@
 another row (another tenant's subscription) does not decrypt.
 
 The key material comes from Secrets Manager in AWS (`SIGNING_KEY_SECRET_ARN`, a JSON secret `{"key": "..."}` that
-CloudFormation generates, read with the standard-library call in threadline.secrets_manager) or from a local key file
+CloudFormation generates, read with the standard-library call in threadline.aws.secrets) or from a local key file
 (`SIGNING_KEY_FILE`, which `make dev` writes under .local/ on first use); the AES key is its SHA-256, so any long random
 string serves. Neither the key nor a secret is ever logged.
 """
@@ -14,7 +14,7 @@ import os
 import secrets
 from functools import lru_cache
 
-from threadline.secrets_manager import get_json_secret
+from threadline.aws.secrets import get_json_secret
 
 KEY_SECRET_VARIABLE = "SIGNING_KEY_SECRET_ARN"  # noqa: S105 - the variable's name, not a secret
 KEY_FILE_VARIABLE = "SIGNING_KEY_FILE"

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import threadline.domain.delivery_targets  # noqa: F401 - the sweep attempts every kind of target
-from threadline.domain.deliveries import sweep_deliveries
-from threadline.domain.events import purge_expired_events
-from threadline.domain.inbox_counts import compact_inbox_counts
-from threadline.domain.lifecycle import run_inbox_schedule
-from threadline.domain.window_expiry import expire_closed_windows, fail_unconfirmed_sends_now
+import threadline.domain.events.targets  # noqa: F401 - the sweep attempts every kind of target
+from threadline.delivery.dispatcher import sweep_deliveries
+from threadline.domain.events.log import purge_expired_events
+from threadline.domain.inbox.counts import compact_inbox_counts
+from threadline.domain.inbox.lifecycle import run_inbox_schedule
+from threadline.domain.replies.expiry import expire_closed_windows, fail_unconfirmed_sends_now
 
 
 def run_scheduled_work(*, remaining_time_ms: Callable[[], int] | None = None) -> dict[str, Any]:

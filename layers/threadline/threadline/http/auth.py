@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from threadline.caller import Caller
 from threadline.config import get_settings
-from threadline.domain.caller import Caller
 from threadline.errors import Unauthorized
 from threadline.models.ids import parse_uuid
 

@@ -28,6 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 
+from threadline.aws.secrets import clear_secret_cache
 from threadline.meta.config import MetaSettings, get_meta_settings
 from threadline.meta.errors import (
     MetaError,
@@ -37,7 +38,6 @@ from threadline.meta.errors import (
     meta_error_from_response,
 )
 from threadline.observability import logger
-from threadline.secrets_manager import clear_secret_cache
 
 # An attempt is only worth starting with this much time left: a connect plus a short answer.
 MIN_ATTEMPT_SECONDS = 0.25

@@ -1,7 +1,7 @@
 """How Threadline reaches Meta's WhatsApp Cloud API, read from the environment once per container.
 
 In AWS the credentials live in one Secrets Manager secret (`META_SECRET_ARN`, a JSON object with `access_token`,
-`app_secret` and `verify_token`), read with one signed call (threadline.secrets_manager, no boto3) and cached for
+`app_secret` and `verify_token`), read with one signed call (threadline.aws.secrets, no boto3) and cached for
 `META_SECRET_MAX_AGE_SECONDS`,
 so a rotated token reaches warm containers without a redeploy. Locally, and in tests, the plain variables
 `META_ACCESS_TOKEN`, `META_APP_SECRET` and `META_VERIFY_TOKEN` take precedence.
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from threadline.secrets_manager import get_json_secret
+from threadline.aws.secrets import get_json_secret
 
 # Meta retires Graph API versions about two years after release; the seed's v18.0 is gone.
 DEFAULT_GRAPH_API_VERSION = "v24.0"

@@ -161,7 +161,7 @@ class SessionMessage(_Camel):
     contextType: str
     contextId: str
     channel: str
-    username: str  # never null: threadline.domain.sessions.message_username
+    username: str  # never null: threadline.domain.sessions.capture.message_username
     attachments: list[Any] | None = None
     summarizedUpto: int | None = None
     createdAt: Timestamp

@@ -40,11 +40,11 @@ from threadline.db.repositories.realtime import (
     find_window_subscribers,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.deliveries import hand_over_deliveries
-from threadline.domain.inbox_counts import current_inbox_counts_frame
+from threadline.delivery.dispatcher import hand_over_deliveries
+from threadline.domain.inbox.counts import current_inbox_counts_frame
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import INBOX_TOPIC_ID
-from threadline.realtime.events import (
+from threadline.realtime.frames import (
     ConversationEvent,
     MessageEventKind,
     conversation_message_event,
@@ -339,7 +339,7 @@ def _deliver_in_order(subscribers: Sequence[Subscriber], events: Sequence[Conver
 
 
 def _frame_event_key(frame: Mapping[str, Any]) -> FrameEventKey | None:
-    """Which event of the log a frame shows (see threadline.realtime.events for the frames)."""
+    """Which event of the log a frame shows (see threadline.realtime.frames for the frames)."""
     kind = frame.get("type")
     if kind == "conversation_message":
         types = FRAME_MESSAGE_EVENT_TYPES[frame["event"]]

@@ -21,7 +21,7 @@ from threadline.db.repositories.connections import (
     set_reply_rule,
     update_api_secret_digest,
 )
-from threadline.domain.secrets import digest_api_secret, generate_api_secret
+from threadline.domain.intake.secrets import digest_api_secret, generate_api_secret
 from threadline.errors import InvalidRequest, NotFound
 from threadline.vocabulary import PLATFORMS
 

@@ -1,5 +1,5 @@
 """A conversation's lifecycle and ownership: an agent's change (PATCH) and snoozes ending (the customer re-opening
-it is threadline.domain.inbound's).
+it is threadline.domain.intake.inbound's).
 
 Rules:
 - `status` is open, pending, snoozed or resolved. Snoozing takes an optional `snoozed_until` in the future (null:
@@ -8,9 +8,9 @@ Rules:
 - Optimistic concurrency: the change is a compare-and-set on `version` (the ETag); an If-Match naming another
   version is refused with 412 and nothing changes.
 - A snooze with a time ends at that time, when the scheduled run (every few minutes) gets to it (a customer's new
-  message ends it sooner: threadline.domain.inbound).
-- Every change writes an activity message and is announced after commit (threadline.domain.activity); capacity an
-  agent frees (a resolve, an unassignment) hands out the unassigned queue (threadline.domain.assignment).
+  message ends it sooner: threadline.domain.intake.inbound).
+- Every change writes an activity message and is announced after commit (threadline.domain.inbox.activity); capacity an
+  agent frees (a resolve, an unassignment) hands out the unassigned queue (threadline.domain.inbox.assignment).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.caller import Actor, Caller
 from threadline.db.repositories.lifecycle import (
     ActivityEntry,
     ConversationState,
@@ -39,12 +40,11 @@ from threadline.db.repositories.lifecycle import (
     wake_due_snoozes,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain import activity
-from threadline.domain.activity import ChangeNotice, announce, person
-from threadline.domain.auto_assignment import auto_assign, hand_out_queue
-from threadline.domain.caller import Actor, Caller
-from threadline.domain.conversations import read_conversation_detail
-from threadline.domain.inbound import reopen_notice
+from threadline.domain.inbox import activity
+from threadline.domain.inbox.activity import ChangeNotice, announce, person
+from threadline.domain.inbox.auto_assignment import auto_assign, hand_out_queue
+from threadline.domain.inbox.conversations import read_conversation_detail
+from threadline.domain.intake.inbound import reopen_notice
 from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound, PreconditionFailed
 from threadline.models.conversations import ConversationChange, ConversationDetail
 from threadline.observability import logger, metrics

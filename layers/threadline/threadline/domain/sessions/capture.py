@@ -6,7 +6,7 @@ its `wses_` id or uuid; a session of another workspace, or of another tenant (RL
 
 A user message with process=true:
 1. one transaction: store the user message and read the history the reply needs; commit; broadcast it;
-2. outside any transaction: ask the language model (threadline.domain.llm), threaded by claudeSessionId;
+2. outside any transaction: ask the language model (threadline.domain.sessions.replies), threaded by claudeSessionId;
 3. a second transaction: store the reply as the assistant message (same channel, context and thread); broadcast.
 When 2 or 3 fails the user message stays stored, and the answer is the seed's: 500 with
 {success: true, userMessage, processingError} (ReplyNotProduced, answered by threadline.http.errors).
@@ -26,6 +26,8 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.bedrock.config import get_llm_settings
+from threadline.caller import Caller
 from threadline.db.repositories.sessions import (
     NewSessionMessage,
     SessionMessageRow,
@@ -38,8 +40,7 @@ from threadline.db.repositories.sessions import (
     recent_session_history,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Caller
-from threadline.domain.llm import (
+from threadline.domain.sessions.replies import (
     CHARACTERS_PER_TOKEN,
     LlmFailure,
     Role,
@@ -48,7 +49,6 @@ from threadline.domain.llm import (
     history_window,
 )
 from threadline.errors import Conflict, NotFound, ReplyNotProduced
-from threadline.llm_config import get_llm_settings
 from threadline.models.ids import parse_uuid
 from threadline.models.sessions import (
     SESSION_NOT_FOUND,

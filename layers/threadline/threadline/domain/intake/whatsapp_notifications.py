@@ -18,13 +18,14 @@ import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from psycopg.types.json import Jsonb
 
+from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.db.repositories.lifecycle import (
     InboundFollowUp,
     Reopened,
     conversations_created_now,
     find_inbound_follow_up,
 )
-from threadline.db.repositories.webhooks import (
+from threadline.db.repositories.whatsapp_inbound import (
     AppliedStatuses,
     InboundBatch,
     StatusBatch,
@@ -35,14 +36,13 @@ from threadline.db.repositories.webhooks import (
     store_inbound_messages,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.deliveries import hand_over_deliveries
-from threadline.domain.identifiers import normalise_identifier
-from threadline.domain.inbound import after_inbound_committed, reopen_for_inbound_messages
-from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversation_key
+from threadline.delivery.dispatcher import hand_over_deliveries
+from threadline.domain.intake.inbound import after_inbound_committed, reopen_for_inbound_messages
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
+from threadline.identifiers import normalise_identifier
 from threadline.meta.config import get_meta_settings
 from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notification, signature_matches
-from threadline.models.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
+from threadline.models.whatsapp_notifications import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
 from threadline.vocabulary import PREVIEW_CHARS, TRACKED_STATUSES

@@ -29,7 +29,7 @@ from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.errors import Forbidden, InvalidRequest, NotFound, ThreadlineError
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import TopicAction, parse_action
-from threadline.realtime.events import error_frame, subscription_frame
+from threadline.realtime.frames import error_frame, subscription_frame
 
 # API Gateway closes every WebSocket connection after two hours.
 CONNECTION_LIFETIME = timedelta(hours=2)

@@ -22,8 +22,8 @@ from threadline.db.repositories.connector_callbacks import (
     find_connection_message,
 )
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
-from threadline.domain.ingest import authorise_connection
-from threadline.domain.sending import THREADLINE_EXTERNAL_ID_PREFIX
+from threadline.domain.intake.ingest import authorise_connection
+from threadline.domain.replies.send import THREADLINE_EXTERNAL_ID_PREFIX
 from threadline.models.connector_statuses import (
     ReportedStatus,
     StatusReportRequest,

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from threadline.domain.caller import Actor
-from threadline.realtime.events import conversation_updated_event, inbox_conversation_frame
+from threadline.caller import Actor
+from threadline.realtime.frames import conversation_updated_event, inbox_conversation_frame
 from threadline.realtime.publisher import publish_conversation_events, publish_inbox_events, publish_stored_messages
 from threadline.vocabulary import ConversationStatus, InboxEventKind
 

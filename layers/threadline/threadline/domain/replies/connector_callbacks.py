@@ -29,10 +29,10 @@ from threadline.db.repositories.connector_callbacks import (
 )
 from threadline.db.repositories.deliveries import DeliveryRow
 from threadline.delivery.addresses import AddressRefused, check_url
+from threadline.delivery.dispatcher import AfterCommit, Endpoint, register_target_kind
 from threadline.delivery.secret_box import decrypt_secret, encrypt_secret, generate_signing_secret
 from threadline.delivery.transport import Answer
-from threadline.domain.deliveries import AfterCommit, Endpoint, register_target_kind
-from threadline.domain.webhook_subscriptions import ROTATION_OVERLAP
+from threadline.domain.events.subscriptions import ROTATION_OVERLAP
 from threadline.errors import InvalidRequest, NotFound
 from threadline.observability import logger
 from threadline.realtime.publisher import publish_stored_messages

@@ -12,7 +12,7 @@ counts the agent's load again under that lock, so concurrent assignments to one 
 none can push the agent over the cap. One agent lock per candidate, taken in rank order: should two assignments
 still cross, PostgreSQL's deadlock detection rolls one back and run_in_transaction runs it again.
 
-Apart from threadline.domain.assignment (the agent and team routes, with their response models), so the inbound
+Apart from threadline.domain.inbox.assignment (the agent and team routes, with their response models), so the inbound
 writers and the scheduled run load only this.
 """
 
@@ -37,7 +37,7 @@ from threadline.db.repositories.assignment import (
 )
 from threadline.db.repositories.lifecycle import ActivityEntry, insert_activity_messages
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.activity import ChangeNotice, announce, auto_assignment_activity, person
+from threadline.domain.inbox.activity import ChangeNotice, announce, auto_assignment_activity, person
 from threadline.observability import logger
 
 # Agents tried per ranking: the best few, locked one by one; a fresh ranking if all of them filled up meanwhile.

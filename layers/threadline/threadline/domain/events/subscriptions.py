@@ -1,6 +1,6 @@
 """Webhook subscriptions: a tenant's integrations hear about the event types they chose, signed, at least once.
 
-The subscription is a delivery target (threadline.domain.deliveries): its deliveries are written by the event log's
+The subscription is a delivery target (threadline.delivery.dispatcher): its deliveries are written by the event log's
 fan-out trigger (migration 0016) in the transaction of each change. This module owns the API's rules (the URL is
 checked as each attempt checks it, the secret is shown once and stored sealed, a rotation keeps the old secret
 signing for ROTATION_OVERLAP) and the target's behaviour: its endpoint, and a 410 disabling it.
@@ -15,6 +15,7 @@ from uuid import UUID
 
 import psycopg
 
+from threadline.caller import Caller
 from threadline.db.repositories.deliveries import (
     DeliveryRow,
     end_target_deliveries,
@@ -32,10 +33,9 @@ from threadline.db.repositories.webhook_subscriptions import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.addresses import AddressRefused, check_url
+from threadline.delivery.dispatcher import RETRY_FOR, Endpoint, hand_over_deliveries, register_target_kind
 from threadline.delivery.secret_box import decrypt_secret, encrypt_secret, generate_signing_secret
 from threadline.delivery.transport import Answer
-from threadline.domain.caller import Caller
-from threadline.domain.deliveries import RETRY_FOR, Endpoint, hand_over_deliveries, register_target_kind
 from threadline.errors import InvalidRequest, NotFound
 from threadline.models.webhook_subscriptions import (
     DELIVERIES_PAGE,

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 
+from threadline.caller import Caller
 from threadline.db.repositories.messages import (
     ConversationHeader,
     MessageRow,
@@ -27,7 +28,6 @@ from threadline.db.repositories.messages import (
     list_messages_page,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Caller
 from threadline.domain.pagination import (
     InvalidCursor,
     decode_cursor,

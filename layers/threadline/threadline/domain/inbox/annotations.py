@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from threadline.caller import Actor, Caller
 from threadline.db.repositories.annotations import (
     ReceiptTarget,
     WrittenMessage,
@@ -41,9 +42,8 @@ from threadline.db.repositories.lifecycle import find_agent
 from threadline.db.repositories.messages import find_conversation_header
 from threadline.db.repositories.realtime import RealtimeMessage
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Actor, Caller
-from threadline.domain.message_views import message_view
-from threadline.domain.read_receipts import send_read_receipt
+from threadline.domain.inbox.messages import message_view
+from threadline.domain.inbox.read_receipts import send_read_receipt
 from threadline.errors import CONVERSATION_NOT_FOUND, Forbidden, InvalidRequest, NotFound
 from threadline.models.annotations import (
     ConversationLabels,
@@ -56,7 +56,7 @@ from threadline.models.annotations import (
     distinct_labels,
 )
 from threadline.models.messages import MessageView
-from threadline.realtime.events import ConversationEvent, conversation_message_event, conversation_updated_event
+from threadline.realtime.frames import ConversationEvent, conversation_message_event, conversation_updated_event
 from threadline.realtime.publisher import publish_conversation_events
 
 NOT_AN_AGENT_MESSAGE = "This token names no agent of the tenant: labels, notes and read state need an agent's own token"

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from threadline.caller import Caller
 from threadline.db.repositories.search import (
     ContactHitRow,
     MessageHitRow,
@@ -23,7 +24,6 @@ from threadline.db.repositories.search import (
     search_messages,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Caller
 from threadline.domain.pagination import (
     InvalidCursor,
     KeyPart,

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from threadline.caller import Caller
 from threadline.channels import Channel, channel_for, effective_reply_rule
 from threadline.channels.base import (
     ChannelRoute,
@@ -42,6 +43,7 @@ from threadline.channels.base import (
     TemplateContent,
     WindowClosed,
 )
+from threadline.channels.whatsapp.keys import whatsapp_conversation_key
 from threadline.db.repositories.idempotency import (
     IdempotencyRecord,
     attach_message_to_key,
@@ -69,10 +71,7 @@ from threadline.db.repositories.sending import (
     note_message_outcome_unknown,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Caller
-from threadline.domain.identifiers import normalise_identifier
-from threadline.domain.read_receipts import send_read_receipt_after_reply
-from threadline.domain.whatsapp import whatsapp_conversation_key
+from threadline.domain.inbox.read_receipts import send_read_receipt_after_reply
 from threadline.errors import (
     Conflict,
     Forbidden,
@@ -83,6 +82,7 @@ from threadline.errors import (
     UpstreamFailure,
     error_for_status,
 )
+from threadline.identifiers import normalise_identifier
 from threadline.models.ids import parse_id
 from threadline.models.sending import (
     ConversationSendRequest,
@@ -92,7 +92,7 @@ from threadline.models.sending import (
     SendResponse,
 )
 from threadline.observability import logger
-from threadline.realtime.events import MessageEventKind, outbound_message
+from threadline.realtime.frames import MessageEventKind, outbound_message
 from threadline.realtime.publisher import ExpiredWindow, publish_message_event, publish_window_expiries
 from threadline.vocabulary import SENT_STATUSES
 

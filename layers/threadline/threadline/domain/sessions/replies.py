@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from threadline.llm_config import LlmSettings, get_llm_settings
+from threadline.bedrock.config import LlmSettings, get_llm_settings
 from threadline.observability import logger, tracer
 
 NOT_CONFIGURED_MESSAGE = "No language model is configured"

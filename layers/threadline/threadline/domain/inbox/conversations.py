@@ -16,6 +16,7 @@ from uuid import UUID
 
 import psycopg
 
+from threadline.caller import Caller
 from threadline.channels import effective_reply_rule
 from threadline.db.repositories.conversations import (
     ConversationDetailRow,
@@ -28,7 +29,6 @@ from threadline.db.repositories.conversations import (
     list_conversations,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Caller
 from threadline.domain.pagination import (
     InvalidCursor,
     KeyPart,

@@ -65,8 +65,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
+from threadline.caller import Actor
 from threadline.db.repositories.realtime import RealtimeMessage
-from threadline.domain.caller import Actor
 from threadline.models.timestamps import js_timestamp
 from threadline.vocabulary import CONVERSATION_STATUSES, InboxEventKind, Topic
 

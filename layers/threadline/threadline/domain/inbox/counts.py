@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from threadline.caller import Caller
 from threadline.db.repositories.inbox_counts import (
     compact_count_deltas,
     sum_by_key,
@@ -25,10 +26,9 @@ from threadline.db.repositories.inbox_counts import (
     sum_team_counts,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Caller
 from threadline.models.conversations import InboxCounts, InboxCountsQuery, TeamCounts
 from threadline.observability import logger
-from threadline.realtime.events import inbox_counts_frame
+from threadline.realtime.frames import inbox_counts_frame
 
 
 def read_inbox_counts(caller: Caller, query: InboxCountsQuery) -> InboxCounts:

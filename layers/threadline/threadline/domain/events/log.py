@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.caller import Caller
 from threadline.db.repositories.events import purge_events, read_event_page
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.caller import Caller
 from threadline.errors import Gone
 from threadline.models.events import Event, EventsPage, EventsQuery
 from threadline.observability import logger, metrics

@@ -1,6 +1,6 @@
 """The tenant's agents and teams, and an agent's own availability (the agent and team routes).
 
-Handing conversations to agents is threadline.domain.auto_assignment's: coming online hands the agent the waiting
+Handing conversations to agents is threadline.domain.inbox.auto_assignment's: coming online hands the agent the waiting
 queue from there.
 """
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import psycopg
 
+from threadline.caller import Caller
 from threadline.db.repositories.assignment import list_agents, list_teams, set_availability
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.auto_assignment import hand_out_queue
-from threadline.domain.caller import Caller
+from threadline.domain.inbox.auto_assignment import hand_out_queue
 from threadline.errors import Forbidden
 from threadline.models.ownership import (
     Agent,

@@ -121,7 +121,7 @@ def register_target_kind(kind: DeliveryTargetKind, handler: TargetKind) -> None:
 
 def _target_kind(kind: DeliveryTargetKind) -> TargetKind:
     if kind not in _target_kinds:
-        import threadline.domain.delivery_targets  # noqa: F401 - registers every kind (they import this module)
+        import threadline.domain.events.targets  # noqa: F401 - registers every kind (they import this module)
     return _target_kinds[kind]
 
 

@@ -9,7 +9,7 @@ Rules:
   `find_inbound_follow_up`): a tenant without auto-assignment anywhere, or without any WebSocket subscription, pays
   no query after the commit for them.
 
-Kept apart from threadline.domain.lifecycle (an agent's PATCH, snooze wake-ups), so the inbound functions load
+Kept apart from threadline.domain.inbox.lifecycle (an agent's PATCH, snooze wake-ups), so the inbound functions load
 only what these rules use.
 """
 
@@ -27,9 +27,9 @@ from threadline.db.repositories.lifecycle import (
     reopen_after_inbound_messages,
     reopen_after_ingested_messages,
 )
-from threadline.domain import activity
-from threadline.domain.activity import ChangeNotice, announce
-from threadline.domain.auto_assignment import auto_assign
+from threadline.domain.inbox import activity
+from threadline.domain.inbox.activity import ChangeNotice, announce
+from threadline.domain.inbox.auto_assignment import auto_assign
 from threadline.observability import logger
 
 

@@ -1,0 +1,1 @@
+"""Amazon Bedrock: the Converse client and the model settings (an adapter, like meta/)."""

@@ -1,0 +1,1 @@
+"""The event log (catch-up and retention) and tenants' webhook subscriptions; the delivery target kinds."""

@@ -1,0 +1,1 @@
+"""The team inbox: conversations and messages as agents read them, lifecycle, assignment, labels, notes, read state, counts, search."""

@@ -1,0 +1,1 @@
+"""What goes out: agents' replies on every channel, their replay, connector callbacks, window expiry."""

@@ -1,0 +1,1 @@
+"""Workspace chat sessions: message capture and optional LLM replies."""
