@@ -47,10 +47,11 @@ test: install lint sam-validate build ## everything CI runs: lint, SAM validatio
 test-fast: install ## the test suite alone
 	$(SAM_BUILD_ENV) $(BIN)/pytest
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the layer's import contract (import-linter, [tool.importlinter] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/threadline/threadline devtools bench
+	PYTHONPATH=layers/threadline $(BIN)/lint-imports
 
 sam-validate: install ## sam validate --lint (cfn-lint)
 	$(BIN)/sam validate --lint

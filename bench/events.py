@@ -200,6 +200,7 @@ def _ingest_messages(handler: Any, lane: Lane, count: int, *, prefix: str) -> No
 def bench_dispatch(admin: psycopg.Connection[Any], handler: Any) -> dict[str, Any]:
     from threadline.delivery.dispatcher import dispatch
     from threadline.delivery.queue import QueuedDelivery
+    from threadline.domain.events.targets import TARGET_KINDS
 
     with WebhookReceiver() as receiver:
         lane, _ = _tenant_with_webhook(admin, receiver.url, "dispatch")
@@ -210,7 +211,7 @@ def bench_dispatch(admin: psycopg.Connection[Any], handler: Any) -> dict[str, An
         queued = [QueuedDelivery(lane.tenant_id, row[0]) for row in rows]
         started = time.perf_counter()
         for start in range(0, len(queued), DISPATCH_BATCH):
-            outcome = _quiet(lambda start=start: dispatch(queued[start : start + DISPATCH_BATCH]))
+            outcome = _quiet(lambda start=start: dispatch(queued[start : start + DISPATCH_BATCH], kinds=TARGET_KINDS))
             if outcome.delivered != len(queued[start : start + DISPATCH_BATCH]):
                 raise RuntimeError(f"dispatch delivered {outcome.delivered} of a batch")
         dispatch_seconds = time.perf_counter() - started

@@ -14,9 +14,37 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from devtools.paths import REPO_ROOT, TEMPLATE_PATH
 
 _NO_VALUE = object()
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt, ...) as their long-form dicts."""
+
+
+def _tag_constructor(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _tag_constructor)
+
+
+def template_document(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template as CloudFormation sees it, short-form tags read as their long forms (`{"Ref": ...}`)."""
+    document: dict[str, Any] = yaml.load(path.read_text("utf-8"), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader
+    return document
 
 
 class _NoManagedPolicies:
@@ -30,8 +58,6 @@ def transformed_template(parameters: dict[str, str], path: Path = TEMPLATE_PATH)
     """The SAM-transformed template (plain CloudFormation), local code paths written as S3 URIs as `sam package`
     would."""
     from samtranslator.translator.transform import transform
-
-    from devtools.template import template_document  # it reads conditions through this module
 
     document = template_document(path)
     for resource in document["Resources"].values():

@@ -72,26 +72,26 @@ class LocalDispatcher:
 
     def _run(self) -> None:
         from threadline.delivery.dispatcher import dispatch, sweep_deliveries
+        from threadline.domain.events.targets import TARGET_KINDS
 
         next_sweep = time.monotonic()
         while not self._stopping.is_set():
             batch = self.queue.take(timeout=0.2)
             if batch:
                 try:
-                    dispatch(batch)
+                    dispatch(batch, kinds=TARGET_KINDS)
                 except Exception as error:  # a development server keeps serving; the sweep retries
                     print(f"delivery dispatch failed: {type(error).__name__}: {error}", flush=True)
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + self.sweep_every_seconds
                 try:
-                    sweep_deliveries()
+                    sweep_deliveries(kinds=TARGET_KINDS)
                 except Exception as error:
                     print(f"delivery sweep failed: {type(error).__name__}: {error}", flush=True)
 
 
 def start_local_dispatcher(*, sweep_every_seconds: float = SWEEP_EVERY_SECONDS) -> LocalDispatcher:
     """Register the in-process queue with the layer and start consuming it."""
-    import threadline.domain.events.targets  # noqa: F401 - every kind of target
     from threadline.delivery.queue import register_local_queue
 
     queue = LocalDeliveryQueue()

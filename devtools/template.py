@@ -12,36 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from devtools.cfn import evaluate_conditions, parameter_values
+from devtools.cfn import evaluate_conditions, parameter_values, template_document
 from devtools.paths import REPO_ROOT, TEMPLATE_PATH
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt, ...) as their long-form dicts."""
-
-
-def _tag_constructor(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _tag_constructor)
-
-
-def template_document(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """The template as CloudFormation sees it, short-form tags read as their long forms (`{"Ref": ...}`)."""
-    document: dict[str, Any] = yaml.load(path.read_text("utf-8"), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader
-    return document
 
 
 @dataclass(frozen=True)

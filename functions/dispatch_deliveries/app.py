@@ -8,6 +8,7 @@ attempt could not even be recorded, e.g. the database was unreachable.
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadline.delivery.dispatcher import dispatch, queued_from_records
+from threadline.domain.events.targets import TARGET_KINDS
 from threadline.observability import logger, metrics, tracer
 
 
@@ -16,7 +17,7 @@ from threadline.observability import logger, metrics, tracer
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     messages = queued_from_records(event.get("Records") or [])
-    outcome = dispatch([queued for _, queued in messages])
+    outcome = dispatch([queued for _, queued in messages], kinds=TARGET_KINDS)
     failed = {id(queued) for queued in outcome.failed}
     return {
         "batchItemFailures": [{"itemIdentifier": message_id} for message_id, queued in messages if id(queued) in failed]

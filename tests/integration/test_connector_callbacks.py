@@ -25,6 +25,7 @@ from tests.integration.send_helpers import outbound_messages
 from tests.routes import call_route, service_claims
 from threadline.delivery.dispatcher import dispatch, sweep_deliveries
 from threadline.delivery.queue import QueuedDelivery
+from threadline.domain.events.targets import TARGET_KINDS
 
 STATUSES_PATH = "/v1/ingest/statuses"
 SEED_STATUSES_PATH = "/functions/v1/messaging-ingest/statuses"
@@ -117,7 +118,7 @@ class TestTheRoundTrip:
         assert (delivery["event_type"], delivery["status"]) == ("message.outbound", "pending")
 
         # And the dispatcher runs (no queue here: the sweep attempts it itself)
-        sweep_deliveries()
+        sweep_deliveries(kinds=TARGET_KINDS)
 
         # Then the connector got one POST, signed with the connection's own secret
         [request] = fake_connector.requests
@@ -216,7 +217,7 @@ class TestTheRoundTrip:
         report(signal, {"external_id": "sig_777", "status": "delivered", "occurred_at": now_iso()})
         fake_connector.script(answer_with("sig_777"))
 
-        sweep_deliveries()
+        sweep_deliveries(kinds=TARGET_KINDS)
 
         # One message: the reply the agent's client knows, under the platform's id, as far along as the copy was
         [remaining] = outbound_messages(admin, signal.tenant_id)
@@ -246,11 +247,11 @@ class TestTheRoundTrip:
         [delivery] = deliveries_of(admin, telegram)
         queued = [QueuedDelivery(telegram.tenant_id, delivery["id"])]
 
-        first = dispatch(queued)
+        first = dispatch(queued, kinds=TARGET_KINDS)
         assert (first.retrying, first.delivered) == (1, 0)
         assert message_row(admin, body["message"]["id"])["status"] == "pending"
         due = deliveries_of(admin, telegram)[0]["next_attempt_at"]
-        second = dispatch(queued, now=due)
+        second = dispatch(queued, now=due, kinds=TARGET_KINDS)
 
         assert (second.retrying, second.delivered) == (0, 1)
         assert {request.headers["threadline-delivery"] for request in fake_connector.requests} == {str(delivery["id"])}
@@ -267,7 +268,7 @@ class TestTheRoundTrip:
         conversation_id = customer_writes(telegram, "tg_noid")
         fake_connector.script(Reply(202, b"queued"))
         message_id = reply(telegram, conversation_id)[1]["message"]["id"]
-        sweep_deliveries()
+        sweep_deliveries(kinds=TARGET_KINDS)
         assert message_row(admin, message_id)["status"] == "sent"
 
         status, body = report(
@@ -292,7 +293,7 @@ class TestTheRoundTrip:
         fake_connector.script(answer_with("tg_5"))  # the customer's own message's id: a connector's mistake
         message_id = reply(telegram, conversation_id)[1]["message"]["id"]
 
-        sweep_deliveries()
+        sweep_deliveries(kinds=TARGET_KINDS)
 
         stored = message_row(admin, message_id)
         assert stored["status"] == "sent" and stored["external_id"].startswith("tl_")
@@ -310,9 +311,9 @@ class TestTheRoundTrip:
         message_id = reply(telegram, conversation_id)[1]["message"]["id"]
         [delivery] = deliveries_of(admin, telegram)
         queued = [QueuedDelivery(telegram.tenant_id, delivery["id"])]
-        dispatch(queued)
+        dispatch(queued, kinds=TARGET_KINDS)
 
-        outcome = dispatch(queued, now=delivery["give_up_at"] - timedelta(seconds=1))
+        outcome = dispatch(queued, now=delivery["give_up_at"] - timedelta(seconds=1), kinds=TARGET_KINDS)
 
         assert outcome.dead == 1
         stored = message_row(admin, message_id)
@@ -371,7 +372,7 @@ class TestRefusals:
             },
         )
         assert len(deliveries_of(admin, wechat)) == 5
-        sweep_deliveries()
+        sweep_deliveries(kinds=TARGET_KINDS)
         assert sorted(json.loads(r.body)["data"]["content"] for r in fake_connector.requests) == [
             f"reply {n}" for n in range(5)
         ]
@@ -499,7 +500,7 @@ class TestStatusesRoute:
         second = customer_writes(telegram, "tg_chat_b", "@bob")
         fake_connector.script(answer_with("7"), answer_with("7"))  # Telegram numbers messages per chat
         ids = [reply(telegram, first)[1]["message"]["id"], reply(telegram, second)[1]["message"]["id"]]
-        sweep_deliveries()
+        sweep_deliveries(kinds=TARGET_KINDS)
         assert {message_row(admin, i)["external_id"] for i in ids} == {"7"}
 
         ambiguous = report(telegram, {"external_id": "7", "status": "read", "occurred_at": now_iso()})[1]
@@ -597,9 +598,9 @@ class TestTheConnectionsEndpoint:
         reply(telegram, conversation_id, {"content": "second"})
         first, second = deliveries_of(admin, telegram)
 
-        dispatch([QueuedDelivery(telegram.tenant_id, first["id"])])
+        dispatch([QueuedDelivery(telegram.tenant_id, first["id"])], kinds=TARGET_KINDS)
         after_overlap = rotated.previous_secret_expires_at + timedelta(minutes=1)
-        dispatch([QueuedDelivery(telegram.tenant_id, second["id"])], now=after_overlap)
+        dispatch([QueuedDelivery(telegram.tenant_id, second["id"])], now=after_overlap, kinds=TARGET_KINDS)
 
         during, after = fake_connector.requests
         assert during.headers["threadline-signature"].count("v1=") == 2

@@ -211,7 +211,7 @@ class TestIsolationAndInput:
 class TestInboxCountsFrame:
     def test_the_frame_carries_every_status_with_each_agents_and_teams_share(self, admin, make_connector):
         from threadline.db.tenancy import run_in_transaction
-        from threadline.domain.inbox.counts import current_inbox_counts_frame
+        from threadline.realtime.publisher import current_inbox_counts_frame
 
         tenant = make_tenant(make_connector)
         ana = add_agent(admin, tenant, "Ana")

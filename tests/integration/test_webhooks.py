@@ -19,6 +19,7 @@ from threadline.delivery import transport
 from threadline.delivery.addresses import AddressRefused, resolve_destination
 from threadline.delivery.dispatcher import dispatch, sweep_deliveries
 from threadline.delivery.queue import QUEUE_URL_VARIABLE, QueuedDelivery, reset_queue_clients
+from threadline.domain.events.targets import TARGET_KINDS
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_a_delivery_is_signed_so_an_independent_receiver_verifies_it(make_connec
     assert webhook["secret"].startswith("whsec_") and webhook["events"] == ["message.created"]
     # When a customer writes and the scheduled sweep runs (no queue here: it delivers itself)
     conversation_id = customer_writes(inbox, "chat_hook_signed")
-    sweep_deliveries()
+    sweep_deliveries(kinds=TARGET_KINDS)
     # Then the receiver got one POST whose signature verifies with the secret, and only with it
     [request] = receiver.requests
     signature = request.headers["threadline-signature"]
@@ -96,7 +97,7 @@ def test_500s_and_a_timeout_are_retried_then_delivered_under_one_delivery_id(
     outcomes = []
     for attempt in range(4):
         # Each attempt once the previous one's backoff has passed (the clock is the dispatcher's)
-        result = dispatch(queued(inbox, delivery), now=clock)
+        result = dispatch(queued(inbox, delivery), now=clock, kinds=TARGET_KINDS)
         outcomes.append((result.delivered, result.retrying))
         state = deliveries(inbox, webhook["id"])[0]
         if state["status"] == "pending":
@@ -121,19 +122,19 @@ def test_a_delivery_dies_after_24_hours_of_failures_and_can_be_redelivered(make_
     customer_writes(inbox, "chat_hook_dead")
     [delivery] = deliveries(inbox, webhook["id"])
     # A first failure is retried; one a day later is the end
-    dispatch(queued(inbox, delivery), now=datetime.now(UTC))
+    dispatch(queued(inbox, delivery), now=datetime.now(UTC), kinds=TARGET_KINDS)
     assert deliveries(inbox, webhook["id"])[0]["status"] == "pending"
-    dispatch(queued(inbox, delivery), now=datetime.now(UTC) + timedelta(hours=25))
+    dispatch(queued(inbox, delivery), now=datetime.now(UTC) + timedelta(hours=25), kinds=TARGET_KINDS)
     dead = deliveries(inbox, webhook["id"])[0]
     assert dead["status"] == "dead" and dead["attempts"] == 2 and dead["last_response_status"] == 500
     assert dead["next_attempt_at"] is None
     # The sweep leaves it alone
-    sweep_deliveries(now=datetime.now(UTC) + timedelta(hours=26))
+    sweep_deliveries(now=datetime.now(UTC) + timedelta(hours=26), kinds=TARGET_KINDS)
     assert len(receiver.requests) == 2
     # When the integration asks for it again, it goes out (the receiver is back) under the same id
     answer = call("POST", f"/v1/webhooks/{webhook['id']}/deliveries/{delivery['id']}/redeliver", claims=inbox.claims())
     assert answer.status == 202 and answer.body["status"] == "pending" and answer.body["id"] == delivery["id"]
-    sweep_deliveries()
+    sweep_deliveries(kinds=TARGET_KINDS)
     again = deliveries(inbox, webhook["id"])[0]
     assert again["status"] == "delivered" and again["attempts"] == 3
     assert receiver.requests[-1].headers["threadline-delivery"] == delivery["id"]
@@ -146,16 +147,16 @@ def test_a_410_disables_the_subscription(make_connector, admin, receiver):
     customer_writes(inbox, "chat_hook_gone")
     customer_writes(inbox, "chat_hook_gone")
     [second, first] = deliveries(inbox, webhook["id"])
-    dispatch(queued(inbox, first))
+    dispatch(queued(inbox, first), kinds=TARGET_KINDS)
     [listed] = call("GET", "/v1/webhooks", claims=inbox.claims()).body["webhooks"]
     assert listed["is_active"] is False and "410" in listed["disabled_reason"]
     # Every delivery of it ended: the one answered 410 and the one waiting behind it, never attempted
     assert [(d["status"], d["attempts"]) for d in deliveries(inbox, webhook["id"])] == [("dead", 0), ("dead", 1)]
-    dispatch(queued(inbox, second))
+    dispatch(queued(inbox, second), kinds=TARGET_KINDS)
     requests_so_far = len(receiver.requests)
     # And new changes owe it nothing
     customer_writes(inbox, "chat_hook_gone")
-    sweep_deliveries()
+    sweep_deliveries(kinds=TARGET_KINDS)
     assert len(receiver.requests) == requests_so_far
     redeliver = call(
         "POST",
@@ -171,7 +172,7 @@ def test_during_a_rotation_both_secrets_sign_for_24_hours(make_connector, admin,
     rotated = call("POST", f"/v1/webhooks/{webhook['id']}/rotate-secret", claims=inbox.claims())
     assert rotated.status == 200 and rotated.body["secret"] != webhook["secret"]
     customer_writes(inbox, "chat_hook_rotation_1")
-    sweep_deliveries()
+    sweep_deliveries(kinds=TARGET_KINDS)
     signature = receiver.requests[-1].headers["threadline-signature"]
     assert signature.count("v1=") == 2
     assert verify(rotated.body["secret"], signature, receiver.requests[-1].body)
@@ -179,7 +180,7 @@ def test_during_a_rotation_both_secrets_sign_for_24_hours(make_connector, admin,
     # A day later only the new secret signs
     customer_writes(inbox, "chat_hook_rotation_2")
     later = datetime.now(UTC) + timedelta(hours=24, minutes=1)
-    sweep_deliveries(now=later)
+    sweep_deliveries(now=later, kinds=TARGET_KINDS)
     late = receiver.requests[-1]
     signature = late.headers["threadline-signature"]
     assert signature.count("v1=") == 1
@@ -267,13 +268,18 @@ def test_each_attempt_resolves_again_and_connects_to_the_checked_address(make_co
     customer_writes(inbox, "chat_hook_rebind")
     [delivery] = deliveries(inbox, webhook["id"])
     # When the name now resolves to a private address, the attempt is refused before any connection
-    dispatch(queued(inbox, delivery), resolver=resolver_of({"hooks.receiver.test": ["10.9.8.7"]}))
+    dispatch(queued(inbox, delivery), resolver=resolver_of({"hooks.receiver.test": ["10.9.8.7"]}), kinds=TARGET_KINDS)
     refused = deliveries(inbox, webhook["id"])[0]
     assert refused["status"] == "pending" and "10.9.8.7" in refused["last_error"]
     assert receiver.requests == []
     # And when it resolves to the receiver again, the connection goes to that address with the URL's host name
     due = datetime.fromisoformat(refused["next_attempt_at"].replace("Z", "+00:00"))
-    dispatch(queued(inbox, delivery), now=due, resolver=resolver_of({"hooks.receiver.test": ["127.0.0.1"]}))
+    dispatch(
+        queued(inbox, delivery),
+        now=due,
+        resolver=resolver_of({"hooks.receiver.test": ["127.0.0.1"]}),
+        kinds=TARGET_KINDS,
+    )
     assert deliveries(inbox, webhook["id"])[0]["status"] == "delivered"
     assert receiver.requests[0].headers["host"] == f"hooks.receiver.test:{port}"
 

@@ -22,9 +22,10 @@ import psycopg
 import pytest
 import yaml
 
+from devtools.cfn import _CloudFormationLoader
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.paths import TEMPLATE_PATH
-from devtools.template import _CloudFormationLoader, load_template
+from devtools.template import load_template
 from tests.conftest import load_event
 from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
 

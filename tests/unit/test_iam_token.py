@@ -8,9 +8,10 @@ import boto3
 import botocore.auth
 import pytest
 
+from threadline.aws.sigv4 import AwsCredentials, current_credentials
 from threadline.config import Settings
 from threadline.db.connection import app_connection_params
-from threadline.db.iam_token import AwsCredentials, current_credentials, rds_auth_token
+from threadline.db.iam_token import rds_auth_token
 
 SIGNED_AT = datetime(2026, 2, 1, 10, 30, 5, tzinfo=UTC)
 

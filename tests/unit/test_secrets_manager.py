@@ -10,7 +10,7 @@ import botocore.credentials
 import pytest
 
 from threadline.aws.secrets import signed_request_headers
-from threadline.db.iam_token import AwsCredentials
+from threadline.aws.sigv4 import AwsCredentials
 
 SIGNED_AT = datetime(2026, 2, 1, 10, 30, 5, tzinfo=UTC)
 BODY = b'{"SecretId": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:threadline/dev/meta-AbCdEf"}'

@@ -41,13 +41,11 @@ def run_after_restore_hooks() -> None:
 @after_restore
 def forget_what_the_snapshot_holds() -> None:
     """Drop the database connection and every client or cache holding credentials or secrets from before the
-    snapshot. Modules that were never imported hold nothing: they are looked up, never imported here."""
-    from threadline.db.connection import discard_app_connection
-
-    discard_app_connection()
-    if "threadline.aws.secrets" in sys.modules:  # the Meta secret's cache lives there
-        sys.modules["threadline.aws.secrets"].clear_secret_cache()
+    snapshot. Modules that were never imported hold nothing: they are looked up, never imported here (which also
+    keeps this module at the bottom of the layer: it imports none of the modules it resets)."""
     for module_name, reset in (
+        ("threadline.db.connection", "discard_app_connection"),
+        ("threadline.aws.secrets", "clear_secret_cache"),  # the Meta secret's cache lives there
         ("threadline.meta.client", "reset_meta_client"),
         ("threadline.realtime.publisher", "reset_management_client"),
         ("threadline.domain.sessions.replies", "reset_llm_client"),

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from threadline.db.iam_token import ALGORITHM, AwsCredentials, current_credentials, sigv4_signature
+from threadline.aws.sigv4 import ALGORITHM, AwsCredentials, current_credentials, sigv4_signature
 
 SERVICE = "secretsmanager"
 _TARGET = "secretsmanager.GetSecretValue"

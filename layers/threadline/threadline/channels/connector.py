@@ -27,7 +27,7 @@ from threadline.channels.base import (
     SendOutcome,
     SendTarget,
 )
-from threadline.delivery.dispatcher import DeliveryTarget, enqueue_delivery, hand_over_deliveries
+from threadline.delivery.outbox import DeliveryTarget, enqueue_delivery, hand_over_deliveries
 from threadline.errors import InvalidRequest
 from threadline.vocabulary import Platform
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import psycopg
 
+from threadline.aws.secrets import get_json_secret
+from threadline.aws.sigv4 import current_credentials
 from threadline.config import Settings, get_settings
-from threadline.db.iam_token import current_credentials, rds_auth_token
+from threadline.db.iam_token import rds_auth_token
 from threadline.db.timestamps import read_any_timestamp
 
 # One connection per thread: in Lambda that is one per container (one request at a time); the local gateway
@@ -35,8 +37,6 @@ def _password_from_secret(settings: Settings) -> str:
     """The application role's password from its secret, read as the Meta secret is (one signed GetSecretValue, no
     boto3 client on the first request) and cached there (SnapStart's after-restore hook clears that cache, so a
     restored container reads the secret again)."""
-    from threadline.aws.secrets import get_json_secret
-
     assert settings.db_password_secret_arn is not None
     secret: Any = get_json_secret(
         settings.db_password_secret_arn, max_age_seconds=settings.db_password_secret_max_age_seconds

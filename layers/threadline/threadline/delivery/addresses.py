@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+# The contract's limit (webhooks and connector callbacks share it), owned by the model that documents it.
+from threadline.models.webhook_subscriptions import MAX_URL_CHARS
+
 ALLOW_LOOPBACK_VARIABLE = "WEBHOOK_ALLOW_LOOPBACK_HTTP"
-MAX_URL_CHARS = 2048
 
 Resolver = Callable[[str, int], list[str]]
 

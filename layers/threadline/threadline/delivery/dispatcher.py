@@ -1,10 +1,7 @@
-"""Outbound deliveries, at least once: the machinery webhook subscriptions and connector callbacks share.
+"""The dispatcher: attempts deliveries, at least once (only DeliveryDispatchFunction, the scheduled sweep and their
+local stand-ins load it; writers use threadline.delivery.outbox).
 
-A delivery is a row (migration 0016) written in the transaction of the change it reports, so it commits with the
-change or not at all. After the commit its writer hands it to the dispatcher's queue (`hand_over_deliveries`: SQS in
-AWS, a local queue under `make dev`); a scheduled sweep (`sweep_deliveries`) hands over whatever an interrupted
-function never did, and every retry due later than a queue can delay. The dispatcher (`dispatch`) makes each attempt:
-
+Each attempt (`dispatch`, one per queued delivery):
 - claim it (a lease, so a redriven message cannot attempt it twice at once; at most MAX_IN_FLIGHT_PER_TARGET attempts
   per target at a time, so one slow receiver holds a bounded share of the dispatcher, never another tenant's);
 - resolve the target's host, refuse private/link-local/metadata addresses, connect to the checked address
@@ -13,22 +10,20 @@ function never did, and every retry due later than a queue can delay. The dispat
   else (another status, a timeout, a refused connection or address) is retried with exponential backoff and full
   jitter until `give_up_at` (24 hours), then it is dead (redeliverable).
 
-Targets are pluggable (`register_target_kind`): a kind knows how to load its endpoint (URL + signing secrets) and
-what to do with a 2xx answer, a 410 or a delivery given up. Webhook subscriptions are registered here; connections (issue 11 §3) register
-their own kind and write their deliveries with `enqueue_delivery` in the transaction that stores the reply.
+The scheduled sweep (`sweep_deliveries`) hands over whatever an interrupted function never did, and every retry due
+later than a queue can delay. What each kind of target does (its endpoint; a 2xx, a 410, a delivery given up) comes
+in as a map, `kinds` (threadline.delivery.targets): the entry point that dispatches builds it, so this module imports
+no target and no target registers itself.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Any
 
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
@@ -37,21 +32,17 @@ from threadline.db.repositories.deliveries import (
     DeliveryRow,
     claim_delivery,
     claim_unqueued_deliveries,
-    insert_delivery,
     record_attempt,
     release_delivery,
-    take_unqueued_deliveries,
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.addresses import AddressRefused, Resolver, resolve_destination, system_resolver
 from threadline.delivery.queue import MAX_DELAY_SECONDS, QueuedDelivery, delivery_queue
 from threadline.delivery.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature_header
+from threadline.delivery.targets import AfterCommit, Endpoint, TargetKind, TargetKinds
 from threadline.delivery.transport import Answer, TransportFailed, post
-from threadline.models.timestamps import js_timestamp
 from threadline.observability import logger, metrics
-from threadline.vocabulary import DeliveryTargetKind
 
-RETRY_FOR = timedelta(hours=24)
 FIRST_RETRY_SECONDS = 10.0
 LONGEST_RETRY_SECONDS = 3600.0
 # An attempt holds its delivery this long: longer than connect + answer timeouts (13 s) with room to record it.
@@ -63,147 +54,12 @@ DISPATCH_THREADS = 8
 # sent it died before it was delivered); the sweep hands it over again.
 STALE_HAND_OVER = timedelta(minutes=15)
 SWEEP_BATCH = 500
-HAND_OVER_BATCH = 500
 MAX_ERROR_CHARS = 500
 MAX_RESPONSE_BODY_CHARS = 65_536
 USER_AGENT = "Threadline-Webhooks/1"
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Targets
-# ---------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeliveryTarget:
-    """Who receives a delivery: a webhook subscription or a connection, by id."""
-
-    kind: DeliveryTargetKind
-    id: UUID
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    url: str
-    # Every secret that signs now, newest first (two during a rotation).
-    secrets: list[str]
-    active: bool = True
-
-
-# What a target kind may ask to run once the attempt's record has committed (real-time frames of what it changed).
-AfterCommit = Callable[[], None] | None
-
-
-class TargetKind(Protocol):
-    def load_endpoint(self, conn: psycopg.Connection[Any], target_id: UUID, now: datetime) -> Endpoint | None:
-        """The target's URL and current secrets (None: the target is gone)."""
-        ...
-
-    def on_delivered(self, conn: psycopg.Connection[Any], delivery: DeliveryRow, answer: Answer) -> AfterCommit:
-        """In the transaction recording the 2xx (e.g. a connector's answer names the platform's message id)."""
-        ...
-
-    def on_gone(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> AfterCommit:
-        """The receiver answered 410: it wants nothing more."""
-        ...
-
-    def on_dead(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> AfterCommit:
-        """In the transaction recording that the delivery was given up (retries exhausted, a 410, the target gone)."""
-        ...
-
-
-_target_kinds: dict[str, TargetKind] = {}
-
-
-def register_target_kind(kind: DeliveryTargetKind, handler: TargetKind) -> None:
-    _target_kinds[kind] = handler
-
-
-def _target_kind(kind: DeliveryTargetKind) -> TargetKind:
-    if kind not in _target_kinds:
-        import threadline.domain.events.targets  # noqa: F401 - registers every kind (they import this module)
-    return _target_kinds[kind]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Writing and handing over
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def delivery_body(
-    *, delivery_id: UUID, tenant_id: UUID, event_type: str, seq: int | None, occurred_at: datetime, data: Any
-) -> str:
-    """The envelope every delivery posts (the event-log fan-out builds the same one in SQL, migration 0016)."""
-    return json.dumps(
-        {
-            "id": str(delivery_id),
-            "event": event_type,
-            "seq": seq,
-            "occurred_at": js_timestamp(occurred_at),
-            "tenant_id": str(tenant_id),
-            "data": data,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-
-
-def enqueue_delivery(
-    conn: psycopg.Connection[Any],
-    target: DeliveryTarget,
-    *,
-    tenant_id: UUID,
-    event_type: str,
-    data: Any,
-    seq: int | None = None,
-    occurred_at: datetime | None = None,
-) -> UUID:
-    """Write a delivery in the caller's transaction (it commits with the change it reports). After the commit call
-    `hand_over_deliveries(tenant_id)` (the scheduled sweep does it otherwise). Returns the delivery's id, which is
-    its Threadline-Delivery header and body `id`."""
-    delivery_id = uuid.uuid4()
-    body = delivery_body(
-        delivery_id=delivery_id,
-        tenant_id=tenant_id,
-        event_type=event_type,
-        seq=seq,
-        occurred_at=occurred_at or datetime.now(UTC),
-        data=data,
-    )
-    insert_delivery(
-        conn,
-        delivery_id=delivery_id,
-        tenant_id=tenant_id,
-        target_kind=target.kind,
-        target_id=target.id,
-        event_type=event_type,
-        event_seq=seq,
-        body=body,
-    )
-    return delivery_id
-
-
-def hand_over_deliveries(tenant_id: UUID) -> int:
-    """After a commit: tell the dispatcher's queue about the tenant's deliveries it has not heard of. Never raises
-    (the change committed; the sweep hands over whatever this could not). Without a queue, does nothing."""
-    queue = delivery_queue()
-    if queue is None:
-        return 0
-    try:
-        ids = run_in_transaction(
-            lambda conn: take_unqueued_deliveries(conn, tenant_id, limit=HAND_OVER_BATCH), tenant_id=tenant_id
-        )
-        if ids:
-            queue.send([QueuedDelivery(tenant_id, delivery_id) for delivery_id in ids])
-        return len(ids)
-    except Exception:
-        logger.exception("delivery hand-over failed; the scheduled sweep retries it")
-        metrics.add_metric(name="DeliveryHandOverFailures", unit=MetricUnit.Count, value=1)
-        return 0
-
-
-def sweep_deliveries(*, now: datetime | None = None, resolver: Resolver = system_resolver) -> int:
+def sweep_deliveries(*, kinds: TargetKinds, now: datetime | None = None, resolver: Resolver = system_resolver) -> int:
     """The scheduled step: hand over every due delivery no queue holds, across tenants. Without a queue (a
     deployment or test without one) the sweep attempts them itself."""
     now = now or datetime.now(UTC)
@@ -216,7 +72,7 @@ def sweep_deliveries(*, now: datetime | None = None, resolver: Resolver = system
         if queue is not None:
             queue.send(found)
         else:
-            dispatch(found, now=now, resolver=resolver)
+            dispatch(found, kinds=kinds, now=now, resolver=resolver)
     metrics.add_metric(name="DeliveriesSwept", unit=MetricUnit.Count, value=len(found))
     return len(found)
 
@@ -240,6 +96,7 @@ class DispatchOutcome:
 def dispatch(
     deliveries: Sequence[QueuedDelivery],
     *,
+    kinds: TargetKinds,
     now: datetime | None = None,
     resolver: Resolver = system_resolver,
 ) -> DispatchOutcome:
@@ -250,7 +107,7 @@ def dispatch(
 
     def one(queued: QueuedDelivery) -> str:
         try:
-            return attempt_delivery(queued, now=now, resolver=resolver)
+            return attempt_delivery(queued, kinds=kinds, now=now, resolver=resolver)
         except Exception:
             logger.exception("delivery attempt failed", extra={"delivery_id": str(queued.delivery_id)})
             outcome.failed.append(queued)
@@ -280,7 +137,11 @@ def retry_delay_seconds(attempts: int, *, rng: Callable[[float, float], float] =
 
 
 def attempt_delivery(
-    queued: QueuedDelivery, *, now: datetime | None = None, resolver: Resolver = system_resolver
+    queued: QueuedDelivery,
+    *,
+    kinds: TargetKinds,
+    now: datetime | None = None,
+    resolver: Resolver = system_resolver,
 ) -> str:
     """One attempt: 'delivered', 'retrying', 'dead', or 'skipped' (not due, held, done, or its target busy)."""
     clock = now or datetime.now(UTC)
@@ -293,7 +154,7 @@ def attempt_delivery(
             if found.target_busy:
                 release_delivery(conn, queued.delivery_id, next_attempt_at=clock + BUSY_TARGET_RETRY)
             return None, None, found.target_busy
-        kind = _target_kind(found.delivery.target_kind)
+        kind = kinds[found.delivery.target_kind]
         return found.delivery, kind.load_endpoint(conn, found.delivery.target_id, clock), False
 
     delivery, endpoint, busy = run_in_transaction(claim, tenant_id=queued.tenant_id)
@@ -301,8 +162,9 @@ def attempt_delivery(
         if busy:
             _requeue(queued, BUSY_TARGET_RETRY)
         return "skipped"
+    kind = kinds[delivery.target_kind]
     if endpoint is None or not endpoint.active:
-        _record(queued, delivery, status="dead", error="The target is disabled or gone", now=clock)
+        _record(kind, queued, delivery, status="dead", error="The target is disabled or gone", now=clock)
         return "dead"
 
     body = delivery.body.encode("utf-8")
@@ -318,12 +180,13 @@ def attempt_delivery(
         destination = resolve_destination(endpoint.url, resolver=resolver)
         answer = post(destination, headers=headers, body=body)
     except (AddressRefused, TransportFailed) as error:
-        return _failed(queued, delivery, clock, response_status=None, error=str(error))
+        return _failed(kind, queued, delivery, clock, response_status=None, error=str(error))
     if 200 <= answer.status < 300:
-        _record(queued, delivery, status="delivered", response_status=answer.status, now=clock, answer=answer)
+        _record(kind, queued, delivery, status="delivered", response_status=answer.status, now=clock, answer=answer)
         return "delivered"
     if answer.status == 410:
         _record(
+            kind,
             queued,
             delivery,
             status="dead",
@@ -333,20 +196,27 @@ def attempt_delivery(
             gone=True,
         )
         return "dead"
-    return _failed(queued, delivery, clock, response_status=answer.status, error=f"HTTP {answer.status}")
+    return _failed(kind, queued, delivery, clock, response_status=answer.status, error=f"HTTP {answer.status}")
 
 
 def _failed(
-    queued: QueuedDelivery, delivery: DeliveryRow, clock: datetime, *, response_status: int | None, error: str
+    kind: TargetKind,
+    queued: QueuedDelivery,
+    delivery: DeliveryRow,
+    clock: datetime,
+    *,
+    response_status: int | None,
+    error: str,
 ) -> str:
     delay = retry_delay_seconds(delivery.attempts + 1)
     next_attempt_at = clock + timedelta(seconds=delay)
     if next_attempt_at >= delivery.give_up_at:
-        _record(queued, delivery, status="dead", response_status=response_status, error=error, now=clock)
+        _record(kind, queued, delivery, status="dead", response_status=response_status, error=error, now=clock)
         return "dead"
     # A retry within SQS's longest delay goes back on the queue; a later one is the sweep's to hand over.
     handed_over = delay <= MAX_DELAY_SECONDS and delivery_queue() is not None
     _record(
+        kind,
         queued,
         delivery,
         status="pending",
@@ -362,6 +232,7 @@ def _failed(
 
 
 def _record(
+    kind: TargetKind,
     queued: QueuedDelivery,
     delivery: DeliveryRow,
     *,
@@ -374,8 +245,6 @@ def _record(
     enqueued_at: datetime | None = None,
     gone: bool = False,
 ) -> None:
-    kind = _target_kind(delivery.target_kind)
-
     def write(conn: psycopg.Connection[Any]) -> list[Callable[[], None]]:
         record_attempt(
             conn,

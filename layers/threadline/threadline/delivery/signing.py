@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from datetime import timedelta
 
 SIGNATURE_HEADER = "Threadline-Signature"
 EVENT_HEADER = "Threadline-Event"
 DELIVERY_HEADER = "Threadline-Delivery"
+# After a rotation the previous secret keeps signing beside the new one this long (webhooks and connector callbacks).
+ROTATION_OVERLAP = timedelta(hours=24)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

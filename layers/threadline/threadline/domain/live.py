@@ -27,6 +27,7 @@ from threadline.db.repositories.realtime import (
 )
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.errors import Forbidden, InvalidRequest, NotFound, ThreadlineError
+from threadline.models.ids import parse_uuid
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import TopicAction, parse_action
 from threadline.realtime.frames import error_frame, subscription_frame
@@ -80,7 +81,7 @@ def _apply(conn: psycopg.Connection[Any], connection_id: str, request: TopicActi
     if request.topic == "session":
         # Named by its id (wses_...) or its uuid; publishers name it by its id, so that is what is stored. A session
         # deleted since can still be unsubscribed from by the name the client used.
-        found = find_session_id(conn, request.topic_id)
+        found = find_session_id(conn, session_uuid=parse_uuid(request.topic_id), public_id=request.topic_id)
         if found is None and request.action == "subscribe":
             raise NotFound("Session not found")
         topic_id = found or request.topic_id

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import threadline.domain.events.targets  # noqa: F401 - the sweep attempts every kind of target
 from threadline.delivery.dispatcher import sweep_deliveries
 from threadline.domain.events.log import purge_expired_events
+from threadline.domain.events.targets import TARGET_KINDS
 from threadline.domain.inbox.counts import compact_inbox_counts
 from threadline.domain.inbox.lifecycle import run_inbox_schedule
 from threadline.domain.replies.expiry import expire_closed_windows, fail_unconfirmed_sends_now
@@ -25,6 +25,6 @@ def run_scheduled_work(*, remaining_time_ms: Callable[[], int] | None = None) ->
     outcome["sends_failed_unconfirmed"] = fail_unconfirmed_sends_now()
     outcome["inbox"] = run_inbox_schedule(remaining_time_ms=remaining_time_ms).as_dict()
     outcome["inbox_counts"] = compact_inbox_counts().as_dict()
-    outcome["deliveries_swept"] = sweep_deliveries()
+    outcome["deliveries_swept"] = sweep_deliveries(kinds=TARGET_KINDS)
     outcome["events_purged"] = purge_expired_events()
     return outcome

@@ -13,12 +13,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from threadline.delivery.addresses import MAX_URL_CHARS
 from threadline.models.timestamps import JsTimestamp
 from threadline.models.validation import NulFreeText
 from threadline.vocabulary import DeliveryStatus, EventType
 
 MAX_BODY_BYTES = 16_384
+# A webhook's or connector callback's URL (threadline.delivery.addresses checks the same limit).
+MAX_URL_CHARS = 2048
 MAX_EVENT_TYPES = 50
 MAX_DESCRIPTION_CHARS = 500
 DELIVERIES_PAGE = 100

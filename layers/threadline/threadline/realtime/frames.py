@@ -59,13 +59,15 @@ Timestamps are ISO 8601 in UTC with milliseconds and a `Z`, as the session API w
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from threadline.caller import Actor
+from threadline.db.repositories.inbox_counts import KeyCountRow
 from threadline.db.repositories.realtime import RealtimeMessage
 from threadline.models.timestamps import js_timestamp
 from threadline.vocabulary import CONVERSATION_STATUSES, InboxEventKind, Topic
@@ -229,3 +231,25 @@ def subscription_frame(kind: Literal["subscribed", "unsubscribed"], topic: Topic
 
 def error_frame(message: str, action: str | None = None) -> dict[str, Any]:
     return {"type": "error", "error": message, "action": action}
+
+
+def inbox_counts_frame_of(rows: Iterable[KeyCountRow]) -> dict[str, Any]:
+    """The `inbox_counts` frame of the tenant's summed ledger rows (threadline.db.repositories.inbox_counts
+    `sum_by_key`): every status, with each agent's and each team's share, so every subscriber (each agent with its
+    own "mine") reads its numbers from the one frame."""
+    by_status: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"all": 0, "unassigned": 0, "assignees": defaultdict(int), "teams": {}}
+    )
+    for row in rows:
+        counts = by_status[row.status]
+        counts["all"] += row.count
+        if row.assignee_id is None:
+            counts["unassigned"] += row.count
+        else:
+            counts["assignees"][str(row.assignee_id)] += row.count
+        if row.team_id is not None:
+            team = counts["teams"].setdefault(str(row.team_id), {"all": 0, "unassigned": 0})
+            team["all"] += row.count
+            if row.assignee_id is None:
+                team["unassigned"] += row.count
+    return inbox_counts_frame(by_status)

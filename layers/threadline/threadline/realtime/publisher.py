@@ -30,6 +30,7 @@ import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
 from threadline.db.repositories.events import FrameEventKey, find_frame_seqs
+from threadline.db.repositories.inbox_counts import sum_by_key
 from threadline.db.repositories.realtime import (
     RealtimeMessage,
     Subscriber,
@@ -40,8 +41,7 @@ from threadline.db.repositories.realtime import (
     find_window_subscribers,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.delivery.dispatcher import hand_over_deliveries
-from threadline.domain.inbox.counts import current_inbox_counts_frame
+from threadline.delivery.outbox import hand_over_deliveries
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import INBOX_TOPIC_ID
 from threadline.realtime.frames import (
@@ -50,6 +50,7 @@ from threadline.realtime.frames import (
     conversation_message_event,
     conversation_resync_event,
     encode_frame,
+    inbox_counts_frame_of,
     session_message_frame,
     window_expired_event,
 )
@@ -197,6 +198,11 @@ def publish_conversation_events(tenant_id: UUID, events: Sequence[ConversationEv
 def publish_inbox_event(tenant_id: UUID, frame: Mapping[str, Any]) -> None:
     """Push one frame to every subscriber of the tenant's inbox feed (`subscribe_inbox`)."""
     publish_inbox_events(tenant_id, [frame])
+
+
+def current_inbox_counts_frame(conn: psycopg.Connection[Any], tenant_id: UUID) -> dict[str, Any]:
+    """The `inbox_counts` frame of the tenant's inbox now (one read of the counts' ledger)."""
+    return inbox_counts_frame_of(sum_by_key(conn, tenant_id=tenant_id))
 
 
 @_never_raises

@@ -15,7 +15,6 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from threadline.models.ids import parse_uuid
 from threadline.vocabulary import Topic
 
 
@@ -144,14 +143,13 @@ def conversation_is_visible(conn: psycopg.Connection[Any], conversation_id: int)
     return bool(row and row[0])
 
 
-def find_session_id(conn: psycopg.Connection[Any], session: str) -> str | None:
-    """The public id (`wses_...`) of the transaction's tenant's session named by that id or by its uuid; None
-    when there is none (RLS hides every other tenant's)."""
-    session_uuid = parse_uuid(session)
+def find_session_id(conn: psycopg.Connection[Any], *, session_uuid: UUID | None, public_id: str) -> str | None:
+    """The public id (`wses_...`) of the transaction's tenant's session with that uuid (when the client named one)
+    or else that public id; None when there is none (RLS hides every other tenant's)."""
     if session_uuid is not None:
         row = conn.execute("SELECT public_id FROM workspace_sessions WHERE uuid = %s", (session_uuid,)).fetchone()
     else:
-        row = conn.execute("SELECT public_id FROM workspace_sessions WHERE public_id = %s", (session,)).fetchone()
+        row = conn.execute("SELECT public_id FROM workspace_sessions WHERE public_id = %s", (public_id,)).fetchone()
     return row[0] if row else None
 
 

@@ -1,6 +1,6 @@
 """Webhook subscriptions: a tenant's integrations hear about the event types they chose, signed, at least once.
 
-The subscription is a delivery target (threadline.delivery.dispatcher): its deliveries are written by the event log's
+The subscription is a delivery target (`WebhookTarget`, in threadline.domain.events.targets' map): its deliveries are written by the event log's
 fan-out trigger (migration 0016) in the transaction of each change. This module owns the API's rules (the URL is
 checked as each attempt checks it, the secret is shown once and stored sealed, a rotation keeps the old secret
 signing for ROTATION_OVERLAP) and the target's behaviour: its endpoint, and a 410 disabling it.
@@ -9,7 +9,7 @@ signing for ROTATION_OVERLAP) and the target's behaviour: its endpoint, and a 41
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -33,8 +33,10 @@ from threadline.db.repositories.webhook_subscriptions import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.addresses import AddressRefused, check_url
-from threadline.delivery.dispatcher import RETRY_FOR, Endpoint, hand_over_deliveries, register_target_kind
+from threadline.delivery.outbox import RETRY_FOR, hand_over_deliveries
 from threadline.delivery.secret_box import decrypt_secret, encrypt_secret, generate_signing_secret
+from threadline.delivery.signing import ROTATION_OVERLAP
+from threadline.delivery.targets import Endpoint
 from threadline.delivery.transport import Answer
 from threadline.errors import InvalidRequest, NotFound
 from threadline.models.webhook_subscriptions import (
@@ -51,7 +53,6 @@ from threadline.models.webhook_subscriptions import (
     WebhookList,
 )
 
-ROTATION_OVERLAP = timedelta(hours=24)
 GONE_REASON = "The receiver answered 410 Gone"
 
 
@@ -169,7 +170,7 @@ def redeliver(caller: Caller, subscription_id: UUID, delivery_id: UUID, *, now: 
     return _delivery(row)
 
 
-class _WebhookTarget:
+class WebhookTarget:
     """Deliveries to a webhook subscription."""
 
     def load_endpoint(self, conn: psycopg.Connection[Any], target_id: UUID, now: datetime) -> Endpoint | None:
@@ -191,6 +192,3 @@ class _WebhookTarget:
 
     def on_dead(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> None:
         return None  # a dead webhook delivery waits to be redelivered; nothing else depends on it
-
-
-register_target_kind("webhook", _WebhookTarget())

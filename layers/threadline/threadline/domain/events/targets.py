@@ -1,5 +1,15 @@
-"""Every kind of delivery target, registered with the dispatcher (threadline.delivery.dispatcher) on import: webhook
-subscriptions and connections (connector callbacks, issue 11 §3)."""
+"""The composition root of deliveries: every kind of delivery target, by name, for the dispatcher.
 
-from threadline.domain.events import subscriptions  # noqa: F401 - registers the "webhook" target kind
-from threadline.domain.replies import connector_callbacks  # noqa: F401 - registers the "connection" target kind
+Only what dispatches imports this map (DeliveryDispatchFunction, the scheduled sweep, `make dev`'s local dispatcher,
+the events benchmark) and passes it to threadline.delivery.dispatcher; tests may pass a map of their own. Writers
+never need it: they write deliveries through threadline.delivery.outbox. A new kind of target is one class with the
+threadline.delivery.targets.TargetKind methods, and one entry here.
+"""
+
+from __future__ import annotations
+
+from threadline.delivery.targets import TargetKinds
+from threadline.domain.events.subscriptions import WebhookTarget
+from threadline.domain.replies.connector_callbacks import ConnectionTarget
+
+TARGET_KINDS: TargetKinds = {"webhook": WebhookTarget(), "connection": ConnectionTarget()}

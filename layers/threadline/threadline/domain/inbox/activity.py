@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from threadline.caller import Actor
+from threadline.db.repositories.lifecycle import Reopened
 from threadline.realtime.frames import conversation_updated_event, inbox_conversation_frame
 from threadline.realtime.publisher import publish_conversation_events, publish_inbox_events, publish_stored_messages
 from threadline.vocabulary import ConversationStatus, InboxEventKind
@@ -109,3 +110,15 @@ def moves_counts(notice: ChangeNotice) -> bool:
     """Created, assigned and re-opened conversations always move the counts; other updates when they change a
     counted field."""
     return notice.kind != "updated" or not COUNTED_FIELDS.isdisjoint(notice.changes)
+
+
+def reopen_notice(reopened: Reopened) -> ChangeNotice:
+    """What subscribers hear of a conversation the system re-opened (the customer wrote, or its snooze ended)."""
+    return ChangeNotice(
+        conversation_id=reopened.conversation_id,
+        version=reopened.version,
+        changes={"status": "open", "snoozed_until": None},
+        by=None,
+        kind="reopened",
+        activity_message_ids=[reopened.activity_message_id],
+    )

@@ -12,7 +12,6 @@ plus what was written since the last run.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +20,12 @@ import psycopg
 from threadline.caller import Caller
 from threadline.db.repositories.inbox_counts import (
     compact_count_deltas,
-    sum_by_key,
     sum_inbox_counts,
     sum_team_counts,
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.models.conversations import InboxCounts, InboxCountsQuery, TeamCounts
 from threadline.observability import logger
-from threadline.realtime.frames import inbox_counts_frame
 
 
 def read_inbox_counts(caller: Caller, query: InboxCountsQuery) -> InboxCounts:
@@ -52,27 +49,6 @@ def read_inbox_counts(caller: Caller, query: InboxCountsQuery) -> InboxCounts:
         )
 
     return run_in_transaction(read, tenant_id=caller.tenant_id)
-
-
-def current_inbox_counts_frame(conn: psycopg.Connection[Any], tenant_id: Any) -> dict[str, Any]:
-    """The `inbox_counts` frame of the tenant's inbox now: every status, with each agent's and each team's share,
-    so every subscriber (each agent with its own "mine") reads its numbers from the one frame."""
-    by_status: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"all": 0, "unassigned": 0, "assignees": defaultdict(int), "teams": {}}
-    )
-    for row in sum_by_key(conn, tenant_id=tenant_id):
-        counts = by_status[row.status]
-        counts["all"] += row.count
-        if row.assignee_id is None:
-            counts["unassigned"] += row.count
-        else:
-            counts["assignees"][str(row.assignee_id)] += row.count
-        if row.team_id is not None:
-            team = counts["teams"].setdefault(str(row.team_id), {"all": 0, "unassigned": 0})
-            team["all"] += row.count
-            if row.assignee_id is None:
-                team["unassigned"] += row.count
-    return inbox_counts_frame(by_status)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,6 @@ from threadline.domain.inbox import activity
 from threadline.domain.inbox.activity import ChangeNotice, announce, person
 from threadline.domain.inbox.auto_assignment import auto_assign, hand_out_queue
 from threadline.domain.inbox.conversations import read_conversation_detail
-from threadline.domain.intake.inbound import reopen_notice
 from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound, PreconditionFailed
 from threadline.models.conversations import ConversationChange, ConversationDetail
 from threadline.observability import logger, metrics
@@ -259,7 +258,7 @@ def _wake_tenant(tenant_id: UUID) -> int:
             ),
             tenant_id=tenant_id,
         )
-        announce(tenant_id, [reopen_notice(each) for each in batch])
+        announce(tenant_id, [activity.reopen_notice(each) for each in batch])
         auto_assign(tenant_id, [each.conversation_id for each in batch], reassign_offline=True)
         woken += len(batch)
         if len(batch) < WAKE_BATCH:

@@ -56,18 +56,6 @@ def reopen_for_inbound_messages(
     )
 
 
-def reopen_notice(reopened: Reopened) -> ChangeNotice:
-    """What subscribers hear of a conversation the system re-opened (the customer wrote, or its snooze ended)."""
-    return ChangeNotice(
-        conversation_id=reopened.conversation_id,
-        version=reopened.version,
-        changes={"status": "open", "snoozed_until": None},
-        by=None,
-        kind="reopened",
-        activity_message_ids=[reopened.activity_message_id],
-    )
-
-
 def after_inbound_committed(
     tenant_id: UUID,
     *,
@@ -81,7 +69,7 @@ def after_inbound_committed(
         if follow_up is None or follow_up.anyone_subscribed:
             notices = [
                 ChangeNotice(conversation_id, 1, {"status": "open"}, None, "created") for conversation_id in created
-            ] + [reopen_notice(each) for each in reopened]
+            ] + [activity.reopen_notice(each) for each in reopened]
             announce(tenant_id, notices)
         if follow_up is None or follow_up.auto_assigns:
             auto_assign(tenant_id, [*created, *(each.conversation_id for each in reopened)], reassign_offline=True)

@@ -17,7 +17,7 @@ from threadline.db.repositories.connections import ConnectionForAuth, find_conne
 from threadline.db.repositories.ingest import ConversationBatch, StoredConversation, store_conversation_batch
 from threadline.db.repositories.lifecycle import InboundFollowUp, Reopened, find_inbound_follow_up
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
-from threadline.delivery.dispatcher import hand_over_deliveries
+from threadline.delivery.outbox import hand_over_deliveries
 from threadline.domain.intake.inbound import after_inbound_committed, reopen_for_ingested
 from threadline.domain.intake.secrets import api_secret_matches
 from threadline.errors import Forbidden, Unauthorized

@@ -36,7 +36,7 @@ from threadline.db.repositories.whatsapp_inbound import (
     store_inbound_messages,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.delivery.dispatcher import hand_over_deliveries
+from threadline.delivery.outbox import hand_over_deliveries
 from threadline.domain.intake.inbound import after_inbound_committed, reopen_for_inbound_messages
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.identifiers import normalise_identifier

@@ -29,10 +29,10 @@ from threadline.db.repositories.connector_callbacks import (
 )
 from threadline.db.repositories.deliveries import DeliveryRow
 from threadline.delivery.addresses import AddressRefused, check_url
-from threadline.delivery.dispatcher import AfterCommit, Endpoint, register_target_kind
 from threadline.delivery.secret_box import decrypt_secret, encrypt_secret, generate_signing_secret
+from threadline.delivery.signing import ROTATION_OVERLAP
+from threadline.delivery.targets import AfterCommit, Endpoint
 from threadline.delivery.transport import Answer
-from threadline.domain.events.subscriptions import ROTATION_OVERLAP
 from threadline.errors import InvalidRequest, NotFound
 from threadline.observability import logger
 from threadline.realtime.publisher import publish_stored_messages
@@ -141,7 +141,7 @@ def _frame_after_commit(tenant_id: UUID, message_id: int | None) -> AfterCommit:
     return lambda: publish_stored_messages(tenant_id, "status", [message_id])
 
 
-class _ConnectionTarget:
+class ConnectionTarget:
     """Deliveries of agents' replies to a connection's outbound_url."""
 
     def load_endpoint(self, conn: psycopg.Connection[Any], target_id: UUID, now: datetime) -> Endpoint | None:
@@ -171,6 +171,3 @@ class _ConnectionTarget:
     def on_dead(self, conn: psycopg.Connection[Any], delivery: DeliveryRow) -> AfterCommit:
         failed = fail_undelivered_reply(conn, _reply_of(delivery), delivery_id=delivery.id)
         return _frame_after_commit(delivery.tenant_id, failed)
-
-
-register_target_kind("connection", _ConnectionTarget())
