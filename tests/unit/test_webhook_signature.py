@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from threadline.channels.whatsapp.inbound import deliveries_by_number, inbound_content
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
-from threadline.domain.intake.whatsapp_notifications import deliveries_by_number, inbound_content
 from threadline.errors import InvalidRequest
 from threadline.meta.webhook import (
     InboundMessage,

@@ -6,7 +6,7 @@ adapter registered here, not edits across the send path.
 
 from __future__ import annotations
 
-from threadline.channels.base import NO_RULE, Channel, ReplyRule
+from threadline.channels.base import NO_RULE, Channel, MarksRead, ReplyRule
 from threadline.channels.connector import ConnectorCallbackChannel
 from threadline.channels.whatsapp.adapter import WhatsAppChannel
 from threadline.errors import InvalidRequest
@@ -31,6 +31,16 @@ def default_reply_rule(platform: str) -> ReplyRule:
     return channel.default_reply_rule if channel is not None else NO_RULE
 
 
+def platforms_confirming_sends() -> list[str]:
+    """The platforms whose sends the provider confirms by a later status (see Channel.confirms_sends)."""
+    return sorted(platform for platform, channel in _CHANNELS.items() if channel.confirms_sends)
+
+
+def find_channel(platform: str) -> Channel | None:
+    """The platform's channel, or None when Threadline sends nothing on it."""
+    return _CHANNELS.get(platform)
+
+
 def effective_reply_rule(
     platform: str, *, has_connection: bool, window_hours: int | None, max_replies: int | None
 ) -> ReplyRule:
@@ -46,4 +56,14 @@ register_channel(ConnectorCallbackChannel("wechat", ReplyRule(window_hours=48, m
 register_channel(ConnectorCallbackChannel("telegram", NO_RULE))
 register_channel(ConnectorCallbackChannel("signal", NO_RULE))
 
-__all__ = ["Channel", "ReplyRule", "channel_for", "default_reply_rule", "effective_reply_rule", "register_channel"]
+__all__ = [
+    "Channel",
+    "MarksRead",
+    "ReplyRule",
+    "channel_for",
+    "default_reply_rule",
+    "effective_reply_rule",
+    "find_channel",
+    "platforms_confirming_sends",
+    "register_channel",
+]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 import psycopg
@@ -200,6 +200,17 @@ class Queued:
 SendOutcome = Sent | WindowClosed | Refused | NotSent | OutcomeUnknown | Queued
 
 
+@runtime_checkable
+class MarksRead(Protocol):
+    """An optional capability: the channel can tell the customer their messages were read (WhatsApp's blue ticks).
+    Marking one message marks every earlier one with it."""
+
+    def mark_read(self, *, sender: str | None, message_external_id: str, deadline: float) -> None:
+        """Raise whatever the provider's failure is; the caller (threadline.domain.inbox.read_receipts) never lets
+        it fail an agent's request."""
+        ...
+
+
 class Channel(Protocol):
     """One messaging channel behind the send path."""
 
@@ -217,6 +228,14 @@ class Channel(Protocol):
     @property
     def templates_outside_window(self) -> bool:
         """Whether a template may go out when the window is closed (WhatsApp: that is how a business re-opens)."""
+        ...
+
+    @property
+    def confirms_sends(self) -> bool:
+        """Whether the provider confirms each accepted send with a status it pushes later (Meta's status
+        webhooks): a send of such a channel still pending long after its answer was lost is failed by the
+        scheduled run (threadline.domain.replies.expiry). A channel that answers `Queued` decides its sends through
+        its own delivery instead."""
         ...
 
     def check_can_send(self) -> None:

@@ -40,6 +40,8 @@ class ConnectorCallbackChannel:
     default_reply_rule: ReplyRule
     provider: str = "The connector"
     templates_outside_window: bool = False
+    # A reply is pending while its delivery is (24 hours of retries): the delivery's end decides it.
+    confirms_sends: bool = False
 
     def check_can_send(self) -> None:
         return None

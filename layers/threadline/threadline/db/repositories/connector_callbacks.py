@@ -16,6 +16,8 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
+from threadline.db.repositories.statuses import ADVANCE_STATUSES, advance_parameters
+
 _ENDPOINT_COLUMNS = (
     "id, connection_id, platform, is_active, outbound_url, outbound_secret_ciphertext, "
     "previous_outbound_secret_ciphertext, previous_outbound_secret_expires_at"
@@ -178,7 +180,7 @@ class StatusOutcome:
     current_status: str | None
 
 
-_APPLY_CONNECTOR_STATUSES = """
+_APPLY_CONNECTOR_STATUSES = f"""
 WITH
 input_statuses AS (
     SELECT * FROM unnest(
@@ -205,30 +207,14 @@ matches AS (
 ),
 -- Several statuses for one message in one request: the most advanced one speaks for them (as Meta's webhook).
 targets AS (
-    SELECT DISTINCT ON (message_id) position, message_id, status, status_at, error_code, error_title
+    SELECT DISTINCT ON (message_id) position, message_id, status, status_at, error_code, error_title,
+           NULL::text AS error_details, NULL::text AS external_id
     FROM matches
     WHERE position IN (SELECT position FROM matches GROUP BY position HAVING count(*) = 1)
     ORDER BY message_id, message_status_rank(status) DESC, status_at DESC, position
 ),
--- Locked in id order, so two reports touching the same messages queue instead of deadlocking.
-locked AS (
-    SELECT m.id FROM messages m WHERE m.id IN (SELECT message_id FROM targets) ORDER BY m.id FOR UPDATE
-),
--- Forward only (message_status_rank, the order Meta's statuses follow): a late `delivered` never overwrites `read`.
-advanced AS (
-    UPDATE messages m
-    SET status = t.status,
-        status_updated_at = t.status_at,
-        error_code = CASE WHEN t.status = 'failed' THEN t.error_code ELSE m.error_code END,
-        error_title = CASE WHEN t.status = 'failed' THEN COALESCE(t.error_title, 'Failed on the platform')
-                           WHEN m.status = 'failed' THEN NULL ELSE m.error_title END,
-        error_details = CASE WHEN m.status = 'failed' THEN NULL ELSE m.error_details END
-    FROM targets t
-    WHERE m.id = t.message_id
-      AND m.id IN (SELECT id FROM locked)
-      AND message_status_rank(t.status) > message_status_rank(m.status)
-    RETURNING m.id, m.status
-)
+-- Forward only, one way for every channel (threadline.db.repositories.statuses).
+{ADVANCE_STATUSES}
 SELECT s.position,
        ARRAY(SELECT x.message_id FROM matches x WHERE x.position = s.position ORDER BY x.message_id) AS message_ids,
        EXISTS (SELECT 1 FROM targets t JOIN advanced a ON a.id = t.message_id WHERE t.position = s.position)
@@ -246,7 +232,7 @@ def apply_connector_statuses(
 ) -> list[StatusOutcome]:
     """One statement, whatever the number of statuses."""
     params: dict[str, Any] = dict(vars(batch))
-    params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid}
+    params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid, **advance_parameters()}
     with conn.cursor(row_factory=class_row(StatusOutcome)) as cursor:
         return cursor.execute(_APPLY_CONNECTOR_STATUSES, params).fetchall()
 

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from threadline.db.repositories.statuses import UNCONFIRMED_SEND_TITLE
 from threadline.vocabulary import Platform
 
 
@@ -107,7 +108,7 @@ def find_contact_for_recipient(
         ).fetchone()
 
 
-def find_whatsapp_route(conn: psycopg.Connection[Any], contact_id: UUID) -> WhatsAppRoute:
+def find_whatsapp_route(conn: psycopg.Connection[Any], contact_id: UUID, *, platform: str) -> WhatsAppRoute:
     """The contact's WhatsApp conversation the customer wrote to last (its window is the one most likely open, and
     the number they expect an answer from), locked for the send's count of replies; without any inbound message, the
     most recently active one; failing that, the tenant's oldest active WhatsApp connection that has a number."""
@@ -116,12 +117,12 @@ def find_whatsapp_route(conn: psycopg.Connection[Any], contact_id: UUID) -> What
             f"""
             SELECT v.id AS conversation_id, k.id AS connection_uuid, k.phone_number_id, {_WINDOW_COLUMNS}
             FROM conversations v LEFT JOIN connections k ON k.id = v.connection_id
-            WHERE v.contact_id = %s AND v.platform = 'whatsapp'
+            WHERE v.contact_id = %s AND v.platform = %s
             ORDER BY v.last_inbound_at DESC NULLS LAST, v.last_message_at DESC NULLS LAST, v.id DESC
             LIMIT 1
             FOR NO KEY UPDATE OF v
             """,
-            (contact_id,),
+            (contact_id, platform),
         ).fetchone()
         if route is not None and route.phone_number_id:
             return route
@@ -129,10 +130,11 @@ def find_whatsapp_route(conn: psycopg.Connection[Any], contact_id: UUID) -> What
             """
             SELECT NULL::bigint AS conversation_id, id AS connection_uuid, phone_number_id
             FROM connections
-            WHERE platform = 'whatsapp' AND is_active AND phone_number_id IS NOT NULL
+            WHERE platform = %s AND is_active AND phone_number_id IS NOT NULL
             ORDER BY created_at, id
             LIMIT 1
-            """
+            """,
+            (platform,),
         ).fetchone()
     if route is None:
         return connection or WhatsAppRoute(conversation_id=None, connection_uuid=None, phone_number_id=None)
@@ -155,17 +157,18 @@ def ensure_whatsapp_conversation(
     *,
     tenant_id: UUID,
     connection_uuid: UUID | None,
+    platform: str,
     external_conversation_id: str,
     contact_id: UUID,
 ) -> int:
     row = conn.execute(
         """
         INSERT INTO conversations (tenant_id, connection_id, platform, external_conversation_id, contact_id)
-        VALUES (%s, %s, 'whatsapp', %s, %s)
+        VALUES (%s, %s, %s, %s, %s)
         ON CONFLICT (tenant_id, platform, external_conversation_id) DO UPDATE SET updated_at = now()
         RETURNING id
         """,
-        (tenant_id, connection_uuid, external_conversation_id, contact_id),
+        (tenant_id, connection_uuid, platform, external_conversation_id, contact_id),
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -305,11 +308,6 @@ def note_message_outcome_unknown(conn: psycopg.Connection[Any], message_id: int,
     return _update_message(conn, message_id, "error_title = %(title)s", {"title": title})
 
 
-# The title of a send the scheduled job ended because no status webhook confirmed it (migration 0009). A status
-# that arrives later still wins over it: this failure is the job's conclusion, not Meta's word.
-UNCONFIRMED_SEND_TITLE = "Not confirmed by Meta"
-
-
 @dataclass(frozen=True)
 class UnconfirmedSend:
     tenant_id: UUID
@@ -317,13 +315,14 @@ class UnconfirmedSend:
 
 
 def fail_unconfirmed_sends(
-    conn: psycopg.Connection[Any], *, pending_before: datetime, details: str, limit: int
+    conn: psycopg.Connection[Any], *, pending_before: datetime, details: str, limit: int, platforms: list[str]
 ) -> list[UnconfirmedSend]:
-    """Fail (all tenants) up to `limit` outbound messages still pending since before `pending_before`."""
+    """Fail (all tenants) up to `limit` outbound messages of `platforms`' conversations still pending since before
+    `pending_before`."""
     with conn.cursor(row_factory=class_row(UnconfirmedSend)) as cursor:
         return cursor.execute(
-            "SELECT tenant_id, message_id FROM fail_unconfirmed_sends(%s, %s, %s, %s)",
-            (pending_before, UNCONFIRMED_SEND_TITLE, details, limit),
+            "SELECT tenant_id, message_id FROM fail_unconfirmed_sends(%s, %s, %s, %s, %s)",
+            (pending_before, UNCONFIRMED_SEND_TITLE, details, limit, platforms),
         ).fetchall()
 
 

@@ -18,7 +18,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from threadline.db.repositories.contacts import lock_contact_numbers
-from threadline.db.repositories.sending import UNCONFIRMED_SEND_TITLE
+from threadline.db.repositories.statuses import ADVANCE_STATUSES, advance_parameters
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class InboundBatch:
     message_contents: list[str] = field(default_factory=list)
     message_media_mime_types: list[str | None] = field(default_factory=list)
     message_media_filenames: list[str | None] = field(default_factory=list)
-    message_payloads: list[Jsonb | None] = field(default_factory=list)
+    message_payloads: list[dict[str, Any]] = field(default_factory=list)
     message_reply_to_external_ids: list[str | None] = field(default_factory=list)
     message_sent_at: list[datetime] = field(default_factory=list)
     message_is_system: list[bool] = field(default_factory=list)
@@ -158,7 +158,7 @@ resolved_senders AS (
     LEFT JOIN LATERAL (
         SELECT v.external_conversation_id
         FROM conversations v
-        WHERE v.contact_id = k.contact_id AND v.tenant_id = %(tenant_id)b AND v.platform = 'whatsapp'
+        WHERE v.contact_id = k.contact_id AND v.tenant_id = %(tenant_id)b AND v.platform = %(platform)b::text
           AND v.connection_id = %(connection_uuid)b
         ORDER BY v.last_message_at DESC NULLS LAST, v.id DESC
         LIMIT 1
@@ -174,7 +174,7 @@ input_conversations AS (
 upserted_conversations AS (
     INSERT INTO conversations AS v (tenant_id, connection_id, platform, external_conversation_id, contact_id,
                                     last_message_at, last_message_preview)
-    SELECT %(tenant_id)b, %(connection_uuid)b, 'whatsapp', i.external_conversation_id, i.contact_id,
+    SELECT %(tenant_id)b, %(connection_uuid)b, %(platform)b::text, i.external_conversation_id, i.contact_id,
            i.last_message_at, i.last_message_preview
     FROM input_conversations i
     ORDER BY i.external_conversation_id
@@ -219,10 +219,15 @@ SELECT (SELECT count(*) FROM inserted_messages)::int AS messages_added,
 
 
 def store_inbound_messages(
-    conn: psycopg.Connection[Any], *, tenant_id: UUID, connection_uuid: UUID, batch: InboundBatch
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, connection_uuid: UUID, platform: str, batch: InboundBatch
 ) -> StoredInbound:
     params: dict[str, Any] = dict(vars(batch))
-    params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid}
+    params |= {
+        "tenant_id": tenant_id,
+        "connection_uuid": connection_uuid,
+        "platform": platform,
+        "message_payloads": [Jsonb(payload) for payload in batch.message_payloads],
+    }
     with conn.pipeline():
         lock_contact_numbers(conn, tenant_id, batch.sender_phone_digits)
         with conn.cursor(row_factory=class_row(StoredInbound)) as cursor:
@@ -252,7 +257,7 @@ class AppliedStatuses:
     message_ids: list[int] = field(default_factory=list)
 
 
-_APPLY_STATUSES = """
+_APPLY_STATUSES = f"""
 WITH
 input_statuses AS (
     SELECT * FROM unnest(
@@ -264,8 +269,8 @@ input_statuses AS (
 -- accepted the message, the still-pending row whose own id Meta echoes back as biz_opaque_callback_data.
 -- Several statuses for one message in one delivery: the most advanced one speaks for them.
 targets AS (
-    SELECT DISTINCT ON (m.id) m.id AS message_id, s.meta_id, s.status, s.status_at, s.error_code, s.error_title,
-           s.error_details
+    SELECT DISTINCT ON (m.id) m.id AS message_id, s.meta_id AS external_id, s.status, s.status_at, s.error_code,
+           s.error_title, s.error_details
     FROM input_statuses s
     JOIN messages m ON m.tenant_id = %(tenant_id)b
                    AND (m.meta_id = s.meta_id
@@ -273,29 +278,8 @@ targets AS (
                             AND (m.status = 'pending' OR m.error_title = %(unconfirmed_title)b)))
     ORDER BY m.id, message_status_rank(s.status) DESC, s.status_at DESC
 ),
--- Locked in id order, so two deliveries touching the same messages queue instead of deadlocking.
-locked AS (
-    SELECT m.id FROM messages m WHERE m.id IN (SELECT message_id FROM targets) ORDER BY m.id FOR UPDATE
-),
--- Forward only: a late `delivered` never overwrites `read`. The rank is compared on the locked, latest row.
-advanced AS (
-    UPDATE messages m
-    SET status = t.status,
-        status_updated_at = t.status_at,
-        meta_id = COALESCE(m.meta_id, t.meta_id),
-        error_code = CASE WHEN t.status = 'failed' THEN t.error_code ELSE m.error_code END,
-        error_title = CASE WHEN t.status = 'failed' THEN t.error_title
-                           WHEN m.status = 'failed' THEN NULL ELSE m.error_title END,
-        error_details = CASE WHEN t.status = 'failed' THEN t.error_details
-                             WHEN m.status = 'failed' THEN NULL ELSE m.error_details END
-    FROM targets t
-    WHERE m.id = t.message_id
-      AND m.id IN (SELECT id FROM locked)
-      AND (message_status_rank(t.status) > message_status_rank(m.status)
-           -- The scheduled job failed it for want of a confirmation; Meta's own word, come late, replaces that.
-           OR (m.status = 'failed' AND m.error_title = %(unconfirmed_title)b))
-    RETURNING m.id, m.conversation_id, m.status, m.error_code, t.status_at
-),
+-- Forward only, one way for every channel (threadline.db.repositories.statuses).
+{ADVANCE_STATUSES},
 -- Meta refused a message because the customer-service window had closed: believe it for that conversation (the
 -- window of that business number), unless the customer has written to it since (which re-opened the window).
 closed_windows AS (
@@ -322,11 +306,7 @@ def apply_status_updates(
     conn: psycopg.Connection[Any], *, tenant_id: UUID, batch: StatusBatch, window_closed_code: int
 ) -> AppliedStatuses:
     params: dict[str, Any] = dict(vars(batch))
-    params |= {
-        "tenant_id": tenant_id,
-        "window_closed_code": window_closed_code,
-        "unconfirmed_title": UNCONFIRMED_SEND_TITLE,
-    }
+    params |= {"tenant_id": tenant_id, "window_closed_code": window_closed_code, **advance_parameters()}
     with conn.cursor(row_factory=class_row(AppliedStatuses)) as cursor:
         row = cursor.execute(_APPLY_STATUSES, params).fetchone()
     assert row is not None

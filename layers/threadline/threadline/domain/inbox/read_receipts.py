@@ -1,4 +1,4 @@
-"""WhatsApp read receipts: telling the customer their messages were read (the blue ticks), as the tenant chose.
+"""Read receipts (WhatsApp's, the one channel with the capability today): telling the customer their messages were read (the blue ticks), as the tenant chose.
 
 `tenants.read_receipts`: `never` (the default); `on_read`, when an agent marks the conversation read or replies
 (a reply reads the conversation too); `on_reply`, only when an agent replies. One Graph call marks the newest
@@ -17,9 +17,9 @@ from typing import Any, Literal
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.channels import MarksRead, find_channel
 from threadline.db.repositories.annotations import ReceiptTarget, find_receipt_target
 from threadline.db.tenancy import run_in_transaction
-from threadline.meta.config import get_meta_settings
 from threadline.observability import logger, metrics
 from threadline.vocabulary import ReadReceipts
 
@@ -35,18 +35,17 @@ _SENT_ON: dict[ReceiptOccasion, frozenset[ReadReceipts]] = {
 
 def send_read_receipt(target: ReceiptTarget | None, occasion: ReceiptOccasion) -> None:
     """Mark `target.wamid` read at Meta when the tenant's policy asks for it on this occasion. Never raises."""
-    if target is None or target.wamid is None or target.platform != "whatsapp":
+    if target is None or target.wamid is None or target.policy not in _SENT_ON[occasion]:
         return
-    if target.policy not in _SENT_ON[occasion]:
-        return
+    channel = find_channel(target.platform)
+    if not isinstance(channel, MarksRead):
+        return  # this channel has no read receipts
     try:
-        # Imported only when a receipt goes out: the Graph client brings requests (about 35 ms of a cold start),
-        # and a tenant on the default policy (`never`) never sends one, so the agent routes that mark read load
-        # it only for tenants that asked for receipts.
-        from threadline.meta.client import get_meta_client
-
-        phone_number_id = target.phone_number_id or get_meta_settings().default_phone_number_id or ""
-        get_meta_client().mark_read(phone_number_id, target.wamid, deadline=time.monotonic() + RECEIPT_BUDGET_SECONDS)
+        channel.mark_read(
+            sender=target.phone_number_id,
+            message_external_id=target.wamid,
+            deadline=time.monotonic() + RECEIPT_BUDGET_SECONDS,
+        )
     except Exception as error:
         logger.warning(
             "read receipt not delivered to Meta",

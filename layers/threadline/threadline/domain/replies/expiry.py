@@ -25,6 +25,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.channels import platforms_confirming_sends
 from threadline.db.repositories.events import append_window_closed_events
 from threadline.db.repositories.sending import fail_unconfirmed_sends
 from threadline.db.repositories.window_expiry import (
@@ -143,7 +144,11 @@ def fail_unconfirmed_sends_now(*, now: datetime | None = None) -> int:
     pending_before = (now or datetime.now(UTC)) - UNCONFIRMED_SEND_AFTER
     failed = run_in_transaction(
         lambda conn: fail_unconfirmed_sends(
-            conn, pending_before=pending_before, details=UNCONFIRMED_SEND_DETAILS, limit=UNCONFIRMED_SENDS_PER_RUN
+            conn,
+            pending_before=pending_before,
+            details=UNCONFIRMED_SEND_DETAILS,
+            limit=UNCONFIRMED_SENDS_PER_RUN,
+            platforms=platforms_confirming_sends(),
         )
     )
     by_tenant: dict[UUID, list[int]] = defaultdict(list)

@@ -1,5 +1,7 @@
 """Sending a reply on a conversation's channel: its reply rule, the channel's answer, and neither losing nor
-doubling a message. The channel itself is an adapter (threadline.channels): this module names none.
+doubling a message. The channel itself is an adapter (threadline.channels): the conversation route names none.
+The seed's contact route (`POST /api/messages/send`, `send_to_recipient`) is the exception, by its contract: it
+addresses a phone number, not a conversation, and sends on WhatsApp (CONTACT_ROUTE_PLATFORM).
 
 The order of events for one send:
 1. In one transaction: claim the Idempotency-Key (if given), check the recipient and the conversation's reply rule
@@ -94,7 +96,7 @@ from threadline.models.sending import (
 from threadline.observability import logger
 from threadline.realtime.frames import MessageEventKind, outbound_message
 from threadline.realtime.publisher import ExpiredWindow, publish_message_event, publish_window_expiries
-from threadline.vocabulary import SENT_STATUSES
+from threadline.vocabulary import SENT_STATUSES, Platform
 
 WINDOW_EXPIRED_MESSAGE = "Session window expired"
 SOURCE = "manual_ui"
@@ -199,6 +201,10 @@ def _checked_idempotency_key(key: str | None) -> str | None:
     return key
 
 
+# The seed's contact route sends a WhatsApp text to a phone number (docs/send-message-api.md).
+CONTACT_ROUTE_PLATFORM: Platform = "whatsapp"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The two routes: what each checks before a message may go out.
 # ---------------------------------------------------------------------------------------------------------------
@@ -210,18 +216,18 @@ def send_to_recipient(
     """`POST /api/messages/send`: a WhatsApp text to a known contact, inside the window of the contact's WhatsApp
     conversation the customer wrote to last (a tenant with two numbers answers from the one written to)."""
     recipient = normalise_identifier(request.recipient)
-    channel = channel_for("whatsapp")
+    channel = channel_for(CONTACT_ROUTE_PLATFORM)
 
     def plan(conn: psycopg.Connection[Any]) -> _Plan:
         contact = find_contact_for_recipient(conn, identifier=recipient.identifier, phone_digits=recipient.phone_digits)
         if contact is None:
             raise NotFound("Contact not found")
-        route = find_whatsapp_route(conn, contact.id)
-        _require_reply_allowed(channel, "whatsapp", route)
+        route = find_whatsapp_route(conn, contact.id, platform=CONTACT_ROUTE_PLATFORM)
+        _require_reply_allowed(channel, CONTACT_ROUTE_PLATFORM, route)
         channel_route = channel.route(
             SendTarget(
                 conversation_id=route.conversation_id,
-                platform="whatsapp",
+                platform=CONTACT_ROUTE_PLATFORM,
                 external_conversation_id=None,
                 contact_identifier=contact.identifier,
                 contact_phone_digits=contact.phone_digits,
@@ -233,6 +239,7 @@ def send_to_recipient(
             conn,
             tenant_id=caller.tenant_id,
             connection_uuid=route.connection_uuid,
+            platform=CONTACT_ROUTE_PLATFORM,
             external_conversation_id=whatsapp_conversation_key(channel_route.sender, channel_route.recipient),
             contact_id=contact.id,
         )

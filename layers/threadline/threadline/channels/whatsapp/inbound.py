@@ -1,0 +1,270 @@
+"""Meta's WhatsApp notifications, in Threadline's terms: the subscription handshake, the signature check, and the
+translation of a notification's messages and statuses into the repository's batches, grouped by business number.
+
+Everything here is Meta's knowledge (its message types, its contacts and BSUIDs, its error codes); the use case
+that stores what this produces is threadline.domain.intake.whatsapp_notifications, which names nothing of Meta.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
+from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch
+from threadline.errors import Forbidden, ThreadlineError, Unauthorized
+from threadline.identifiers import normalise_identifier
+from threadline.meta.config import get_meta_settings
+from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notification, signature_matches
+from threadline.models.whatsapp_notifications import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
+from threadline.vocabulary import PREVIEW_CHARS, TRACKED_STATUSES, Platform
+
+PLATFORM: Platform = "whatsapp"
+
+# Meta's error for a message sent outside the customer-service window ("Re-engagement message").
+WINDOW_CLOSED_ERROR_CODE = 131047
+
+# Meta's message types -> Threadline's. Anything else (reactions, buttons, contacts, orders, ...) is text with a
+# short description, so the agent still sees that something arrived.
+_THREADLINE_TYPES = {
+    "text": "text",
+    "image": "image",
+    "sticker": "image",
+    "audio": "audio",
+    "video": "video",
+    "document": "file",
+    "location": "location",
+}
+_MEDIA_TYPES = frozenset({"image", "sticker", "audio", "video", "document"})
+
+
+def verify_subscription(*, mode: str | None, token: str | None, challenge: str | None) -> str:
+    """Meta's GET when the webhook is configured: echo the challenge if the verify token is ours."""
+    expected = get_meta_settings().verify_token()
+    if (
+        mode != SUBSCRIBE_MODE
+        or not expected
+        or token is None
+        or not challenge
+        or len(challenge) > MAX_CHALLENGE_CHARS
+        # Constant-time: the response time must not reveal how much of a guessed token was right.
+        or not hmac.compare_digest(expected.encode("utf-8"), token.encode("utf-8"))
+    ):
+        raise Forbidden("Verification failed")
+    return challenge
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# From Meta's payload to the repository's batches
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InboundContent:
+    type: str
+    content: str
+    media_mime_type: str | None
+    media_filename: str | None
+    payload: dict[str, Any]
+    is_system: bool
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _describe(meta_type: str, body: dict[str, Any]) -> str:
+    """What an agent reads for a message that is not plain text."""
+    match meta_type:
+        case "text":
+            return _text(body.get("body")) or ""
+        case "image":
+            return _text(body.get("caption")) or "Photo"
+        case "video":
+            return _text(body.get("caption")) or "Video"
+        case "sticker":
+            return "Sticker"
+        case "audio":
+            return "Voice message" if body.get("voice") else "Audio"
+        case "document":
+            return _text(body.get("caption")) or _text(body.get("filename")) or "Document"
+        case "location":
+            place = ", ".join(part for part in (_text(body.get("name")), _text(body.get("address"))) if part)
+            coordinates = f"{body.get('latitude')}, {body.get('longitude')}"
+            return f"Location: {place or coordinates}"
+        case "reaction":
+            emoji = _text(body.get("emoji"))
+            return f"Reacted {emoji} to a message" if emoji else "Removed a reaction"
+        case "button":
+            return _text(body.get("text")) or _text(body.get("payload")) or "Button"
+        case "interactive":
+            reply = body.get("button_reply") or body.get("list_reply")
+            if isinstance(reply, dict) and _text(reply.get("title")):
+                return str(reply["title"])
+            return "Form response" if "nfm_reply" in body else "Interactive reply"
+        case "system":
+            return _text(body.get("body")) or "System message"
+        case _:
+            return f"Unsupported message ({meta_type})"
+
+
+def _shared_contacts(message: InboundMessage) -> str:
+    # A `contacts` message carries a list (of vCards) under its type, not an object.
+    shared = (message.model_extra or {}).get("contacts")
+    names = [
+        str(card["name"]["formatted_name"])
+        for card in shared or []
+        if isinstance(card, dict) and isinstance(card.get("name"), dict) and _text(card["name"].get("formatted_name"))
+    ]
+    return f"Contact: {', '.join(names)}" if names else "Contact"
+
+
+def inbound_content(message: InboundMessage) -> InboundContent:
+    body = message.type_object()
+    content = _shared_contacts(message) if message.type == "contacts" else _describe(message.type, body)
+    raw = (message.model_extra or {}).get(message.type)
+    # Meta hands out a media id, not a URL (the file is fetched later with the access token): keep the id.
+    payload: dict[str, Any] = {"type": message.type, message.type: raw} if raw is not None else {"type": message.type}
+    if message.type in _MEDIA_TYPES and _text(body.get("id")):
+        payload["media_id"] = body["id"]
+    referral = (message.model_extra or {}).get("referral")
+    if referral is not None:
+        payload["referral"] = referral  # the click-to-WhatsApp ad the customer came from
+    return InboundContent(
+        type=_THREADLINE_TYPES.get(message.type, "text"),
+        content=content,
+        media_mime_type=_text(body.get("mime_type")) if message.type in _MEDIA_TYPES else None,
+        media_filename=_text(body.get("filename")) if message.type == "document" else None,
+        payload=payload,
+        is_system=message.type == "system",
+    )
+
+
+def _reply_to(message: InboundMessage) -> str | None:
+    if message.type == "reaction":
+        return _text(message.type_object().get("message_id"))
+    return message.context.id if message.context else None
+
+
+@dataclass
+class _Sender:
+    wa_id: str | None
+    whatsapp_user_id: str | None
+    name: str | None
+    messages: list[tuple[InboundMessage, InboundContent]] = field(default_factory=list)
+
+
+@dataclass
+class NumberDelivery:
+    """Everything one notification says about one business phone number."""
+
+    phone_number_id: str
+    senders: dict[str, _Sender] = field(default_factory=dict)
+    statuses: StatusBatch = field(default_factory=StatusBatch)
+    seen_message_ids: set[str] = field(default_factory=set)
+    group_messages_skipped: int = 0
+
+    @property
+    def message_count(self) -> int:
+        return len(self.seen_message_ids)
+
+    def inbound_batch(self) -> InboundBatch:
+        batch = InboundBatch()
+        for key, sender in sorted(self.senders.items()):
+            contact_key = whatsapp_contact_key(sender.wa_id, sender.whatsapp_user_id)
+            participant = normalise_identifier(f"+{sender.wa_id}" if sender.wa_id else contact_key)
+            newest, newest_content = max(sender.messages, key=lambda pair: pair[0].timestamp)
+            batch.sender_keys.append(key)
+            batch.sender_identifiers.append(participant.identifier)
+            batch.sender_phone_digits.append(participant.phone_digits)
+            batch.sender_whatsapp_user_ids.append(sender.whatsapp_user_id)
+            batch.sender_names.append(sender.name)
+            batch.sender_conversation_keys.append(whatsapp_conversation_key(self.phone_number_id, contact_key))
+            # System notices (a changed number) are shown but are not the customer writing: no window.
+            batch.sender_last_inbound_at.append(
+                max((m.timestamp for m, c in sender.messages if not c.is_system), default=None)
+            )
+            batch.sender_last_message_at.append(newest.timestamp)
+            batch.sender_last_message_preview.append(newest_content.content[:PREVIEW_CHARS])
+            for message, content in sender.messages:
+                batch.message_sender_keys.append(key)
+                batch.message_meta_ids.append(message.id)
+                batch.message_types.append(content.type)
+                batch.message_contents.append(content.content)
+                batch.message_media_mime_types.append(content.media_mime_type)
+                batch.message_media_filenames.append(content.media_filename)
+                batch.message_payloads.append(content.payload)
+                batch.message_reply_to_external_ids.append(_reply_to(message))
+                batch.message_sent_at.append(message.timestamp)
+                batch.message_is_system.append(content.is_system)
+        return batch
+
+
+def _add_messages(delivery: NumberDelivery, value: MessagesValue) -> None:
+    # Meta lists who wrote in `contacts`; a message names its author by wa_id (`from`) and/or BSUID.
+    by_wa_id = {contact.wa_id: contact for contact in value.contacts if contact.wa_id}
+    by_user_id = {contact.user_id: contact for contact in value.contacts if contact.user_id}
+    for message in value.messages:
+        if message.group_id:
+            # Threadline's conversations are one-to-one: a group message belongs to no customer's conversation.
+            delivery.group_messages_skipped += 1
+            continue
+        if message.id in delivery.seen_message_ids:
+            continue
+        delivery.seen_message_ids.add(message.id)
+        contact = (by_user_id.get(message.from_user_id) if message.from_user_id else None) or (
+            by_wa_id.get(message.from_) if message.from_ else None
+        )
+        wa_id = message.from_ or (contact.wa_id if contact else None)
+        whatsapp_user_id = message.from_user_id or (contact.user_id if contact else None)
+        if whatsapp_user_id is None and wa_id in by_wa_id:
+            whatsapp_user_id = by_wa_id[wa_id].user_id
+        profile = contact.profile if contact else None
+        name = (profile.name or profile.username) if profile else None
+        # The BSUID is the stable key (it stays when the phone number is hidden); the wa_id serves until Meta sends one.
+        sender_key = whatsapp_user_id or wa_id
+        assert sender_key is not None  # the model requires `from` or `from_user_id`
+        sender = delivery.senders.setdefault(sender_key, _Sender(wa_id, whatsapp_user_id, name))
+        sender.wa_id = sender.wa_id or wa_id
+        sender.name = sender.name or name
+        sender.messages.append((message, inbound_content(message)))
+
+
+def _add_statuses(delivery: NumberDelivery, value: MessagesValue) -> None:
+    for status in value.statuses:
+        if status.status not in TRACKED_STATUSES:
+            continue
+        error = status.errors[0] if status.status == "failed" and status.errors else None
+        delivery.statuses.meta_ids.append(status.id)
+        delivery.statuses.callback_ids.append(status.biz_opaque_callback_data)
+        delivery.statuses.statuses.append(status.status)
+        delivery.statuses.status_at.append(status.timestamp)
+        delivery.statuses.error_codes.append(error.code if error else None)
+        delivery.statuses.error_titles.append((error.title or error.message) if error else None)
+        delivery.statuses.error_details.append(error.error_data.details if error and error.error_data else None)
+
+
+def deliveries_by_number(values: Iterable[MessagesValue]) -> dict[str, NumberDelivery]:
+    deliveries: dict[str, NumberDelivery] = {}
+    for value in values:
+        number = value.metadata.phone_number_id
+        delivery = deliveries.setdefault(number, NumberDelivery(number))
+        _add_messages(delivery, value)
+        _add_statuses(delivery, value)
+    return deliveries
+
+
+def notifications_by_number(body: bytes) -> dict[str, NumberDelivery]:
+    """A verified notification's messages and statuses, by business phone number (400 when it is not Meta's shape)."""
+    return deliveries_by_number(parse_notification(body))
+
+
+def authenticate_notification(body: bytes, signature: str | None) -> None:
+    if not signature:
+        raise Unauthorized("Missing X-Hub-Signature-256 header")
+    app_secret = get_meta_settings().app_secret()
+    if not app_secret:
+        # Without the secret nothing can be verified: a 500 makes Meta retry once the secret is in place.
+        raise ThreadlineError("Internal server error", details="Meta app secret is not configured")
+    if not signature_matches(body, signature, app_secret):
+        raise Unauthorized("Invalid signature")
