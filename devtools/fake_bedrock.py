@@ -179,7 +179,7 @@ def _forget_cached_settings() -> None:
     from threadline.bedrock.config import get_llm_settings
 
     get_llm_settings.cache_clear()
-    llm = sys.modules.get("threadline.domain.sessions.replies")
+    llm = sys.modules.get("threadline.bedrock.client")
     if llm is not None:
         llm.reset_llm_client()
 

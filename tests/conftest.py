@@ -186,7 +186,7 @@ def fake_bedrock() -> Iterator[Any]:
     test model id). Script answers with `fake_bedrock.script(...)`; read `fake_bedrock.requests`. Tests may set
     other BEDROCK_* variables (then call reset_llm_client()); all of them are restored afterwards."""
     from devtools.fake_bedrock import FakeBedrock
-    from threadline.domain.sessions.replies import reset_llm_client
+    from threadline.bedrock.client import reset_llm_client
 
     with FakeBedrock() as server:
         values = {

@@ -19,7 +19,7 @@ USER_KEYS_ON_FAILURE = {"success", "userMessage", "processingError"}
 
 
 def configure(**settings: str) -> None:
-    from threadline.domain.sessions.replies import reset_llm_client
+    from threadline.bedrock.client import reset_llm_client
 
     os.environ.update(settings)
     reset_llm_client()

@@ -3,10 +3,10 @@ budget lasts, and never a window with a hole in it."""
 
 from __future__ import annotations
 
+from threadline.bedrock.client import Turn
 from threadline.domain.sessions.replies import (
     CHARACTERS_PER_TOKEN,
     MESSAGE_OVERHEAD_TOKENS,
-    Turn,
     approximate_tokens,
     history_window,
 )

@@ -48,7 +48,7 @@ def forget_what_the_snapshot_holds() -> None:
         ("threadline.aws.secrets", "clear_secret_cache"),  # the Meta secret's cache lives there
         ("threadline.meta.client", "reset_meta_client"),
         ("threadline.realtime.publisher", "reset_management_client"),
-        ("threadline.domain.sessions.replies", "reset_llm_client"),
+        ("threadline.bedrock.client", "reset_llm_client"),
     ):
         if module_name in sys.modules:
             getattr(sys.modules[module_name], reset)()

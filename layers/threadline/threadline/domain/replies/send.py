@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -51,7 +51,6 @@ from threadline.db.repositories.idempotency import (
     attach_message_to_key,
     claim_idempotency_key,
     complete_idempotency_key,
-    find_idempotency_record,
     release_idempotency_key,
 )
 from threadline.db.repositories.sending import (
@@ -63,7 +62,6 @@ from threadline.db.repositories.sending import (
     expire_conversation_window,
     find_contact_for_recipient,
     find_conversation_for_send,
-    find_outbound_message,
     find_reply_target,
     find_whatsapp_route,
     give_back_reply,
@@ -74,43 +72,34 @@ from threadline.db.repositories.sending import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.inbox.read_receipts import send_read_receipt_after_reply
+from threadline.domain.replies.replay import error_record, message_view, replay
 from threadline.errors import (
-    Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
     ThreadlineError,
-    UnprocessableRequest,
     UpstreamFailure,
-    error_for_status,
 )
 from threadline.identifiers import normalise_identifier
 from threadline.models.ids import parse_id
 from threadline.models.sending import (
     ConversationSendRequest,
-    MessageError,
-    OutboundMessageView,
     SendRequest,
     SendResponse,
 )
 from threadline.observability import logger
 from threadline.realtime.frames import MessageEventKind, outbound_message
 from threadline.realtime.publisher import ExpiredWindow, publish_message_event, publish_window_expiries
-from threadline.vocabulary import SENT_STATUSES, Platform
+from threadline.vocabulary import Platform
 
 WINDOW_EXPIRED_MESSAGE = "Session window expired"
 SOURCE = "manual_ui"
 # Time kept back from the Lambda deadline for recording the channel's answer after the call.
 RECORDING_RESERVE_SECONDS = 3.0
-# How long a retry waits for an in-flight first attempt with the same Idempotency-Key before answering 409.
-IN_FLIGHT_WAIT_SECONDS = 10.0
-_IN_FLIGHT_POLL_SECONDS = 0.1
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 # The status recorded under an Idempotency-Key for a send that went out (errors record their own); the route
 # answers a replay with its own success status.
 SENT_STATUS = 200
-# Longer than any function may run (API Gateway stops waiting after 30 s).
-ABANDONED_CLAIM_AFTER = timedelta(seconds=60)
 
 _MEDIA_MESSAGE_TYPES = {"image": "image", "video": "video", "audio": "audio", "document": "file"}
 
@@ -166,25 +155,6 @@ THREADLINE_EXTERNAL_ID_PREFIX = "tl_"
 def _new_external_id() -> str:
     # Ours, not the channel's: it exists before the channel answers, and comes back to us in its status reports.
     return f"{THREADLINE_EXTERNAL_ID_PREFIX}{uuid.uuid4().hex}"
-
-
-def _view(row: OutboundMessageRow) -> OutboundMessageView:
-    error = MessageError(code=row.error_code, title=row.error_title) if row.status == "failed" else None
-    return OutboundMessageView(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        contact_id=str(row.contact_id),
-        type=row.type,
-        content=row.content,
-        media_url=row.media_url,
-        status=row.status,
-        source=row.source,
-        meta_id=row.meta_id,
-        reply_to=row.reply_to_external_id,
-        sent_at=row.sent_at,
-        created_at=row.created_at,
-        error=error,
-    )
 
 
 def _fingerprint(route: str, request: SendRequest | ConversationSendRequest) -> str:
@@ -425,7 +395,7 @@ def _send(
     prepared = run_in_transaction(claim_check_and_record, tenant_id=caller.tenant_id, actor=caller)
     if isinstance(prepared, IdempotencyRecord):
         assert idempotency_key is not None
-        return _replay(caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline)
+        return replay(caller, idempotency_key, fingerprint, prepared, deadline=meta_deadline)
     # Committed as pending: the agents watching the conversation see it before Meta answers.
     publish_message_event(caller.tenant_id, "created", outbound_message(prepared.row))
     return _deliver(caller, prepared, idempotency_key, meta_deadline=meta_deadline, deadline=deadline)
@@ -489,7 +459,7 @@ def _record_sent(
 ) -> SendResponse:
     def record_sent(conn: psycopg.Connection[Any]) -> tuple[SendResponse, OutboundMessageRow]:
         completed = mark_message_sent(conn, row.id, sent.external_id)
-        response = SendResponse(message=_view(completed), meta_id=sent.external_id)
+        response = SendResponse(message=message_view(completed), meta_id=sent.external_id)
         if idempotency_key is not None:
             complete_idempotency_key(
                 conn, idempotency_key, response_status=SENT_STATUS, response_body=response.model_dump(mode="json")
@@ -508,7 +478,7 @@ def _record_sent(
             extra={"message_id": row.id, "external_id": row.external_id, "meta_id": sent.external_id},
         )
         return SendResponse(
-            message=_view(row).model_copy(update={"status": "sent", "meta_id": sent.external_id}),
+            message=message_view(row).model_copy(update={"status": "sent", "meta_id": sent.external_id}),
             meta_id=sent.external_id,
             warning="Message sent, but its record could not be updated yet; Meta's status webhook will complete it",
         )
@@ -523,7 +493,7 @@ def _record_queued(
 ) -> SendResponse:
     """The channel delivers after this request: the answer is the pending message, and a retry with the key gets
     this same answer (the message is not staged twice)."""
-    response = SendResponse(message=_view(row), meta_id=None)
+    response = SendResponse(message=message_view(row), meta_id=None)
     if idempotency_key is None:
         return response
     try:
@@ -591,7 +561,7 @@ def _record_outcome(
             release_idempotency_key(conn, idempotency_key)
         else:
             complete_idempotency_key(
-                conn, idempotency_key, response_status=answer.status_code, response_body=_error_record(answer)
+                conn, idempotency_key, response_status=answer.status_code, response_body=error_record(answer)
             )
         return updated
 
@@ -625,58 +595,3 @@ def _with_retries(write: Callable[[], Any], *, deadline: float) -> Any:
             logger.warning("recording a send failed; retrying", extra={"pause_seconds": pause})
             time.sleep(pause)
     return write()
-
-
-def _error_record(error: ThreadlineError) -> dict[str, Any]:
-    return {"error": {"message": error.message, "details": error.details, "fields": error.fields}}
-
-
-def _replay(caller: Caller, key: str, fingerprint: str, record: IdempotencyRecord, *, deadline: float) -> SendResponse:
-    """Answer a retry exactly as the first attempt was answered, waiting for it if it is still in flight."""
-    if record.request_fingerprint != fingerprint:
-        raise UnprocessableRequest("This Idempotency-Key was already used for a different request")
-    wait_until = min(deadline, time.monotonic() + IN_FLIGHT_WAIT_SECONDS)
-    while _may_still_be_running(record) and time.monotonic() < wait_until:
-        time.sleep(_IN_FLIGHT_POLL_SECONDS)
-        current = run_in_transaction(lambda conn: find_idempotency_record(conn, key), tenant_id=caller.tenant_id)
-        if current is None:
-            # The first attempt reached nobody and released the key; this retry is now free to send.
-            raise Conflict("The first request with this Idempotency-Key failed before sending; retry it")
-        record = current
-    if record.completed_at is None or record.response_status is None or record.response_body is None:
-        return _unfinished_first_attempt(caller, record)
-    stored = record.response_body
-    if record.response_status == UpstreamFailure.status_code and record.message_id is not None:
-        # "Meta did not confirm the message" was the first answer; Meta's status webhook may have confirmed it since.
-        confirmed = _confirmed_send(caller, record.message_id)
-        if confirmed is not None:
-            return confirmed
-    if record.response_status >= 400:
-        error = stored.get("error") or {}
-        raise error_for_status(
-            record.response_status, error.get("message", ""), details=error.get("details"), fields=error.get("fields")
-        )
-    return SendResponse.model_validate(stored)
-
-
-def _may_still_be_running(record: IdempotencyRecord) -> bool:
-    # No attempt outlives the function's timeout: an older unfinished claim belongs to one that died.
-    return record.completed_at is None and datetime.now(UTC) - record.created_at < ABANDONED_CLAIM_AFTER
-
-
-def _unfinished_first_attempt(caller: Caller, record: IdempotencyRecord) -> SendResponse:
-    """The first attempt is still running, or died before recording its answer. If Meta's status webhook has
-    since confirmed its message, that is the answer; otherwise the outcome is not known yet."""
-    if record.message_id is not None:
-        confirmed = _confirmed_send(caller, record.message_id)
-        if confirmed is not None:
-            return confirmed
-    raise Conflict("A request with this Idempotency-Key is still in progress; retry later")
-
-
-def _confirmed_send(caller: Caller, message_id: int) -> SendResponse | None:
-    """The send's success answer, when Meta has confirmed its message (sent, delivered or read); else None."""
-    row = run_in_transaction(lambda conn: find_outbound_message(conn, message_id), tenant_id=caller.tenant_id)
-    if row is None or row.status not in SENT_STATUSES:
-        return None
-    return SendResponse(message=_view(row), meta_id=row.meta_id)

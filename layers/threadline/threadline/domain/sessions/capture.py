@@ -6,7 +6,7 @@ its `wses_` id or uuid; a session of another workspace, or of another tenant (RL
 
 A user message with process=true:
 1. one transaction: store the user message and read the history the reply needs; commit; broadcast it;
-2. outside any transaction: ask the language model (threadline.domain.sessions.replies), threaded by claudeSessionId;
+2. outside any transaction: ask the language model (threadline.bedrock.client, with the turns threadline.domain.sessions.replies picks), threaded by claudeSessionId;
 3. a second transaction: store the reply as the assistant message (same channel, context and thread); broadcast.
 When 2 or 3 fails the user message stays stored, and the answer is the seed's: 500 with
 {success: true, userMessage, processingError} (ReplyNotProduced, answered by threadline.http.errors).
@@ -26,6 +26,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.bedrock.client import LlmFailure, Role, Turn, generate_reply
 from threadline.bedrock.config import get_llm_settings
 from threadline.caller import Caller
 from threadline.db.repositories.sessions import (
@@ -40,14 +41,7 @@ from threadline.db.repositories.sessions import (
     recent_session_history,
 )
 from threadline.db.tenancy import run_in_transaction
-from threadline.domain.sessions.replies import (
-    CHARACTERS_PER_TOKEN,
-    LlmFailure,
-    Role,
-    Turn,
-    generate_reply,
-    history_window,
-)
+from threadline.domain.sessions.replies import CHARACTERS_PER_TOKEN, history_window
 from threadline.errors import Conflict, NotFound, ReplyNotProduced
 from threadline.models.ids import parse_uuid
 from threadline.models.sessions import (
