@@ -58,10 +58,14 @@ def error_message(error: Exception) -> str:
     """What went wrong, in a sentence: the domain's own message, or a database refusal said in its terms."""
     import psycopg
 
+    from threadline.db.errors import StorageError
     from threadline.errors import ThreadlineError
 
     if isinstance(error, CliError | ThreadlineError):
         return error.message
+    if isinstance(error, StorageError) and isinstance(error.__cause__, psycopg.Error):
+        # The layer's translation of a driver error: the driver's diagnostics say it in the CLI's terms.
+        return error_message(error.__cause__)
     if isinstance(error, psycopg.errors.UniqueViolation):
         detail = error.diag.message_detail or ""
         if found := _DUPLICATE_KEY.search(detail):

@@ -13,6 +13,7 @@ from uuid import UUID
 import psycopg
 
 from threadline.db.connection import app_connection, discard_app_connection
+from threadline.db.errors import translate
 from threadline.errors import Forbidden
 from threadline.observability import logger
 
@@ -45,7 +46,17 @@ def run_in_transaction(
 ) -> T:
     """Run `work` in one transaction, as `tenant_id` when given, retrying on a fresh connection when the
     database dropped us or rolled us back. `actor` (the agent making the change) is named in the events the
-    transaction appends (migration 0015 reads `app.actor`)."""
+    transaction appends (migration 0015 reads `app.actor`). What the database still refuses after the retries is
+    raised as threadline.db.errors' StorageError, never as the driver's exception."""
+    try:
+        return _run_with_retries(work, tenant_id=tenant_id, actor=actor)
+    except psycopg.Error as error:
+        raise translate(error) from error
+
+
+def _run_with_retries(
+    work: Callable[[psycopg.Connection[Any]], T], *, tenant_id: UUID | str | None, actor: Caller | None
+) -> T:
     for attempt in range(1, _ATTEMPTS + 1):
         conn = app_connection()
         try:

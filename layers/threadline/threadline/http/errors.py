@@ -58,3 +58,14 @@ def error_response(envelope: ErrorEnvelope, error: ThreadlineError) -> Response:
 
 def internal_error_response(envelope: ErrorEnvelope) -> Response:
     return error_response(envelope, ThreadlineError(INTERNAL_ERROR_MESSAGE))
+
+
+# The agent contract names its database failure: 500 DATABASE_ERROR "Failed to retrieve messages".
+AGENT_STORAGE_ERROR_MESSAGE = "Failed to retrieve messages"
+
+
+def storage_error_response(envelope: ErrorEnvelope) -> Response:
+    """The database failed (threadline.db.errors.StorageError): each contract's 500."""
+    if envelope is ErrorEnvelope.AGENT:
+        return error_response(envelope, ThreadlineError(AGENT_STORAGE_ERROR_MESSAGE, details=INTERNAL_ERROR_MESSAGE))
+    return internal_error_response(envelope)

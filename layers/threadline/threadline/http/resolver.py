@@ -5,8 +5,9 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from threadline import snapstart  # noqa: F401 - registers the after-restore hook of every HTTP function
+from threadline.db.errors import StorageError
 from threadline.errors import InvalidRequest, NotFound, ThreadlineError
-from threadline.http.errors import ErrorEnvelope, error_response, internal_error_response
+from threadline.http.errors import ErrorEnvelope, error_response, internal_error_response, storage_error_response
 from threadline.models.validation import INVALID_JSON_MESSAGE
 from threadline.observability import logger
 
@@ -25,6 +26,11 @@ def create_resolver(envelope: ErrorEnvelope) -> APIGatewayHttpResolver:
         # Powertools' decoded_body decodes a base64 body (API Gateway's choice for non-text bytes) as UTF-8: bytes
         # that are not UTF-8 are the client's mistake, not a server error.
         return error_response(envelope, InvalidRequest(INVALID_JSON_MESSAGE))
+
+    @app.exception_handler(StorageError)
+    def _answer_storage_error(error: StorageError) -> Response:
+        logger.exception("database failed")
+        return storage_error_response(envelope)
 
     @app.exception_handler(Exception)
     def _answer_unexpected_error(error: Exception) -> Response:

@@ -16,6 +16,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
+from threadline.db.errors import ExternalIdTaken, translated_errors
 from threadline.db.repositories.statuses import ADVANCE_STATUSES, advance_parameters
 
 _ENDPOINT_COLUMNS = (
@@ -98,12 +99,20 @@ def complete_connector_reply(conn: psycopg.Connection[Any], message_id: int, ext
     """The connector took the reply (a 2xx): `sent` unless a status report already moved it further, under the
     platform's id when the answer named one. If the connector's sync stored that same platform message first, its
     copy is folded into this reply (migration 0020's fold_connector_echo) and its status kept if it was further
-    along. Returns the message id when something a reader sees changed."""
+    along. Returns the message id when something a reader sees changed. Raises ExternalIdTaken when the platform id
+    already names another message of the conversation (its unique key, 0020)."""
     return adopt_platform_id(conn, message_id, external_id, at_least="sent")
 
 
 def adopt_platform_id(
     conn: psycopg.Connection[Any], message_id: int, external_id: str | None, *, at_least: str | None = None
+) -> int | None:
+    with translated_errors(unique_violation=ExternalIdTaken):
+        return _adopt_platform_id(conn, message_id, external_id, at_least=at_least)
+
+
+def _adopt_platform_id(
+    conn: psycopg.Connection[Any], message_id: int, external_id: str | None, *, at_least: str | None
 ) -> int | None:
     echo_status = None
     if external_id is not None:

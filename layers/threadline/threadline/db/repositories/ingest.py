@@ -18,6 +18,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
+from threadline.db.errors import translated_errors
 from threadline.db.repositories.contacts import lock_contact_numbers
 
 
@@ -164,7 +165,8 @@ def store_conversation_batch(
 ) -> list[StoredConversation]:
     params: dict[str, Any] = dict(vars(batch))
     params |= {"tenant_id": tenant_id, "connection_uuid": connection_uuid, "platform": platform}
-    with conn.pipeline():
+    # RowsRefused: a value the schema refuses (the batch stored nothing).
+    with translated_errors(), conn.pipeline():
         lock_contact_numbers(conn, tenant_id, batch.conversation_phone_digits)
         with conn.cursor(row_factory=class_row(StoredConversation)) as cursor:
             return cursor.execute(_STORE_BATCH, params).fetchall()

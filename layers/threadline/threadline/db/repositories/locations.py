@@ -9,6 +9,8 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
+from threadline.db.errors import NameTaken, translated_errors
+
 
 @dataclass(frozen=True)
 class LocationRecord:
@@ -18,7 +20,8 @@ class LocationRecord:
 
 
 def insert_location(conn: psycopg.Connection[Any], *, tenant_id: UUID, name: str) -> LocationRecord:
-    with conn.cursor(row_factory=class_row(LocationRecord)) as cursor:
+    """Raises NameTaken when the tenant has a location of that name."""
+    with translated_errors(unique_violation=NameTaken), conn.cursor(row_factory=class_row(LocationRecord)) as cursor:
         row = cursor.execute(
             "INSERT INTO locations (tenant_id, name) VALUES (%s, %s) RETURNING id, tenant_id, name", (tenant_id, name)
         ).fetchone()

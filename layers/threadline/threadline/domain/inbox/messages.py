@@ -35,7 +35,7 @@ from threadline.domain.pagination import (
     list_fingerprint,
     plan_numbered_page,
 )
-from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound, ThreadlineError
+from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound
 from threadline.models.messages import (
     AgentMessage,
     AgentMessagePage,
@@ -48,7 +48,6 @@ from threadline.models.messages import (
     MessageListQuery,
     MessageView,
 )
-from threadline.observability import logger
 from threadline.vocabulary import SortOrder
 
 SYSTEM_AUTHOR_ID = "system"
@@ -205,12 +204,8 @@ def _read_agent_page(caller: Caller, conversation_id: int, query: AgentMessageQu
         )
         return _AgentPage(conversation, rows[::-1] if plan.order_reversed else rows)
 
-    try:
-        return run_in_transaction(read, tenant_id=caller.tenant_id)
-    except psycopg.Error as error:
-        # The agent contract names its 500: DATABASE_ERROR, "Failed to retrieve messages".
-        logger.exception("reading messages failed")
-        raise ThreadlineError("Failed to retrieve messages", details="Internal server error") from error
+    # A StorageError becomes the agent contract's own 500 in threadline.http.errors.
+    return run_in_transaction(read, tenant_id=caller.tenant_id)
 
 
 def agent_conversation_messages(

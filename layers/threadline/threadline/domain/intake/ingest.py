@@ -13,6 +13,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
+from threadline.db.errors import RowsRefused
 from threadline.db.repositories.connections import ConnectionForAuth, find_connection_for_auth
 from threadline.db.repositories.ingest import ConversationBatch, StoredConversation, store_conversation_batch
 from threadline.db.repositories.lifecycle import InboundFollowUp, Reopened, find_inbound_follow_up
@@ -108,7 +109,7 @@ def _store_one_by_one(
             results[conversation.external_conversation_id] = _result_for(stored[0])
             if stored[0].reopenable:
                 reopenable.add(stored[0].conversation_id)
-        except (psycopg.DataError, psycopg.IntegrityError) as error:
+        except RowsRefused as error:
             logger.warning(
                 "conversation refused", extra={"external_conversation_id": conversation.external_conversation_id}
             )
@@ -116,7 +117,7 @@ def _store_one_by_one(
                 conversation_id=None,
                 external_conversation_id=conversation.external_conversation_id,
                 messages_added=0,
-                status=f"error: {error.diag.message_primary or type(error).__name__}",
+                status=f"error: {error.reason}",
             )
     return results, reopenable
 
@@ -181,7 +182,7 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
 
     try:
         done = run_in_transaction(store_whole_batch)
-    except (psycopg.DataError, psycopg.IntegrityError):
+    except RowsRefused:
         # The database refused something in the batch (nothing was written): find out which conversation.
         logger.warning("batch refused; storing conversation by conversation")
         done = run_in_transaction(store_conversation_by_conversation)

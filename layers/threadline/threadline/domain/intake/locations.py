@@ -7,6 +7,7 @@ from uuid import UUID
 
 import psycopg
 
+from threadline.db.errors import NameTaken
 from threadline.db.repositories.locations import LocationRecord, insert_location, move_connections_to_location
 from threadline.errors import Conflict, InvalidRequest, NotFound
 
@@ -22,7 +23,7 @@ def create_location(
         try:
             with conn.transaction():
                 location = insert_location(conn, tenant_id=tenant_id, name=name)
-        except psycopg.errors.UniqueViolation:
+        except NameTaken:
             raise Conflict(f"Tenant {tenant_id} already has a location named {name!r}") from None
         wanted = sorted(set(connection_ids or []))
         moved = move_connections_to_location(conn, location=location, connection_ids=wanted)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import psycopg
 
+from threadline.db.errors import ExternalIdTaken
 from threadline.db.repositories.connector_callbacks import (
     ConnectorStatusBatch,
     StatusOutcome,
@@ -70,7 +71,7 @@ def _adopt_platform_ids(
         try:
             with conn.transaction():
                 changed = adopt_platform_id(conn, item.message_id, item.external_id)
-        except psycopg.IntegrityError:
+        except ExternalIdTaken:
             refused[position] = "error: external_id already names another message in this conversation"
             continue
         if changed is not None:

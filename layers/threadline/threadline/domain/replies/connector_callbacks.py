@@ -18,6 +18,7 @@ from uuid import UUID
 
 import psycopg
 
+from threadline.db.errors import ExternalIdTaken
 from threadline.db.repositories.connector_callbacks import (
     ConnectionEndpoint,
     complete_connector_reply,
@@ -155,7 +156,7 @@ class ConnectionTarget:
         try:
             with conn.transaction():
                 changed = complete_connector_reply(conn, message_id, platform_id)
-        except psycopg.IntegrityError:
+        except ExternalIdTaken:
             # The id already names another message of the conversation (not a synced copy of this reply): the
             # reply is still sent, under its own id, rather than failing the delivery's record on every retry.
             logger.warning(

@@ -46,6 +46,7 @@ from threadline.channels.base import (
     WindowClosed,
 )
 from threadline.channels.whatsapp.keys import whatsapp_conversation_key
+from threadline.db.errors import StorageError, StorageUnavailable
 from threadline.db.repositories.idempotency import (
     IdempotencyRecord,
     attach_message_to_key,
@@ -470,7 +471,7 @@ def _record_sent(
         sent_response, completed = _with_retries(
             lambda: run_in_transaction(record_sent, tenant_id=caller.tenant_id, actor=caller), deadline=deadline
         )
-    except psycopg.Error:
+    except StorageError:
         # The channel accepted the message: it must not be reported as failed, or the agent will send it again. The
         # row is completed from the channel's status report (which carries our external id).
         logger.error(
@@ -507,7 +508,7 @@ def _record_queued(
             ),
             deadline=deadline,
         )
-    except psycopg.Error:
+    except StorageError:
         # The message and its delivery committed; a retry with the key is told it is in progress, then confirmed.
         logger.exception("could not record a queued send's answer", extra={"message_id": row.id})
     return response
@@ -570,7 +571,7 @@ def _record_outcome(
             lambda: run_in_transaction(record, tenant_id=caller.tenant_id, actor=caller),
             deadline=deadline or time.monotonic() + RECORDING_RESERVE_SECONDS,
         )
-    except psycopg.Error:
+    except StorageError:
         # The client still gets the true answer; the message stays pending and the key unfinished (a retry with
         # it is told the outcome is unknown rather than sending again).
         logger.exception("could not record the outcome of a send", extra={"message_id": message_id})
@@ -589,7 +590,7 @@ def _with_retries(write: Callable[[], Any], *, deadline: float) -> Any:
     for pause in _RECORDING_BACKOFF_SECONDS:
         try:
             return write()
-        except psycopg.OperationalError:
+        except StorageUnavailable:
             if time.monotonic() + pause >= deadline:
                 raise
             logger.warning("recording a send failed; retrying", extra={"pause_seconds": pause})

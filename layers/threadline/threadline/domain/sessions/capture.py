@@ -29,6 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from threadline.bedrock.client import LlmFailure, Role, Turn, generate_reply
 from threadline.bedrock.config import get_llm_settings
 from threadline.caller import Caller
+from threadline.db.errors import StorageError
 from threadline.db.repositories.sessions import (
     NewSessionMessage,
     SessionMessageRow,
@@ -321,6 +322,6 @@ def _reply(
         )
     except NotFound:
         raise LlmFailure("The session was removed before the reply could be saved") from None
-    except psycopg.Error:
+    except StorageError:
         logger.exception("saving the language model's reply failed")
         raise LlmFailure("The reply could not be saved") from None
