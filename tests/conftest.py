@@ -1,24 +1,26 @@
-"""Shared fixtures: a real PostgreSQL (embedded by default, DATABASE_URL overrides) with a fresh database per
+"""Shared fixtures (fixtures only: what tests share besides fixtures is in tests/support/): a real PostgreSQL (embedded by default, DATABASE_URL overrides) with a fresh database per
 test session, migrated exactly as in AWS; tenants and connections made through the same code the CLI uses."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.factories import new_tenant
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EVENTS = REPO_ROOT / "events"
+from tests.support.factories import Connector, Number, new_tenant
+from tests.support.fakes import (
+    BEDROCK_ENVIRONMENT,
+    FAKE_BEDROCK_MODEL_ID,
+    FAKE_META_ACCESS_TOKEN,
+    FAKE_META_API_VERSION,
+    FAKE_META_PHONE_NUMBER_ID,
+    META_ENVIRONMENT,
+    environment,
+)
 
 # Keep every test away from real AWS: moto or nothing.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -27,7 +29,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("THREADLINE_LOCAL_JWT_KEY", "test-only-signing-key-" + uuid.uuid4().hex)
 
 # Before any test module imports a handler: Powertools reads its settings at import time.
-from devtools.localenv import export_function_environment  # noqa: E402
+from devtools.localenv import export_function_environment
 
 export_function_environment()
 
@@ -72,14 +74,6 @@ def admin(database_url: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-@dataclass(frozen=True)
-class Connector:
-    tenant_id: uuid.UUID
-    connection_id: str
-    platform: str
-    api_secret: str
-
-
 @pytest.fixture
 def make_connector(admin: psycopg.Connection[Any]) -> Callable[..., Connector]:
     from threadline.domain.intake.connections import create_connection
@@ -104,51 +98,6 @@ def connector(make_connector: Callable[..., Connector]) -> Connector:
     return make_connector()
 
 
-def load_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
-
-
-def table_counts(admin: psycopg.Connection[Any]) -> dict[str, int]:
-    return {
-        table: admin.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-        for table in ("tenants", "contacts", "connections", "conversations", "messages")
-    }
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str], *, remove: Iterable[str], reset: Callable[[], None]) -> Iterator[None]:
-    """Unset `remove`, set `values`, and call `reset` (the client that caches them); afterwards put back every
-    variable named in either exactly as it was, whatever the test changed meanwhile, and call `reset` again."""
-    names = {*remove, *values}
-    saved = {name: os.environ.get(name) for name in names}
-    for name in remove:
-        os.environ.pop(name, None)
-    os.environ.update(values)
-    reset()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        reset()
-
-
-# Fixed, not random: this module is imported twice (as conftest and as tests.conftest).
-FAKE_META_ACCESS_TOKEN = "test-meta-token-must-never-be-logged"
-FAKE_META_PHONE_NUMBER_ID = "109999999999999"
-FAKE_META_API_VERSION = "v24.0"
-_META_ENVIRONMENT = (
-    "META_GRAPH_URL",
-    "META_API_VERSION",
-    "META_ACCESS_TOKEN",
-    "META_PHONE_NUMBER_ID",
-    "META_SECRET_ARN",
-)
-
-
 @pytest.fixture
 def fake_graph() -> Iterator[Any]:
     """A fake Meta Graph API on a real local port, with the Meta client pointed at it (a test token, a default
@@ -163,21 +112,8 @@ def fake_graph() -> Iterator[Any]:
             "META_ACCESS_TOKEN": FAKE_META_ACCESS_TOKEN,
             "META_PHONE_NUMBER_ID": FAKE_META_PHONE_NUMBER_ID,
         }
-        with _environment(values, remove=_META_ENVIRONMENT, reset=reset_meta_client):
+        with environment(values, remove=META_ENVIRONMENT, reset=reset_meta_client):
             yield server
-
-
-FAKE_BEDROCK_MODEL_ID = "anthropic.fake-claude-v1:0"
-_BEDROCK_ENVIRONMENT = (
-    "BEDROCK_MODEL_ID",
-    "BEDROCK_REGION",
-    "BEDROCK_ENDPOINT_URL",
-    "BEDROCK_MAX_TOKENS",
-    "BEDROCK_HISTORY_TOKEN_BUDGET",
-    "BEDROCK_SYSTEM_PROMPT",
-    "BEDROCK_READ_TIMEOUT_SECONDS",
-    "BEDROCK_MAX_ATTEMPTS",
-)
 
 
 @pytest.fixture
@@ -194,5 +130,43 @@ def fake_bedrock() -> Iterator[Any]:
             "BEDROCK_REGION": "us-east-1",
             "BEDROCK_ENDPOINT_URL": server.base_url,
         }
-        with _environment(values, remove=_BEDROCK_ENVIRONMENT, reset=reset_llm_client):
+        with environment(values, remove=BEDROCK_ENVIRONMENT, reset=reset_llm_client):
             yield server
+
+
+@pytest.fixture
+def meta_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Meta's app secret and verify token as the tests' WhatsApp notifications are signed (tests.support.meta_payloads)."""
+    from tests.support.meta_payloads import APP_SECRET, VERIFY_TOKEN
+    from threadline.meta.config import get_meta_settings
+
+    monkeypatch.setenv("META_APP_SECRET", APP_SECRET)
+    monkeypatch.setenv("META_VERIFY_TOKEN", VERIFY_TOKEN)
+    monkeypatch.delenv("META_SECRET_ARN", raising=False)
+    get_meta_settings.cache_clear()
+    yield
+    get_meta_settings.cache_clear()
+
+
+@pytest.fixture
+def make_number(admin: psycopg.Connection[Any]) -> Callable[..., Number]:
+    from threadline.domain.intake.connections import create_connection
+
+    def make(tenant_id: uuid.UUID | None = None, phone_number_id: str | None = None) -> Number:
+        tenant = tenant_id or new_tenant(admin)
+        created = create_connection(
+            admin,
+            tenant_id=tenant,
+            platform="whatsapp",
+            phone_number_id=phone_number_id or str(uuid.uuid4().int)[:15],
+        )
+        record = created.connection
+        assert record.phone_number_id is not None
+        return Number(tenant, record.id, record.connection_id, record.phone_number_id, created.api_secret)
+
+    return make
+
+
+@pytest.fixture
+def number(make_number: Callable[..., Number]) -> Number:
+    return make_number()

@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from devtools.auth import issue_token
 from devtools.docs import OPENAPI_PATH
 from devtools.openapi import alias_route_keys, operation_id
-from tests.factories import new_tenant
+from tests.support.factories import new_tenant
 from threadline.meta.client import reset_meta_client
 from threadline.meta.webhook import SIGNATURE_HEADER, signature_for
 

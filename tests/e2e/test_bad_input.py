@@ -15,9 +15,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from devtools.auth import issue_token
-from tests.conftest import table_counts
 from tests.e2e.test_websocket_gateway import ask, subscriber
-from tests.integration.send_helpers import WhatsAppTenant, make_whatsapp_tenant
+from tests.support.database import table_counts
+from tests.support.send import WhatsAppTenant, make_whatsapp_tenant
 from threadline.meta.client import reset_meta_client
 from threadline.meta.webhook import SIGNATURE_HEADER, signature_for
 from threadline.models.validation import TOO_DEEP_MESSAGE

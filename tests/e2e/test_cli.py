@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import EVENTS, REPO_ROOT
+from tests.support.paths import EVENTS, REPO_ROOT
 
 THREADLINE = str(REPO_ROOT / ".venv" / "bin" / "threadline")
 

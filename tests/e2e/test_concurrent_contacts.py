@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from tests.factories import new_tenant
+from tests.support.factories import new_tenant
 from threadline.meta.webhook import SIGNATURE_HEADER, signature_for
 
 ROUNDS = 5

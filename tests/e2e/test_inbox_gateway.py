@@ -15,8 +15,8 @@ from websockets.sync.client import connect
 from devtools.auth import issue_token
 from tests.e2e.test_cli import refused, threadline
 from tests.e2e.test_websocket_gateway import ask, assert_silent, http_ingest, next_frame
-from tests.factories import new_tenant
-from tests.integration.send_helpers import make_whatsapp_tenant
+from tests.support.factories import new_tenant
+from tests.support.send import make_whatsapp_tenant
 
 
 def agent(admin: psycopg.Connection[Any], tenant_id: uuid.UUID, name: str) -> str:

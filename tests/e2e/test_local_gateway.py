@@ -12,7 +12,7 @@ import requests
 from devtools.auth import issue_token
 from devtools.gateway import LocalGateway
 from devtools.template import Route, load_template
-from tests.conftest import EVENTS, REPO_ROOT
+from tests.support.paths import EVENTS, REPO_ROOT
 
 
 def _seed_body(event_file, connector):

@@ -16,9 +16,9 @@ import requests
 from devtools import fake_graph as graph
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.template import load_template
-from tests.conftest import load_event
 from tests.e2e.test_websocket_gateway import ask, next_frame, subscriber
-from tests.integration.send_helpers import WhatsAppTenant, customer_wrote, make_whatsapp_tenant, outbound_messages
+from tests.support.paths import load_event
+from tests.support.send import WhatsAppTenant, customer_wrote, make_whatsapp_tenant, outbound_messages
 from threadline.meta.client import reset_meta_client
 from threadline.meta.webhook import SIGNATURE_HEADER, signature_for
 

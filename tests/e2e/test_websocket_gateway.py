@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from devtools.auth import issue_token
 from devtools.gateway import LocalGateway
-from tests.integration.send_helpers import WhatsAppTenant, make_whatsapp_tenant
+from tests.support.send import WhatsAppTenant, make_whatsapp_tenant
 from threadline.realtime.publisher import publish_session_message
 
 FRAME_TIMEOUT_SECONDS = 10
@@ -384,7 +384,7 @@ def test_the_management_api_posts_describes_and_closes_connections_and_answers_4
 
 
 def test_metas_webhook_pushes_inbound_messages_and_status_updates(live, fake_graph, tenant_a, monkeypatch):
-    from tests.integration.test_whatsapp_webhook import change, contact, notification, status, text_message
+    from tests.support.meta_payloads import change, contact, notification, status, text_message
     from threadline.meta.config import get_meta_settings
     from threadline.meta.webhook import signature_for
 

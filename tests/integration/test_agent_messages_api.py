@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from tests.integration.ingest_helpers import message
-from tests.integration.read_helpers import add_agent, add_message, call, chat, ingest, make_tenant
+from tests.support.ingest import message
+from tests.support.read import add_agent, add_message, call, chat, ingest, make_tenant
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.send_helpers import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant
-
 # management_api: moto's WebSocket management API, the fixture the publisher's own tests use (named by the tests
 # below as their parameter, hence their noqa).
-from tests.integration.test_realtime_publisher import management_api, subscribe  # noqa: F401
-from tests.routes import call_route, service_claims
+from tests.support.realtime import subscribe
+from tests.support.routes import call_route, service_claims
+from tests.support.send import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant
 
 PHONE = "+447700900123"
 SEND_EVENT = "conversation-send-v1.json"
@@ -262,7 +261,7 @@ def test_concurrent_puts_never_exceed_the_cap_nor_duplicate_a_label(admin, team,
     assert len(set(versions)) == len(versions), "each change got its own version"
 
 
-def test_a_label_change_writes_an_activity_message_and_tells_subscribers(admin, team, chat, management_api):  # noqa: F811
+def test_a_label_change_writes_an_activity_message_and_tells_subscribers(admin, team, chat, management_api):
     conversation, _ = chat
     put_labels(team, team.ana, conversation, ["spam"])
     watcher = subscribe(admin, team.tenant_id, ("conversation", conversation))
@@ -338,7 +337,7 @@ def test_a_bad_note_is_refused_naming_content(admin, fake_graph, team, chat, con
     assert message_total(admin, conversation) == messages
 
 
-def test_a_note_reaches_subscribers_as_a_private_message(admin, team, chat, management_api):  # noqa: F811
+def test_a_note_reaches_subscribers_as_a_private_message(admin, team, chat, management_api):
     conversation, _ = chat
     watcher = subscribe(admin, team.tenant_id, ("conversation", conversation))
 
@@ -558,7 +557,7 @@ def test_another_tenants_conversation_is_not_found_on_every_route(admin, team, o
 
 def test_a_workspace_chat_session_carries_no_labels(admin, team):
     """Labels are the inbox's: a session's conversation is not found, so a label's kept count is the inbox's."""
-    from tests.integration.session_helpers import make_session
+    from tests.support.sessions import make_session
 
     session = make_session(admin, team.tenant_id)
 

@@ -1,5 +1,5 @@
 """A reply window per conversation, by its channel's rule (migration 0018, threadline.channels): through the ingest,
-send and conversation routes (tests/routes.py), with Meta and a connector as local HTTP servers.
+send and conversation routes (tests/support/routes.py), with Meta and a connector as local HTTP servers.
 
 WhatsApp: 24 hours per business number. WeChat: 48 hours and at most 5 replies per window. Telegram and Signal: none.
 Each connection may change its rule (`threadline connection create/update --reply-window-hours/--max-replies-per-window`).
@@ -19,15 +19,9 @@ import pytest
 import requests
 
 from devtools.fake_server import Answer, RecordedRequest, ScriptedHttpFake
-from tests.factories import new_tenant
-from tests.integration.send_helpers import (
-    WhatsAppTenant,
-    call_send,
-    customer_wrote,
-    make_whatsapp_tenant,
-    outbound_messages,
-)
-from tests.routes import call_route, service_claims
+from tests.support.factories import new_tenant
+from tests.support.routes import call_route, service_claims
+from tests.support.send import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant, outbound_messages
 
 PHONE = "+447700900123"
 CONVERSATION_SEND = "conversation-send-seed-path.json"

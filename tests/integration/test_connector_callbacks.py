@@ -2,7 +2,7 @@
 delivered to the connection's outbound_url as a signed `message.outbound` delivery, its status comes back through
 POST /v1/ingest/statuses, and the connector's next sync of that same message adds nothing.
 
-Through the routes (tests/routes.py) and the dispatcher's own code, to a fake connector: an independent local HTTP
+Through the routes (tests/support/routes.py) and the dispatcher's own code, to a fake connector: an independent local HTTP
 server (devtools.webhook_receiver) that verifies signatures as docs/webhooks.md says.
 """
 
@@ -18,11 +18,11 @@ import psycopg
 import pytest
 
 from devtools.webhook_receiver import Reply, WebhookReceiver, verify
-from tests.conftest import Connector
-from tests.integration.event_helpers import all_events
-from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
-from tests.integration.send_helpers import outbound_messages
-from tests.routes import call_route, service_claims
+from tests.support.event_log import all_events
+from tests.support.factories import Connector
+from tests.support.ingest import batch, call_ingest, conversation, message
+from tests.support.routes import call_route, service_claims
+from tests.support.send import outbound_messages
 from threadline.delivery.dispatcher import dispatch, sweep_deliveries
 from threadline.delivery.queue import QueuedDelivery
 from threadline.domain.events.targets import TARGET_KINDS

@@ -10,14 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import table_counts
-from tests.integration.send_helpers import (
-    WhatsAppTenant,
-    call_send,
-    customer_wrote,
-    make_whatsapp_tenant,
-    outbound_messages,
-)
+from tests.support.database import table_counts
+from tests.support.send import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant, outbound_messages
 
 PHONE = "+447700900123"
 SEED_EVENT = "conversation-send-seed-path.json"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.ingest_helpers import message
-from tests.integration.read_helpers import add_message, call, chat, ingest, make_tenant
+from tests.support.ingest import message
+from tests.support.read import add_message, call, chat, ingest, make_tenant
 
 
 def iso(moment: datetime) -> str:
@@ -54,7 +54,7 @@ class TestList:
         assert middle["contact"]["name"] == "Ben Brown"
 
     def test_workspace_chat_sessions_are_not_inbox_conversations(self, tenant, admin):
-        from tests.integration.session_helpers import capture, make_session
+        from tests.support.sessions import capture, make_session
 
         (chat_a,) = ingest(tenant, chat("chat_a", "+15550000001", message("a1", "2026-02-01T08:00:00Z")))
         session = make_session(admin, tenant.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
+from tests.support.ingest import batch, call_ingest, conversation, message
 
 
 def _terminate_app_backends(admin):

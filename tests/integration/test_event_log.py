@@ -10,10 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration import test_realtime_publisher
-from tests.integration.event_helpers import all_events, read_events
-from tests.integration.inbox_helpers import call, customer_writes, make_inbox, patch
-from tests.integration.test_realtime_publisher import subscribe
+from tests.support.event_log import all_events, read_events
+from tests.support.inbox import call, customer_writes, make_inbox, patch
+from tests.support.realtime import subscribe
 from threadline.domain.events.log import purge_expired_events
 
 
@@ -163,14 +162,11 @@ def test_malformed_queries_are_400s_naming_the_parameter(make_connector, admin, 
 
 
 def test_a_token_without_a_tenant_is_refused(make_connector, admin):
-    from tests.routes import call_route
+    from tests.support.routes import call_route
 
     status, body = call_route("GET", "/v1/events")
     assert status == 401
     assert body == {"message": "Unauthorized"}
-
-
-management_api = test_realtime_publisher.management_api
 
 
 def test_a_subscriber_that_reconnects_catches_up_with_no_gap_and_no_duplicate(make_connector, admin, management_api):

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from devtools.gateway import LocalGateway
-from tests.integration.ingest_helpers import message
-from tests.integration.read_helpers import add_agent, chat, claims_for, ingest, make_tenant
-from tests.routes import call_route
+from tests.support.ingest import message
+from tests.support.read import add_agent, chat, claims_for, ingest, make_tenant
+from tests.support.routes import call_route
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
 
@@ -193,7 +193,7 @@ class TestExactAcrossEveryChange:
 
         from devtools.lambda_runtime import LocalLambdaContext, load_handler
         from devtools.template import load_template
-        from tests.conftest import load_event
+        from tests.support.paths import load_event
 
         handler = load_handler(load_template().functions["ExpireWindowsFunction"])
         outcome = handler(load_event("scheduled-window-expiry.json"), LocalLambdaContext("ExpireWindowsFunction"))

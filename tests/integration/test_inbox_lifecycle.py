@@ -15,9 +15,7 @@ import pytest
 
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.template import load_template
-from tests.conftest import load_event
-from tests.integration import test_realtime_publisher, test_whatsapp_webhook
-from tests.integration.inbox_helpers import (
+from tests.support.inbox import (
     activity,
     add_agent,
     add_team,
@@ -29,14 +27,14 @@ from tests.integration.inbox_helpers import (
     patch,
     state,
 )
-from tests.integration.test_realtime_publisher import subscribe
-from tests.integration.test_whatsapp_webhook import change, contact, notification, post, text_message, wamid
-from tests.routes import call_route
+from tests.support.meta_payloads import change, contact, notification, post, text_message, wamid
+from tests.support.paths import load_event
+from tests.support.realtime import subscribe
+from tests.support.routes import call_route
 
 # Their fixtures: moto's WebSocket management API, and WhatsApp numbers with the webhook's secrets set.
-management_api = test_realtime_publisher.management_api
-make_number = test_whatsapp_webhook.make_number
-meta_secrets = test_whatsapp_webhook.meta_secrets
+
+pytestmark = pytest.mark.usefixtures("meta_secrets")
 
 
 def iso_in(delta: timedelta) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.ingest_helpers import message
-from tests.integration.read_helpers import add_agent, call, chat, claims_for, ingest, make_tenant
+from tests.support.ingest import message
+from tests.support.read import add_agent, call, chat, claims_for, ingest, make_tenant
 
 BASE = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
 STATUSES = ["open", "open", "pending", "resolved", "snoozed", "open"]

@@ -7,15 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration import test_realtime_publisher
-from tests.integration.inbox_helpers import customer_writes, make_inbox, patch
-from tests.integration.ingest_helpers import message
-from tests.integration.read_helpers import add_agent, add_message, chat, claims_for, ingest, make_tenant
-from tests.integration.test_realtime_publisher import subscribe
-from tests.routes import call_route
+from tests.support.inbox import customer_writes, make_inbox, patch
+from tests.support.ingest import message
+from tests.support.read import add_agent, add_message, chat, claims_for, ingest, make_tenant
+from tests.support.realtime import subscribe
+from tests.support.routes import call_route
 
 # Its fixture: moto's WebSocket management API.
-management_api = test_realtime_publisher.management_api
 
 
 def search(claims: dict[str, str], q: str, kind: str = "messages", **extra: str) -> tuple[int, Any]:

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import load_event, table_counts
-from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
+from tests.support.database import table_counts
+from tests.support.ingest import batch, call_ingest, conversation, message
+from tests.support.paths import load_event
 
 
 def seed_example(event_file: str, connector) -> dict:

@@ -22,7 +22,7 @@ from devtools.fake_graph import (
     success,
     unused_local_url,
 )
-from tests.conftest import FAKE_META_ACCESS_TOKEN, FAKE_META_API_VERSION, FAKE_META_PHONE_NUMBER_ID
+from tests.support.fakes import FAKE_META_ACCESS_TOKEN, FAKE_META_API_VERSION, FAKE_META_PHONE_NUMBER_ID
 from threadline.meta.client import MetaClient, SentMessage, get_meta_client, reset_meta_client
 from threadline.meta.config import MetaSettings, get_meta_settings
 from threadline.meta.errors import (

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 from threadline.db.migrations import AppliedMigrationChanged, apply_migrations, available_migrations
 
 MIGRATIONS = REPO_ROOT / "layers/threadline/threadline/db/migrations"

@@ -8,26 +8,16 @@ management API does."""
 from __future__ import annotations
 
 import json
-import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote, unquote
 
 import psycopg
 import pytest
-from moto import mock_aws
 
 from devtools.fake_graph import meta_error, unused_local_url
-from tests.integration.ingest_helpers import call_ingest
-from tests.integration.send_helpers import (
-    WhatsAppTenant,
-    call_send,
-    customer_wrote,
-    make_whatsapp_tenant,
-)
+from tests.support.ingest import call_ingest
+from tests.support.realtime import registered, subscribe
+from tests.support.send import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant
 from threadline.realtime.publisher import (
     MANAGEMENT_URL_VARIABLE,
     MAX_MESSAGES_PUSHED_PER_CONVERSATION,
@@ -39,128 +29,8 @@ from threadline.realtime.publisher import (
     reset_management_client,
 )
 
-MOTO_MANAGEMENT_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev"
 PHONE_A = "+447700900123"
 PHONE_B = "+447700900456"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Arranging subscribers (as the owner: the WebSocket routes are tested end to end in tests/e2e).
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def subscribe(
-    admin: psycopg.Connection[Any],
-    tenant_id: uuid.UUID,
-    *topics: tuple[str, str | int],
-    connection_id: str | None = None,
-    expires_in: timedelta = timedelta(hours=2),
-) -> str:
-    connection_id = connection_id or f"conn{uuid.uuid4().hex[:12]}="
-    admin.execute(
-        "INSERT INTO websocket_connections (connection_id, tenant_id, user_id, expires_at)"
-        " VALUES (%s, %s, 'agent', now() + %s) ON CONFLICT DO NOTHING",
-        (connection_id, tenant_id, expires_in),
-    )
-    for topic, topic_id in topics:
-        admin.execute(
-            "INSERT INTO websocket_subscriptions (tenant_id, connection_id, topic, topic_id) VALUES (%s, %s, %s, %s)",
-            (tenant_id, connection_id, topic, str(topic_id)),
-        )
-    return connection_id
-
-
-def registered(admin: psycopg.Connection[Any], connection_id: str) -> tuple[int, int]:
-    """(connections, subscriptions) stored for this connection id."""
-    row = admin.execute(
-        "SELECT (SELECT count(*) FROM websocket_connections WHERE connection_id = %(c)s),"
-        " (SELECT count(*) FROM websocket_subscriptions WHERE connection_id = %(c)s)",
-        {"c": connection_id},
-    ).fetchone()
-    assert row is not None
-    return row[0], row[1]
-
-
-def frames_in(data: bytes) -> list[dict[str, Any]]:
-    """Moto appends each post's bytes to the connection's data: split them back into frames."""
-    decoder, text, frames, position = json.JSONDecoder(), data.decode("utf-8"), [], 0
-    while position < len(text):
-        frame, position = decoder.raw_decode(text, position)
-        frames.append(frame)
-    return frames
-
-
-@pytest.fixture
-def management_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Moto's management API; `received(connection_id)` lists the frames posted to a connection."""
-    monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, MOTO_MANAGEMENT_URL)
-    reset_management_client()
-    with mock_aws():
-        from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
-
-        class Received:
-            def __call__(self, connection_id: str) -> list[dict[str, Any]]:
-                # Moto keys connections by the id as it appears in the request path (percent-encoded).
-                key = quote(connection_id, safe="")
-                if key not in backend.connections:  # a defaultdict: never index it to look
-                    return []
-                return frames_in(backend.connections[key].data)
-
-        yield Received()
-    reset_management_client()
-
-
-class _ManagementServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, answers: dict[str, int], default: int) -> None:
-        super().__init__(("127.0.0.1", 0), _ManagementHandler)
-        self.answers, self.default = answers, default
-        self.posts: list[tuple[str, bytes]] = []
-
-
-class _ManagementHandler(BaseHTTPRequestHandler):
-    server: _ManagementServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        connection_id = unquote(self.path.rsplit("/@connections/", 1)[1])
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.posts.append((connection_id, body))
-        status = self.server.answers.get(connection_id, self.server.default)
-        payload = b"" if status == 200 else b'{"message":"no"}'
-        self.send_response(status)
-        if status == 410:
-            self.send_header("x-amzn-ErrorType", "GoneException")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-@pytest.fixture
-def local_management(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A real HTTP server answering like the management API: `start(answers, default)` sets who gets which status."""
-    servers: list[_ManagementServer] = []
-
-    def start(answers: dict[str, int] | None = None, default: int = 200) -> _ManagementServer:
-        server = _ManagementServer(answers or {}, default)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        monkeypatch.setenv(MANAGEMENT_URL_VARIABLE, f"http://127.0.0.1:{server.server_address[1]}/dev")
-        reset_management_client()
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-    reset_management_client()
 
 
 @pytest.fixture

@@ -13,14 +13,8 @@ import psycopg
 import pytest
 
 from devtools import fake_graph as graph
-from tests.conftest import table_counts
-from tests.integration.send_helpers import (
-    WhatsAppTenant,
-    call_send,
-    customer_wrote,
-    make_whatsapp_tenant,
-    outbound_messages,
-)
+from tests.support.database import table_counts
+from tests.support.send import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant, outbound_messages
 
 PHONE = "+15551234567"
 

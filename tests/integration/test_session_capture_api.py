@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from tests.factories import new_tenant
-from tests.integration.session_helpers import (
+from tests.support.factories import new_tenant
+from tests.support.sessions import (
     JS_TIMESTAMP,
     WMSG,
     WSES,

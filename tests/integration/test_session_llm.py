@@ -12,8 +12,8 @@ import pytest
 
 from devtools.fake_bedrock import sandbox_reply
 from devtools.fake_graph import unused_local_url
-from tests.conftest import FAKE_BEDROCK_MODEL_ID
-from tests.integration.session_helpers import capture, make_session, session_messages
+from tests.support.fakes import FAKE_BEDROCK_MODEL_ID
+from tests.support.sessions import capture, make_session, session_messages
 
 USER_KEYS_ON_FAILURE = {"success", "userMessage", "processingError"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
+from tests.support.ingest import batch, call_ingest, conversation, message
 from threadline.db.connection import app_connection
 from threadline.meta.client import reset_meta_client
 from threadline.meta.config import get_meta_settings

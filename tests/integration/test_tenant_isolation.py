@@ -7,7 +7,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
+from tests.support.ingest import batch, call_ingest, conversation, message
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from devtools.webhook_receiver import Reply, WebhookReceiver, delayed, verify
-from tests.integration.event_helpers import read_events
-from tests.integration.inbox_helpers import Answer, Inbox, call, customer_writes, make_inbox
+from tests.support.event_log import read_events
+from tests.support.inbox import Answer, Inbox, call, customer_writes, make_inbox
 from threadline.delivery import transport
 from threadline.delivery.addresses import AddressRefused, resolve_destination
 from threadline.delivery.dispatcher import dispatch, sweep_deliveries
@@ -351,7 +351,7 @@ def test_every_webhook_route_refuses_another_tenants_token(make_connector, admin
 
 
 def test_the_webhook_routes_need_a_token_and_well_formed_input(make_connector, admin):
-    from tests.routes import call_route
+    from tests.support.routes import call_route
 
     assert call_route("POST", "/v1/webhooks", body={"url": "https://x.example", "events": ["*"]})[0] == 401
     inbox = make_inbox(make_connector, admin)

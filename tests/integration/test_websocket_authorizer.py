@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.template import load_template
-from tests.conftest import load_event
+from tests.support.paths import load_event
 
 AUDIENCE = "threadline-dashboard"
 TENANT = "3f1c9a52-6a3e-4a87-9d62-2b1f0f5c7e11"

@@ -14,8 +14,8 @@ import pytest
 
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.template import load_template
-from tests.conftest import load_event
-from tests.integration.send_helpers import WhatsAppTenant, customer_wrote, make_whatsapp_tenant
+from tests.support.paths import load_event
+from tests.support.send import WhatsAppTenant, customer_wrote, make_whatsapp_tenant
 from threadline.domain.live import MAX_SUBSCRIPTIONS_PER_CONNECTION
 
 

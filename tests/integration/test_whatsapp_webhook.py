@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,179 +13,35 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.localenv import LOCAL_META_APP_SECRET, LOCAL_META_VERIFY_TOKEN
-from devtools.template import load_template
-from tests.conftest import load_event, table_counts
-from tests.factories import new_tenant
-from tests.integration.ingest_helpers import call_ingest
+from tests.support.database import table_counts
+from tests.support.factories import Number
+from tests.support.ingest import call_ingest
+from tests.support.meta_payloads import (
+    APP_SECRET,
+    VERIFY_TOKEN,
+    Answer,
+    change,
+    contact,
+    invoke,
+    notification,
+    now_seconds,
+    post,
+    status,
+    text_message,
+    verify,
+    wamid,
+)
+from tests.support.paths import load_event
 from threadline.meta.config import get_meta_settings
 from threadline.meta.webhook import signature_for
 
-APP_SECRET = "test-app-secret-" + uuid.uuid4().hex
-VERIFY_TOKEN = "test-verify-token-" + uuid.uuid4().hex
-
-
-@pytest.fixture(autouse=True)
-def meta_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("META_APP_SECRET", APP_SECRET)
-    monkeypatch.setenv("META_VERIFY_TOKEN", VERIFY_TOKEN)
-    monkeypatch.delenv("META_SECRET_ARN", raising=False)
-    get_meta_settings.cache_clear()
-    yield
-    get_meta_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("meta_secrets")
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Helpers: numbers, Meta-shaped payloads, the handler, and the database's state
+# Helpers: numbers and the database's state (Meta-shaped payloads and the handler: tests.support.meta_payloads)
 # ---------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Number:
-    """A WhatsApp business number: its connection and tenant."""
-
-    tenant_id: uuid.UUID
-    connection_uuid: uuid.UUID
-    connection_id: str
-    phone_number_id: str
-    api_secret: str
-
-
-@pytest.fixture
-def make_number(admin: psycopg.Connection[Any]) -> Callable[..., Number]:
-    from threadline.domain.intake.connections import create_connection
-
-    def make(tenant_id: uuid.UUID | None = None, phone_number_id: str | None = None) -> Number:
-        tenant = tenant_id or new_tenant(admin)
-        created = create_connection(
-            admin,
-            tenant_id=tenant,
-            platform="whatsapp",
-            phone_number_id=phone_number_id or str(uuid.uuid4().int)[:15],
-        )
-        record = created.connection
-        assert record.phone_number_id is not None
-        return Number(tenant, record.id, record.connection_id, record.phone_number_id, created.api_secret)
-
-    return make
-
-
-@pytest.fixture
-def number(make_number: Callable[..., Number]) -> Number:
-    return make_number()
-
-
-def now_seconds(offset_seconds: int = 0) -> int:
-    return int(time.time()) + offset_seconds
-
-
-def wamid() -> str:
-    return "wamid." + base64.b64encode(uuid.uuid4().bytes).decode()
-
-
-def text_message(
-    message_id: str, body: str, *, sender: str | None = "16505551234", user_id: str | None = None, at: int | None = None
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"id": message_id, "timestamp": str(at or now_seconds()), "type": "text"}
-    message["text"] = {"body": body}
-    if sender:
-        message["from"] = sender
-    if user_id:
-        message["from_user_id"] = user_id
-    return message
-
-
-def contact(
-    name: str | None = "Sheena Nelson", *, wa_id: str | None = "16505551234", user_id: str | None = None, **profile: str
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {"profile": ({"name": name} if name else {}) | profile}
-    if wa_id:
-        entry["wa_id"] = wa_id
-    if user_id:
-        entry["user_id"] = user_id
-    return entry
-
-
-def status(
-    message_id: str, state: str, *, at: int | None = None, callback: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    update: dict[str, Any] = {
-        "id": message_id,
-        "status": state,
-        "timestamp": str(at or now_seconds()),
-        "recipient_id": "16505551234",
-    }
-    if callback:
-        update["biz_opaque_callback_data"] = callback
-    return update | extra
-
-
-def change(phone_number_id: str, **value: Any) -> dict[str, Any]:
-    return {
-        "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
-        }
-        | value,
-        "field": "messages",
-    }
-
-
-def notification(*changes: dict[str, Any]) -> dict[str, Any]:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": list(changes)}]}
-
-
-def webhook_handler() -> Any:
-    return load_handler(load_template().functions["WhatsAppWebhookFunction"])
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any
-    content_type: str | None
-
-
-def invoke(event: dict[str, Any]) -> Answer:
-    response = webhook_handler()(event, LocalLambdaContext(function_name="WhatsAppWebhookFunction"))
-    content_type = (response.get("headers") or {}).get("Content-Type")
-    body = response.get("body")
-    if content_type == "application/json":
-        body = json.loads(body)
-    return Answer(response["statusCode"], body, content_type)
-
-
-def post(
-    payload: Any,
-    *,
-    secret: str | None = APP_SECRET,
-    signature: str | None = None,
-    base64_encoded: bool = False,
-) -> Answer:
-    """POST `payload` (a dict, or the raw body) signed with `secret` unless a `signature` or None is forced."""
-    event = load_event("whatsapp-webhook-message.json")
-    raw = payload if isinstance(payload, bytes) else (payload if isinstance(payload, str) else json.dumps(payload))
-    raw_bytes = raw if isinstance(raw, bytes) else raw.encode()
-    event["headers"].pop("x-hub-signature-256")
-    if signature is not None:
-        event["headers"]["x-hub-signature-256"] = signature
-    elif secret is not None:
-        event["headers"]["x-hub-signature-256"] = signature_for(raw_bytes, secret)
-    try:
-        text = None if base64_encoded else raw_bytes.decode()
-    except UnicodeDecodeError:
-        text = None  # API Gateway base64-encodes what is not text
-    event["isBase64Encoded"] = text is None
-    event["body"] = base64.b64encode(raw_bytes).decode() if text is None else text
-    return invoke(event)
-
-
-def verify(query: dict[str, str]) -> Answer:
-    event = load_event("whatsapp-webhook-verify.json")
-    event["queryStringParameters"] = query
-    event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in query.items())
-    return invoke(event)
-
-
 def fingerprint(admin: psycopg.Connection[Any]) -> tuple[str, ...]:
     """Every row of every table the webhook writes: equal fingerprints mean nothing changed."""
     return tuple(

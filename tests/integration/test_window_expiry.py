@@ -26,8 +26,8 @@ from devtools.cfn import _CloudFormationLoader
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.paths import TEMPLATE_PATH
 from devtools.template import load_template
-from tests.conftest import load_event
-from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
+from tests.support.ingest import batch, call_ingest, conversation, message
+from tests.support.paths import load_event
 
 
 def expire(**kwargs: Any):

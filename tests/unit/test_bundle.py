@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from devtools.template import load_template
-from tests.conftest import EVENTS, REPO_ROOT
+from tests.support.paths import EVENTS, REPO_ROOT
 
 
 def test_every_function_in_the_template_has_its_handler():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devtools.template import load_template
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 _LINK = re.compile(r"\]\(([^)\s]+)\)")

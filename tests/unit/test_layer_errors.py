@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 LAYER = REPO_ROOT / "layers" / "threadline" / "threadline"
 ABOVE_THE_DATABASE = ["http", "domain", "channels", "realtime", "bedrock", "meta", "delivery", "models"]

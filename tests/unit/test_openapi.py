@@ -13,7 +13,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from devtools.openapi import CatalogueMismatch, build_document, render_yaml
 from devtools.template import Route, load_template
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 COMMITTED = REPO_ROOT / "api" / "openapi.yaml"
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import psycopg
 
-from tests.conftest import Connector
-from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
-from tests.integration.read_helpers import claims_for
-from tests.routes import route_response
+from tests.support.factories import Connector
+from tests.support.ingest import batch, call_ingest, conversation, message
+from tests.support.read import claims_for
+from tests.support.routes import route_response
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Arranging WhatsApp contacts with a known window, and calling the send routes through the template's routing
-(tests/routes.py)."""
+(tests/support/routes.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import psycopg
 
-from tests.conftest import load_event
-from tests.factories import new_tenant
-from tests.integration.ingest_helpers import call_ingest
-from tests.routes import call_route, service_claims
+from tests.support.factories import new_tenant
+from tests.support.ingest import call_ingest
+from tests.support.paths import load_event
+from tests.support.routes import call_route, service_claims
 
 
 @dataclass(frozen=True)

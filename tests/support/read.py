@@ -12,9 +12,10 @@ from typing import Any
 import psycopg
 
 from devtools.auth import issue_token, verify_bearer
-from tests.conftest import Connector, load_event
-from tests.integration.ingest_helpers import batch, call_ingest, conversation
-from tests.routes import call_route, path_segment
+from tests.support.factories import Connector
+from tests.support.ingest import batch, call_ingest, conversation
+from tests.support.paths import load_event
+from tests.support.routes import call_route, path_segment
 
 # Each route: (function, sample event whose routeKey it answers).
 ROUTES = {

@@ -1,11 +1,12 @@
-"""Calling the ingest routes through the template's routing (tests/routes.py), and building their bodies."""
+"""Calling the ingest routes through the template's routing (tests/support/routes.py), and building their bodies."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Connector, load_event
-from tests.routes import call_route
+from tests.support.factories import Connector
+from tests.support.paths import load_event
+from tests.support.routes import call_route
 
 
 def call_ingest(body: Any, *, api_key: str | None, event_file: str = "ingest-seed-path.json") -> tuple[int, Any]:

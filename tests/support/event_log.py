@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.integration.inbox_helpers import Answer
-from tests.routes import route_response
+from tests.support.inbox import Answer
+from tests.support.routes import route_response
 
 
 def read_events(claims: dict[str, str], prefix: str = "/v1", **query: Any) -> Answer:

@@ -1,5 +1,5 @@
 """Arranging workspaces and sessions, and calling the capture and session routes through the template's routing
-(tests/routes.py)."""
+(tests/support/routes.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import psycopg
 
-from tests.factories import new_tenant
-from tests.routes import call_route, service_claims
+from tests.support.factories import new_tenant
+from tests.support.routes import call_route, service_claims
 
 ROUTE_SUFFIX = {"assistant": "/message/assistant", "user": "/message/user", "deprecated": "/message"}
 WMSG = r"^wmsg_[0-9a-f]{32}$"

@@ -1,0 +1,1 @@
+"""What the tests share besides fixtures: route calls, factories, payload builders, fakes' settings, paths."""

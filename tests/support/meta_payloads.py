@@ -1,0 +1,131 @@
+"""Meta-shaped WhatsApp notifications (messages, contacts, statuses) and posting them, signed, to the real
+WhatsAppWebhookFunction handler through its API Gateway sample event."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from devtools.lambda_runtime import LocalLambdaContext, load_handler
+from devtools.template import load_template
+from tests.support.paths import load_event
+from threadline.meta.webhook import signature_for
+
+APP_SECRET = "test-app-secret-" + uuid.uuid4().hex
+VERIFY_TOKEN = "test-verify-token-" + uuid.uuid4().hex
+
+
+def now_seconds(offset_seconds: int = 0) -> int:
+    return int(time.time()) + offset_seconds
+
+
+def wamid() -> str:
+    return "wamid." + base64.b64encode(uuid.uuid4().bytes).decode()
+
+
+def text_message(
+    message_id: str, body: str, *, sender: str | None = "16505551234", user_id: str | None = None, at: int | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"id": message_id, "timestamp": str(at or now_seconds()), "type": "text"}
+    message["text"] = {"body": body}
+    if sender:
+        message["from"] = sender
+    if user_id:
+        message["from_user_id"] = user_id
+    return message
+
+
+def contact(
+    name: str | None = "Sheena Nelson", *, wa_id: str | None = "16505551234", user_id: str | None = None, **profile: str
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"profile": ({"name": name} if name else {}) | profile}
+    if wa_id:
+        entry["wa_id"] = wa_id
+    if user_id:
+        entry["user_id"] = user_id
+    return entry
+
+
+def status(
+    message_id: str, state: str, *, at: int | None = None, callback: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "id": message_id,
+        "status": state,
+        "timestamp": str(at or now_seconds()),
+        "recipient_id": "16505551234",
+    }
+    if callback:
+        update["biz_opaque_callback_data"] = callback
+    return update | extra
+
+
+def change(phone_number_id: str, **value: Any) -> dict[str, Any]:
+    return {
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+        }
+        | value,
+        "field": "messages",
+    }
+
+
+def notification(*changes: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": list(changes)}]}
+
+
+def webhook_handler() -> Any:
+    return load_handler(load_template().functions["WhatsAppWebhookFunction"])
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    content_type: str | None
+
+
+def invoke(event: dict[str, Any]) -> Answer:
+    response = webhook_handler()(event, LocalLambdaContext(function_name="WhatsAppWebhookFunction"))
+    content_type = (response.get("headers") or {}).get("Content-Type")
+    body = response.get("body")
+    if content_type == "application/json":
+        body = json.loads(body)
+    return Answer(response["statusCode"], body, content_type)
+
+
+def post(
+    payload: Any,
+    *,
+    secret: str | None = APP_SECRET,
+    signature: str | None = None,
+    base64_encoded: bool = False,
+) -> Answer:
+    """POST `payload` (a dict, or the raw body) signed with `secret` unless a `signature` or None is forced."""
+    event = load_event("whatsapp-webhook-message.json")
+    raw = payload if isinstance(payload, bytes) else (payload if isinstance(payload, str) else json.dumps(payload))
+    raw_bytes = raw if isinstance(raw, bytes) else raw.encode()
+    event["headers"].pop("x-hub-signature-256")
+    if signature is not None:
+        event["headers"]["x-hub-signature-256"] = signature
+    elif secret is not None:
+        event["headers"]["x-hub-signature-256"] = signature_for(raw_bytes, secret)
+    try:
+        text = None if base64_encoded else raw_bytes.decode()
+    except UnicodeDecodeError:
+        text = None  # API Gateway base64-encodes what is not text
+    event["isBase64Encoded"] = text is None
+    event["body"] = base64.b64encode(raw_bytes).decode() if text is None else text
+    return invoke(event)
+
+
+def verify(query: dict[str, str]) -> Answer:
+    event = load_event("whatsapp-webhook-verify.json")
+    event["queryStringParameters"] = query
+    event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in query.items())
+    return invoke(event)
