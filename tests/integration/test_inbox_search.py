@@ -133,6 +133,58 @@ class TestMessages:
         assert search(tenant.claims, "a & b | !c:*")[0] == 200  # tsquery syntax is never passed through
 
 
+OKINA = "\u02bb"  # the Hawaiian okina (MODIFIER LETTER TURNED COMMA), which unaccent makes an apostrophe
+LENGTH_MARK = "\u02d0"  # MODIFIER LETTER TRIANGULAR COLON, which unaccent makes a colon
+# Characters unaccent rewrites into tsquery syntax (½ is " 1/2", ⑴ "(1)", ŉ "'n", and the two above): each was a 500.
+UNACCENT_REWRITES = ["size 1½", OKINA, "⑴", f"a{LENGTH_MARK}", "ŉ", "3¼"]
+
+
+class TestCharactersUnaccentRewrites:
+    @pytest.fixture
+    def kitchen(self, make_connector):
+        tenant = make_tenant(make_connector)
+        ingest(
+            tenant,
+            chat(
+                "k1",
+                "+15557654321",
+                message("s", "2026-02-01T10:00:00Z", content="size 1½ shoes"),
+                message("f", "2026-02-01T10:01:00Z", content="add 3¼ cups of flour"),
+                message("h", "2026-02-01T10:02:00Z", content=f"Aloha {OKINA}ohana"),
+                name=f"Keola {OKINA}Akana",
+            ),
+        )
+        return tenant
+
+    @pytest.mark.parametrize("kind", ["messages", "conversations", "contacts"])
+    @pytest.mark.parametrize("q", UNACCENT_REWRITES)
+    def test_any_query_is_a_valid_search(self, kitchen, q, kind):
+        status, body = search(kitchen.claims, q, kind)
+        assert status == 200, body
+        assert body["q"] == q and body["type"] == kind
+
+    @pytest.mark.parametrize(
+        ("q", "found"),
+        [
+            ("size", "size 1½ shoes"),
+            ("size 1½", "size 1½ shoes"),
+            ("1½ shoe", "size 1½ shoes"),
+            ("3¼", "add 3¼ cups of flour"),
+            ("flour 3¼", "add 3¼ cups of flour"),
+            (f"{OKINA}ohana", f"Aloha {OKINA}ohana"),
+            ("ohana", f"Aloha {OKINA}ohana"),
+        ],
+    )
+    def test_the_words_are_found_as_the_messages_were_indexed(self, kitchen, q, found):
+        for kind in ("messages", "conversations"):
+            status, body = search(kitchen.claims, q, kind)
+            assert (status, contents(body)) == (200, [found]), (q, kind)
+
+    def test_a_query_of_only_characters_that_fold_to_punctuation_finds_nothing(self, kitchen):
+        assert search(kitchen.claims, OKINA)[1]["results"] == []
+        assert search(kitchen.claims, f"{OKINA} {LENGTH_MARK}")[1]["results"] == []
+
+
 class TestContacts:
     def test_by_name_accents_folded(self, shop):
         tenant, ids = shop

@@ -1,7 +1,7 @@
 """Search: messages by their words, contacts by name, username or phone, and the conversations they belong to.
 
-Words: the query's words (letters and digits of any script), each matched as a word or as its prefix, all of them
-required, case and accents folded on both sides (`cafe` finds "Café", `ref` finds "refund"). Private notes are
+Words: the query's words (taken as a message's words are indexed: accents folded, then split by the 'simple'
+parser), each matched as a word or as its prefix, all of them required, case and accents folded on both sides (`cafe` finds "Café", `ref` finds "refund"). Private notes are
 found too, marked `private`: everyone who can search is an agent, and notes are agents' words; system (activity)
 messages are not. Contacts: any part of the name, the username or the phone number's digits, however the query
 spells them (`555-12` finds +1 555 1234), ranked by word similarity.
@@ -46,12 +46,11 @@ from threadline.models.search import (
 _WORD = re.compile(r"[^\W_]+")
 
 
-def words_query(text: str) -> str | None:
-    """The tsquery text of `text`: every word required, each also as a prefix (`ref:* & order:*`); None when the
-    text has no word (only punctuation). Words are letters and digits only, so nothing of tsquery's syntax
-    passes through."""
-    words = _WORD.findall(text)
-    return " & ".join(f"{word}:*" for word in words) if words else None
+def has_words(text: str) -> bool:
+    """Whether `text` has a word to look for (not only punctuation). The words themselves are taken by the
+    database, as it takes a message's (threadline.db.repositories.search): Python's letters and digits include
+    characters (½, ⑴, the Hawaiian okina) that unaccent turns into punctuation, so they cannot be split out here."""
+    return _WORD.search(text) is not None
 
 
 def search(caller: Caller, query: SearchQuery) -> SearchResults:
@@ -71,12 +70,11 @@ def search(caller: Caller, query: SearchQuery) -> SearchResults:
                 limit=query.limit + 1,
             )
             return [_contact_result(row) for row in rows]
-        tsquery = words_query(query.q)
-        if tsquery is None:
+        if not has_words(query.q):
             return []
         find = search_conversations if query.type == "conversations" else search_messages
         message_after = (after[0], id_from_key(after[1])) if after else None
-        hits = find(conn, tenant_id=caller.tenant_id, tsquery=tsquery, after=message_after, limit=query.limit + 1)
+        hits = find(conn, tenant_id=caller.tenant_id, words=query.q, after=message_after, limit=query.limit + 1)
         kind = "conversation" if query.type == "conversations" else "message"
         return [_message_result(row, kind) for row in hits]
 
