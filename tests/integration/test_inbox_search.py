@@ -3,6 +3,7 @@ left out, contacts by name, username and phone digits, cursors, isolation, 400s;
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -252,6 +253,28 @@ class TestIsolationAndInput:
     def test_bad_input_is_a_400_naming_the_parameter(self, make_connector, query, error):
         tenant = make_tenant(make_connector)
         assert call_route("GET", "/v1/search", claims=tenant.claims, query=query) == (400, {"error": error})
+
+    @pytest.mark.parametrize("row_id", ["not-a-uuid", "urn:uuid:not", "", "12345678-1234-1234-1234-1234567890zz"])
+    def test_a_hand_made_contacts_cursor_whose_id_is_no_uuid_is_refused(self, shop, row_id):
+        """Cursors are not signed and their fingerprint can be computed; the id went to SQL's ::uuid (a 500)."""
+        from threadline.domain.pagination import encode_keyset_cursor, list_fingerprint
+
+        tenant, _ = shop
+        cursor = encode_keyset_cursor(list_fingerprint("search", "contacts", "jose"), [0.5, row_id])
+        assert search(tenant.claims, "jose", "contacts", cursor=cursor) == (
+            400,
+            {"error": "cursor is not valid for this search (not a cursor); start again without it"},
+        )
+
+    def test_a_hand_made_contacts_cursor_naming_any_uuid_pages_on(self, shop):
+        from threadline.domain.pagination import encode_keyset_cursor, list_fingerprint
+
+        tenant, _ = shop
+        fingerprint = list_fingerprint("search", "contacts", "jose")
+        for row_id in (str(uuid.uuid4()), f"{{{uuid.uuid4()}}}", uuid.uuid4().hex, f"urn:uuid:{uuid.uuid4()}"):
+            cursor = encode_keyset_cursor(fingerprint, [2.0, row_id])
+            status, body = search(tenant.claims, "jose", "contacts", cursor=cursor)
+            assert status == 200 and [r["contact"]["name"] for r in body["results"]] == ["José Álvarez"], row_id
 
     def test_a_cursor_of_another_query_is_refused(self, shop):
         tenant, _ = shop

@@ -33,6 +33,7 @@ from threadline.domain.pagination import (
     list_fingerprint,
 )
 from threadline.errors import InvalidRequest
+from threadline.models.ids import parse_uuid
 from threadline.models.search import (
     ContactHit,
     MessageHit,
@@ -93,9 +94,13 @@ def _after(query: SearchQuery, fingerprint: str) -> tuple[float, KeyPart] | None
         rank, row_id = decode_keyset_cursor(query.cursor, fingerprint, 2)
         if type(rank) not in (int, float) or row_id is None:
             raise InvalidCursor("not a cursor")
-        if query.type == "contacts" and not isinstance(row_id, str):
-            raise InvalidCursor("not a cursor")
-        if query.type != "contacts":
+        if query.type == "contacts":
+            # A contact's id, which the SQL casts to uuid: anything else was a 500 (cursors are not signed).
+            contact_id = parse_uuid(row_id) if isinstance(row_id, str) else None
+            if contact_id is None:
+                raise InvalidCursor("not a cursor")
+            row_id = str(contact_id)
+        else:
             id_from_key(row_id)
     except InvalidCursor as error:
         raise InvalidRequest(f"cursor is not valid for this search ({error}); start again without it") from None
