@@ -588,6 +588,8 @@ class TestTheConnectionsEndpoint:
             ("http://10.0.0.5/replies", "outbound_url: 10.0.0.5, a private, link-local or reserved address"),
             ("http://169.254.169.254/latest", "outbound_url: 169.254.169.254, a private, link-local"),
             ("ftp://connector.example.com/", "outbound_url: must be an absolute https URL"),
+            ("https://0xa9fea9fe/latest", "outbound_url: 169.254.169.254, a private, link-local"),
+            ("https://167772161/replies", "outbound_url: 10.0.0.1, a private, link-local"),
         ):
             status, refused = cli("connection", "update", made["connection_id"], "--outbound-url", url)
             assert status == 2 and refused["error"].startswith(error), refused
