@@ -590,6 +590,7 @@ class TestTheConnectionsEndpoint:
             ("ftp://connector.example.com/", "outbound_url: must be an absolute https URL"),
             ("https://0xa9fea9fe/latest", "outbound_url: 169.254.169.254, a private, link-local"),
             ("https://167772161/replies", "outbound_url: 10.0.0.1, a private, link-local"),
+            ("https://connector.example.com/\r\nX: 1", "outbound_url: must not contain whitespace or control"),
         ):
             status, refused = cli("connection", "update", made["connection_id"], "--outbound-url", url)
             assert status == 2 and refused["error"].startswith(error), refused

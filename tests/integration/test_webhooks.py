@@ -322,6 +322,27 @@ def test_numeric_hosts_are_checked_as_the_addresses_they_are_at_delivery_too():
         assert destination.address == "93.184.216.34"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        " https://example.com/",
+        "https://example.com/ ",
+        "https://example.com/\r\nX-Injected: 1",
+        "https://example.com/\nhook",
+        "https://exa\tmple.com/",
+        "\thttps://example.com/",
+        "https://example.com/a b",
+        "https://example.com/\x7f",
+        "https://example.com/\u00a0",
+    ],
+)
+def test_a_url_with_whitespace_or_control_characters_is_refused_and_nothing_stored(make_connector, admin, url):
+    """urlsplit drops tab, CR and LF (and leading spaces), so the check saw another string than the one stored."""
+    inbox = make_inbox(make_connector, admin)
+    assert subscription_answer(inbox, url) == (400, "url: must not contain whitespace or control characters")
+    assert stored_urls(admin, inbox) == []
+
+
 def test_each_attempt_resolves_again_and_connects_to_the_checked_address(make_connector, admin, receiver):
     # Given a webhook on a name (only this test's resolver knows it) that resolved to the receiver at first
     inbox = make_inbox(make_connector, admin)

@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 import socket
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -54,6 +55,9 @@ def check_url(url: str, *, allow_loopback: bool | None = None) -> tuple[str, str
     allow_loopback = loopback_allowed() if allow_loopback is None else allow_loopback
     if len(url) > MAX_URL_CHARS:
         raise AddressRefused(f"url: must be at most {MAX_URL_CHARS} characters")
+    # urlsplit drops tab, CR and LF and strips leading spaces, so the URL checked would not be the one stored.
+    if any(character.isspace() or unicodedata.category(character) == "Cc" for character in url):
+        raise AddressRefused("url: must not contain whitespace or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
