@@ -498,7 +498,7 @@ _LIST_LABELS = Operation(
     tag="Conversations",
     envelope=ErrorEnvelope.PLAIN,
     responses={200: Body("Every label", LabelList)},
-    errors={},
+    errors={403: _AGENT_ONLY},
 )
 
 _LIST_EVENTS = Operation(

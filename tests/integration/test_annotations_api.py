@@ -570,6 +570,20 @@ def test_a_token_without_a_user_of_the_tenant_cannot_annotate(admin, team, other
 
 
 @pytest.mark.parametrize("prefix", ["/v1", "/api/v1"])
+def test_a_token_without_a_user_of_the_tenant_cannot_list_labels(team, other_team, chat, prefix):
+    """docs/conversations-api.md: every route of labels, notes and read state takes an agent's own token, GET
+    /v1/labels included (it answered 200 with the tenant's labels to any token of the tenant)."""
+    conversation, _ = chat
+    assert put_labels(team, team.ana, conversation, ["vip"])[0] == 200
+    forbidden = {
+        "error": "This token names no agent of the tenant: labels, notes and read state need an agent's own token"
+    }
+    for agent in (None, uuid.uuid4(), other_team.ana):  # a service token, an unknown uuid, another tenant's user
+        assert call_route("GET", f"{prefix}/labels", claims=as_agent(team, agent)) == (403, forbidden)
+    assert tenant_labels(team, team.bob, prefix) == {"vip": 1}
+
+
+@pytest.mark.parametrize("prefix", ["/v1", "/api/v1"])
 def test_another_tenants_conversation_is_not_found_on_every_route(admin, team, other_team, chat, prefix):
     conversation, _ = chat
     put_labels(team, team.ana, conversation, ["secret-label"])
