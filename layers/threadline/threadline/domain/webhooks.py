@@ -1,7 +1,8 @@
 """Meta's WhatsApp webhook: the subscription handshake, and what a verified notification does.
 
-A notification is trusted only once its signature matches (401 otherwise) and is refused whole when it is not
-Meta's shape (400): nothing is written in either case. A verified one is grouped by business phone number; each
+A body over Lambda's 6 MB request payload limit is refused first (413), unread. A notification is trusted only
+once its signature matches (401 otherwise) and is refused whole when it is not Meta's shape (400): nothing is
+written in any of these cases. A verified one is grouped by business phone number; each
 number's connection names the tenant, and that tenant's inbound messages and statuses are written in one
 transaction. A number Threadline does not know (or a deactivated connection) is logged and acknowledged:
 answering anything but 200 would only make Meta re-send it for days.
@@ -39,10 +40,15 @@ from threadline.domain.deliveries import hand_over_deliveries
 from threadline.domain.identifiers import normalise_identifier
 from threadline.domain.inbound import after_inbound_committed, reopen_for_inbound_messages
 from threadline.domain.whatsapp import whatsapp_contact_key, whatsapp_conversation_key
-from threadline.errors import Forbidden, ThreadlineError, Unauthorized
+from threadline.errors import Forbidden, PayloadTooLarge, ThreadlineError, Unauthorized
 from threadline.meta.config import get_meta_settings
 from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notification, signature_matches
-from threadline.models.webhooks import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
+from threadline.models.webhooks import (
+    MAX_CHALLENGE_CHARS,
+    MAX_NOTIFICATION_BYTES,
+    NOTIFICATION_TOO_LARGE_MESSAGE,
+    SUBSCRIBE_MODE,
+)
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
 from threadline.vocabulary import PREVIEW_CHARS, TRACKED_STATUSES
@@ -348,6 +354,9 @@ def _store_delivery(
 
 
 def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> WebhookReceipt:
+    if len(body) > MAX_NOTIFICATION_BYTES:
+        # First, before the signature's HMAC and the JSON: nothing of such a body is read, signed or not.
+        raise PayloadTooLarge(NOTIFICATION_TOO_LARGE_MESSAGE)
     _authenticate(body, signature)
     deliveries = deliveries_by_number(parse_notification(body))
     if not deliveries:
