@@ -99,6 +99,9 @@ def build_event(
 
 class LocalGateway(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog: socketserver's default of 5 made the kernel drop or reset bursts of 20-40 simultaneous
+    # connects before the server accepted them; API Gateway takes such bursts.
+    request_queue_size = 128
     template: Template
     websocket: LocalWebSocketApi | None
 

@@ -37,8 +37,9 @@ def local_overrides(database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "SIGNING_KEY_FILE": os.environ.get("SIGNING_KEY_FILE") or local_signing_key_file(),
         # Receivers on this machine (a tiny python receiver, the tests' servers) are allowed, over http too; in AWS
-        # this is never set, and loopback, private and metadata addresses are refused.
-        "WEBHOOK_ALLOW_LOOPBACK_HTTP": "true",
+        # this is never set, and loopback, private and metadata addresses are refused. WEBHOOK_ALLOW_LOOPBACK_HTTP=
+        # (empty) or =false in the environment runs make dev under the AWS rule.
+        "WEBHOOK_ALLOW_LOOPBACK_HTTP": os.environ.get("WEBHOOK_ALLOW_LOOPBACK_HTTP", "true"),
         "DB_PASSWORD": LOCAL_APP_ROLE_PASSWORD,
         # No X-Ray daemon locally; metrics still print their EMF lines as in CloudWatch.
         "POWERTOOLS_TRACE_DISABLED": "true",

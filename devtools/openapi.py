@@ -234,6 +234,8 @@ _WEBHOOK_RECEIVE = Operation(
     errors={
         400: "The body is not JSON or not shaped like Meta's notification",
         401: "`Missing X-Hub-Signature-256 header` or `Invalid signature`",
+        413: "`Request body too large: at most 6000000 bytes (Lambda's request payload limit)`, checked before "
+        "the signature; in AWS, Lambda refuses such a body before the function runs",
         500: "Also when the app secret is not configured (Meta retries later)",
     },
 )
@@ -498,7 +500,7 @@ _LIST_LABELS = Operation(
     tag="Conversations",
     envelope=ErrorEnvelope.PLAIN,
     responses={200: Body("Every label", LabelList)},
-    errors={},
+    errors={403: _AGENT_ONLY},
 )
 
 _LIST_EVENTS = Operation(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import requests
@@ -75,6 +77,36 @@ def test_routes_not_in_the_template_are_api_gateways_404(gateway):
     response = requests.get(f"{gateway.base_url}/functions/v1/messaging-ingest", timeout=10)
     assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
     assert requests.post(f"{gateway.base_url}/nope", timeout=10).status_code == 404
+
+
+def test_a_burst_of_simultaneous_connections_is_queued_and_every_one_answered():
+    """60 clients connect at once, before the gateway accepts any (a page's burst of requests, a load test): the
+    listen backlog holds them all until their turn. With socketserver's default backlog of 5, the kernel left every
+    connection past the sixth unanswered (or reset it) until the client gave up."""
+    burst = 60
+    server = LocalGateway(("127.0.0.1", 0))
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    sockets: list[socket.socket] = []
+    try:
+        with ThreadPoolExecutor(max_workers=burst) as pool:
+            connects = [pool.submit(socket.create_connection, server.server_address[:2], 1) for _ in range(burst)]
+            for connect in connects:
+                sockets.append(connect.result())
+            serving.start()
+
+            def ask(client: socket.socket) -> bytes:
+                client.sendall(b"GET /nope HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
+                client.settimeout(10)
+                return client.recv(64).split(b"\r\n", 1)[0]
+
+            status_lines = list(pool.map(ask, sockets))
+        assert status_lines == [b"HTTP/1.1 404 Not Found"] * burst
+    finally:
+        for client in sockets:
+            client.close()
+        if serving.is_alive():
+            server.shutdown()
+        server.server_close()
 
 
 def test_every_route_comes_from_the_template(gateway):

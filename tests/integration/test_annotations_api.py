@@ -116,6 +116,15 @@ def stored_label_counts(admin: psycopg.Connection[Any], tenant_id: uuid.UUID) ->
     return dict(rows)
 
 
+def labels_activity_of(admin: psycopg.Connection[Any], conversation: int) -> str:
+    row = admin.execute(
+        "SELECT content FROM messages WHERE conversation_id = %s AND source = 'activity' ORDER BY id DESC LIMIT 1",
+        (conversation,),
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def version_of(admin: psycopg.Connection[Any], conversation: int) -> int:
     row = admin.execute("SELECT version FROM conversations WHERE id = %s", (conversation,)).fetchone()
     assert row is not None
@@ -166,6 +175,25 @@ def test_labels_replace_the_set_match_case_insensitively_and_keep_the_first_spel
     assert (status, body["labels"]) == (200, [])
     # A label no conversation carries stays in the tenant's vocabulary, with 0.
     assert tenant_labels(team) == {"vip": 0, "Billing": 0, "refund": 1} == stored_label_counts(admin, team.tenant_id)
+
+
+@pytest.mark.parametrize(("label", "same_in_postgresql"), [("İstanbul", "ISTANBUL"), ("ΟΔΟΣ", "οδοσ")])
+def test_labels_python_and_postgresql_lower_differently_are_kept(admin, team, chat, label, same_in_postgresql):
+    """Python lowers İ to i + U+0307 and a word-final capital sigma to the final small form, PostgreSQL to i and
+    the plain small sigma: labels are matched by the database's lower() alone, so the conversation carries the label
+    (it used to be created and then silently left out), and spellings one there are one label."""
+    conversation, _ = chat
+    status, body = put_labels(team, team.ana, conversation, [label])
+    assert (status, body["labels"]) == (200, [label])
+    assert tenant_labels(team) == {label: 1} == stored_label_counts(admin, team.tenant_id)
+
+    other = customer_wrote(team.tenant, phone="+15550001111", ago=timedelta(minutes=5))
+    status, body = put_labels(team, team.bob, other, [label, same_in_postgresql])
+    assert (status, body["labels"]) == (200, [label]), "every spelling is the one label, once"
+    assert labels_activity_of(admin, other) == f"Bob added label {label}"
+    assert tenant_labels(team) == {label: 2}
+    assert put_labels(team, team.ana, conversation, [])[1]["labels"] == []
+    assert tenant_labels(team) == {label: 1} == stored_label_counts(admin, team.tenant_id)
 
 
 def test_label_counts_stay_exact_across_changes_and_deleted_conversations(admin, team):
@@ -538,6 +566,20 @@ def test_a_token_without_a_user_of_the_tenant_cannot_annotate(admin, team, other
         assert write_note(team, agent, conversation, "hi") == (403, forbidden)
         assert mark_read(team, agent, conversation) == (403, forbidden)
     assert message_total(admin, conversation) == messages and tenant_labels(team) == {}
+
+
+@pytest.mark.parametrize("prefix", ["/v1", "/api/v1"])
+def test_a_token_without_a_user_of_the_tenant_cannot_list_labels(team, other_team, chat, prefix):
+    """docs/conversations-api.md: every route of labels, notes and read state takes an agent's own token, GET
+    /v1/labels included (it answered 200 with the tenant's labels to any token of the tenant)."""
+    conversation, _ = chat
+    assert put_labels(team, team.ana, conversation, ["vip"])[0] == 200
+    forbidden = {
+        "error": "This token names no agent of the tenant: labels, notes and read state need an agent's own token"
+    }
+    for agent in (None, uuid.uuid4(), other_team.ana):  # a service token, an unknown uuid, another tenant's user
+        assert call_route("GET", f"{prefix}/labels", claims=as_agent(team, agent)) == (403, forbidden)
+    assert tenant_labels(team, team.bob, prefix) == {"vip": 1}
 
 
 @pytest.mark.parametrize("prefix", ["/v1", "/api/v1"])

@@ -445,6 +445,19 @@ class TestStatusesRoute:
                 {"message_id": 1, "status": "read", "error": {"title": "x"}, "occurred_at": "2026-01-01T00:00:00Z"},
                 "statuses[0]: error is only for failed statuses",
             ),
+            # messages.error_code is an integer (32 bits): these were a 500 that rolled the whole batch back.
+            *(
+                (
+                    {
+                        "message_id": 1,
+                        "status": "failed",
+                        "error": {"code": code},
+                        "occurred_at": "2026-01-01T00:00:00Z",
+                    },
+                    "statuses[0].error.code: Input should be",
+                )
+                for code in (2**31, -(2**31) - 1, 2**63, 2**70)
+            ),
         ],
     )
     def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
@@ -460,6 +473,18 @@ class TestStatusesRoute:
 
         assert status == 400 and body["error"].replace("statuses[1]", "statuses[0]").startswith(error), body
         assert message_row(admin, message_id)["status"] == "pending"  # the valid status beside it was not applied
+
+    @pytest.mark.parametrize("code", [2**31 - 1, -(2**31)])
+    def test_an_error_code_at_either_end_of_32_bits_is_stored(self, admin, make_connector, fake_connector, code):
+        telegram = make_connector("telegram")
+        with_outbound_url(admin, telegram, fake_connector.url)
+        message_id = reply(telegram, customer_writes(telegram, "tg_edge_code"))[1]["message"]["id"]
+        failed = {"message_id": message_id, "status": "failed", "error": {"code": code}, "occurred_at": now_iso()}
+        assert report(telegram, failed)[0] == 200
+        assert (message_row(admin, message_id)["status"], message_row(admin, message_id)["error_code"]) == (
+            "failed",
+            code,
+        )
 
     def test_another_tenants_key_and_messages(self, admin, make_connector, fake_connector):
         ours = make_connector("telegram")
@@ -564,6 +589,9 @@ class TestTheConnectionsEndpoint:
             ("http://10.0.0.5/replies", "outbound_url: 10.0.0.5, a private, link-local or reserved address"),
             ("http://169.254.169.254/latest", "outbound_url: 169.254.169.254, a private, link-local"),
             ("ftp://connector.example.com/", "outbound_url: must be an absolute https URL"),
+            ("https://0xa9fea9fe/latest", "outbound_url: 169.254.169.254, a private, link-local"),
+            ("https://167772161/replies", "outbound_url: 10.0.0.1, a private, link-local"),
+            ("https://connector.example.com/\r\nX: 1", "outbound_url: must not contain whitespace or control"),
         ):
             status, refused = cli("connection", "update", made["connection_id"], "--outbound-url", url)
             assert status == 2 and refused["error"].startswith(error), refused

@@ -3,6 +3,9 @@ runs again; the dedupe key makes that re-run harmless."""
 
 from __future__ import annotations
 
+import itertools
+import time
+
 import psycopg
 
 from tests.support.ingest import batch, call_ingest, conversation, message
@@ -84,3 +87,32 @@ def test_transactions_retry_on_a_fresh_connection_after_the_connection_broke(con
 
     assert run_in_transaction(work, tenant_id=connector.tenant_id) == 0
     assert len(attempts) == 2 and attempts[0] != attempts[1]
+
+
+def test_a_brief_outage_is_ridden_out_by_waiting_longer_between_attempts(connector, admin):
+    """The database drops every connection for 300 ms (each attempt's backend is terminated while the outage lasts,
+    as a restart or a failover's first moments do): the attempts wait 50, 100, 200 ms... between them, so one
+    falls after it. Retried back to back, all of them fell inside it and the request was a 500."""
+    from threadline.db.tenancy import _OUTAGE_BACKOFF_SECONDS, run_in_transaction
+
+    outage_ends = time.monotonic() + 0.3
+    attempts: list[float] = []
+
+    def work(conn):
+        attempts.append(time.monotonic())
+        if attempts[-1] < outage_ends:
+            admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        return conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
+
+    assert run_in_transaction(work, tenant_id=connector.tenant_id) == 0
+    assert attempts[-1] >= outage_ends and attempts[-2] < outage_ends
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+    assert all(gap >= wait for gap, wait in zip(gaps, _OUTAGE_BACKOFF_SECONDS, strict=False)), gaps
+
+
+def test_the_waits_between_attempts_grow_and_stay_bounded():
+    from threadline.db.tenancy import _ATTEMPTS, _OUTAGE_BACKOFF_SECONDS
+
+    assert len(_OUTAGE_BACKOFF_SECONDS) == _ATTEMPTS - 1
+    assert list(_OUTAGE_BACKOFF_SECONDS) == sorted(_OUTAGE_BACKOFF_SECONDS) and _OUTAGE_BACKOFF_SECONDS[0] >= 0.05
+    assert sum(_OUTAGE_BACKOFF_SECONDS) <= 2.0  # a request still answers well inside API Gateway's 29 s

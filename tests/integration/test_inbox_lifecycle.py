@@ -37,6 +37,9 @@ from tests.support.routes import call_route
 pytestmark = pytest.mark.usefixtures("meta_secrets")
 
 
+UTC_RANGE = "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z"
+
+
 def iso_in(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).isoformat()
 
@@ -89,6 +92,10 @@ class TestStatus:
             ({"status": "closed"}, "status: must be one of"),
             ({"status": None}, "status: must be one of"),
             ({"status": "open", "snoozed_until": "2999-01-01T00:00:00Z"}, "snoozed_until: only a snoozed"),
+            # Outside Python's years 1-9999 once in UTC (these were a 500: OverflowError).
+            ({"snoozed_until": "9999-12-31T23:59:59-14:00"}, f"snoozed_until: {UTC_RANGE}"),
+            ({"snoozed_until": "9999-12-31T23:59:59.999999-23:59"}, f"snoozed_until: {UTC_RANGE}"),
+            ({"snoozed_until": "0001-01-01T00:00:00+14:00"}, f"snoozed_until: {UTC_RANGE}"),
             ({"priority": "critical"}, "priority: must be one of"),
             ({"assignee_id": "not-a-uuid"}, "assignee_id"),
             ({"colour": "red"}, "colour: is not a known field"),
@@ -102,6 +109,12 @@ class TestStatus:
         answer = patch(conversation, body, claims=inbox.claims("Ana"))
         assert answer.status == 400 and error in answer.body["error"], answer.body
         assert state(admin, conversation) == before and activity(admin, conversation) == []
+
+    def test_the_last_moment_of_year_9999_in_utc_is_a_snooze_time(self, inbox, admin):
+        conversation = customer_writes(inbox, f"chat_far_{uuid.uuid4().hex[:6]}")
+        answer = patch(conversation, {"snoozed_until": "9999-12-31T23:59:59Z"}, claims=inbox.claims("Ana"))
+        assert answer.status == 200, answer.body
+        assert answer.body["status"] == "snoozed" and answer.body["snoozed_until"].startswith("9999-12-31T23:59:59")
 
     def test_an_unchanged_value_changes_nothing_and_writes_no_activity(self, inbox, admin):
         conversation = customer_writes(inbox, "chat_same")

@@ -3,6 +3,7 @@ left out, contacts by name, username and phone digits, cursors, isolation, 400s;
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -131,6 +132,58 @@ class TestMessages:
         assert search(tenant.claims, "a & b | !c:*")[0] == 200  # tsquery syntax is never passed through
 
 
+OKINA = "\u02bb"  # the Hawaiian okina (MODIFIER LETTER TURNED COMMA), which unaccent makes an apostrophe
+LENGTH_MARK = "\u02d0"  # MODIFIER LETTER TRIANGULAR COLON, which unaccent makes a colon
+# Characters unaccent rewrites into tsquery syntax (½ is " 1/2", ⑴ "(1)", ŉ "'n", and the two above): each was a 500.
+UNACCENT_REWRITES = ["size 1½", OKINA, "⑴", f"a{LENGTH_MARK}", "ŉ", "3¼"]
+
+
+class TestCharactersUnaccentRewrites:
+    @pytest.fixture
+    def kitchen(self, make_connector):
+        tenant = make_tenant(make_connector)
+        ingest(
+            tenant,
+            chat(
+                "k1",
+                "+15557654321",
+                message("s", "2026-02-01T10:00:00Z", content="size 1½ shoes"),
+                message("f", "2026-02-01T10:01:00Z", content="add 3¼ cups of flour"),
+                message("h", "2026-02-01T10:02:00Z", content=f"Aloha {OKINA}ohana"),
+                name=f"Keola {OKINA}Akana",
+            ),
+        )
+        return tenant
+
+    @pytest.mark.parametrize("kind", ["messages", "conversations", "contacts"])
+    @pytest.mark.parametrize("q", UNACCENT_REWRITES)
+    def test_any_query_is_a_valid_search(self, kitchen, q, kind):
+        status, body = search(kitchen.claims, q, kind)
+        assert status == 200, body
+        assert body["q"] == q and body["type"] == kind
+
+    @pytest.mark.parametrize(
+        ("q", "found"),
+        [
+            ("size", "size 1½ shoes"),
+            ("size 1½", "size 1½ shoes"),
+            ("1½ shoe", "size 1½ shoes"),
+            ("3¼", "add 3¼ cups of flour"),
+            ("flour 3¼", "add 3¼ cups of flour"),
+            (f"{OKINA}ohana", f"Aloha {OKINA}ohana"),
+            ("ohana", f"Aloha {OKINA}ohana"),
+        ],
+    )
+    def test_the_words_are_found_as_the_messages_were_indexed(self, kitchen, q, found):
+        for kind in ("messages", "conversations"):
+            status, body = search(kitchen.claims, q, kind)
+            assert (status, contents(body)) == (200, [found]), (q, kind)
+
+    def test_a_query_of_only_characters_that_fold_to_punctuation_finds_nothing(self, kitchen):
+        assert search(kitchen.claims, OKINA)[1]["results"] == []
+        assert search(kitchen.claims, f"{OKINA} {LENGTH_MARK}")[1]["results"] == []
+
+
 class TestContacts:
     def test_by_name_accents_folded(self, shop):
         tenant, ids = shop
@@ -198,6 +251,28 @@ class TestIsolationAndInput:
     def test_bad_input_is_a_400_naming_the_parameter(self, make_connector, query, error):
         tenant = make_tenant(make_connector)
         assert call_route("GET", "/v1/search", claims=tenant.claims, query=query) == (400, {"error": error})
+
+    @pytest.mark.parametrize("row_id", ["not-a-uuid", "urn:uuid:not", "", "12345678-1234-1234-1234-1234567890zz"])
+    def test_a_hand_made_contacts_cursor_whose_id_is_no_uuid_is_refused(self, shop, row_id):
+        """Cursors are not signed and their fingerprint can be computed; the id went to SQL's ::uuid (a 500)."""
+        from threadline.domain.pagination import encode_keyset_cursor, list_fingerprint
+
+        tenant, _ = shop
+        cursor = encode_keyset_cursor(list_fingerprint("search", "contacts", "jose"), [0.5, row_id])
+        assert search(tenant.claims, "jose", "contacts", cursor=cursor) == (
+            400,
+            {"error": "cursor is not valid for this search (not a cursor); start again without it"},
+        )
+
+    def test_a_hand_made_contacts_cursor_naming_any_uuid_pages_on(self, shop):
+        from threadline.domain.pagination import encode_keyset_cursor, list_fingerprint
+
+        tenant, _ = shop
+        fingerprint = list_fingerprint("search", "contacts", "jose")
+        for row_id in (str(uuid.uuid4()), f"{{{uuid.uuid4()}}}", uuid.uuid4().hex, f"urn:uuid:{uuid.uuid4()}"):
+            cursor = encode_keyset_cursor(fingerprint, [2.0, row_id])
+            status, body = search(tenant.claims, "jose", "contacts", cursor=cursor)
+            assert status == 200 and [r["contact"]["name"] for r in body["results"]] == ["José Álvarez"], row_id
 
     def test_a_cursor_of_another_query_is_refused(self, shop):
         tenant, _ = shop

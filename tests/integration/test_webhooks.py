@@ -260,6 +260,90 @@ def test_a_private_url_is_refused_at_subscription_even_locally(make_connector, a
         assert answer.body["error"].startswith("url:")
 
 
+# Hosts the system resolver (inet_aton) reads as IPv4 addresses, each beside its dotted quad.
+NUMERIC_HOSTS = [
+    ("0xa9fea9fe", "169.254.169.254"),
+    ("2852039166", "169.254.169.254"),
+    ("0251.0376.0251.0376", "169.254.169.254"),
+    ("169.254.43518", "169.254.169.254"),
+    ("0", "0.0.0.0"),
+    ("167772161", "10.0.0.1"),
+    ("0xc0a80101", "192.168.1.1"),
+    ("0x7f000001", "127.0.0.1"),
+    ("2130706433", "127.0.0.1"),
+    ("0X7F.1", "127.0.0.1"),
+    ("\uff11\uff12\uff17.\uff10.\uff10.\uff11", "127.0.0.1"),  # fullwidth digits: IDNA makes them 127.0.0.1
+]
+
+
+def subscription_answer(inbox: Inbox, url: str) -> tuple[int, str | None]:
+    answer = call("POST", "/v1/webhooks", claims=inbox.claims(), body={"url": url, "events": ["window.closed"]})
+    return answer.status, answer.body.get("error")
+
+
+def stored_urls(admin, inbox: Inbox) -> list[str]:
+    rows = admin.execute("SELECT url FROM webhook_subscriptions WHERE tenant_id = %s", (inbox.tenant_id,))
+    return [row[0] for row in rows]
+
+
+@pytest.mark.parametrize("rule", ["aws", "local"])
+@pytest.mark.parametrize("scheme", ["https", "http"])
+@pytest.mark.parametrize(("host", "dotted"), NUMERIC_HOSTS)
+def test_a_numeric_host_in_any_spelling_is_answered_as_its_dotted_quad_is(
+    make_connector, admin, monkeypatch, rule, scheme, host, dotted
+):
+    """Under the AWS rule (no loopback) and the local one: 0xa9fea9fe is 169.254.169.254, refused at creation with
+    the same 400 (it was accepted, and every delivery then failed for 24 hours)."""
+    from threadline.delivery.addresses import ALLOW_LOOPBACK_VARIABLE
+
+    if rule == "aws":
+        monkeypatch.delenv(ALLOW_LOOPBACK_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(ALLOW_LOOPBACK_VARIABLE, "true")
+    inbox = make_inbox(make_connector, admin)
+    canonical = subscription_answer(inbox, f"{scheme}://{dotted}/latest/meta-data")
+    numeric = subscription_answer(inbox, f"{scheme}://{host}/latest/meta-data")
+    assert numeric == canonical, (numeric, canonical)
+    loopback_locally = rule == "local" and dotted == "127.0.0.1"
+    assert canonical[0] == (201 if loopback_locally else 400), canonical
+    if not loopback_locally:
+        assert stored_urls(admin, inbox) == []
+
+
+def test_numeric_hosts_are_checked_as_the_addresses_they_are_at_delivery_too():
+    for host, dotted in NUMERIC_HOSTS:
+        with pytest.raises(AddressRefused, match=dotted):
+            resolve_destination(f"https://{host}/hook", allow_loopback=False, resolver=resolver_of({}))
+    destination = resolve_destination("https://0x5db8d822/hook", allow_loopback=False, resolver=resolver_of({}))
+    assert (destination.address, destination.host) == ("93.184.216.34", "0x5db8d822")
+    for name in ("cafe.bad", "0x1.example", "1.2.3.4.example"):  # hex-looking names are still names
+        destination = resolve_destination(
+            f"https://{name}/hook", allow_loopback=False, resolver=resolver_of({name: ["93.184.216.34"]})
+        )
+        assert destination.address == "93.184.216.34"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        " https://example.com/",
+        "https://example.com/ ",
+        "https://example.com/\r\nX-Injected: 1",
+        "https://example.com/\nhook",
+        "https://exa\tmple.com/",
+        "\thttps://example.com/",
+        "https://example.com/a b",
+        "https://example.com/\x7f",
+        "https://example.com/\u00a0",
+    ],
+)
+def test_a_url_with_whitespace_or_control_characters_is_refused_and_nothing_stored(make_connector, admin, url):
+    """urlsplit drops tab, CR and LF (and leading spaces), so the check saw another string than the one stored."""
+    inbox = make_inbox(make_connector, admin)
+    assert subscription_answer(inbox, url) == (400, "url: must not contain whitespace or control characters")
+    assert stored_urls(admin, inbox) == []
+
+
 def test_each_attempt_resolves_again_and_connects_to_the_checked_address(make_connector, admin, receiver):
     # Given a webhook on a name (only this test's resolver knows it) that resolved to the receiver at first
     inbox = make_inbox(make_connector, admin)

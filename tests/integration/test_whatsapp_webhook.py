@@ -223,6 +223,38 @@ class TestSignature:
         assert answer.status == 200
         assert stored_message(admin, number.tenant_id, message_id)["content"] == "Olá, ça va? 👋"
 
+    @pytest.mark.parametrize("kind", ["long text", "padding", "status padding", "unsigned", "base64"])
+    def test_a_body_over_lambdas_6_mb_is_413_before_any_work(self, number, admin, kind):
+        """In AWS, Lambda's 6 MB request payload limit refuses these before the function runs; locally (and should
+        that limit ever move) the function refuses them itself, signed or not, before the signature or the JSON."""
+        huge = "x" * 7_000_000
+        payload = self.payload(number)
+        if kind == "long text":
+            payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = huge
+            body = json.dumps(payload)
+        elif kind == "status padding":
+            body = json.dumps(notification(change(number.phone_number_id, statuses=[status(wamid(), "read")])))
+            body += " " * 7_000_000
+        else:
+            body = json.dumps(payload) + " " * 7_000_000
+        before = fingerprint(admin)
+
+        answer = post(body, secret=None if kind == "unsigned" else APP_SECRET, base64_encoded=kind == "base64")
+
+        assert (answer.status, answer.body) == (
+            413,
+            {"error": "Request body too large: at most 6000000 bytes (Lambda's request payload limit)"},
+        )
+        assert fingerprint(admin) == before
+
+    def test_a_body_of_exactly_6_mb_is_still_verified_and_stored(self, number, admin):
+        payload = json.dumps(self.payload(number))
+        body = payload + " " * (6_000_000 - len(payload.encode()))
+        assert post(body, signature="sha256=" + "0" * 64).status == 401  # the signature still decides
+        answer = post(body)
+        assert (answer.status, answer.body) == (200, {"success": True})
+        assert table_counts(admin)["messages"] > 0
+
     def test_without_a_configured_app_secret_nothing_is_trusted(self, number, admin, monkeypatch):
         monkeypatch.delenv("META_APP_SECRET")
         get_meta_settings.cache_clear()

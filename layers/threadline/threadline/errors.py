@@ -50,6 +50,12 @@ class Gone(ThreadlineError):
     status_code = 410
 
 
+class PayloadTooLarge(ThreadlineError):
+    """A body larger than the route takes at all (e.g. Lambda's request payload limit)."""
+
+    status_code = 413
+
+
 class PreconditionFailed(ThreadlineError):
     """An If-Match that no longer matches: somebody changed the resource since the client read it."""
 

@@ -5,15 +5,19 @@ Before each attempt the host is resolved and every address it resolves to must b
 loopback, link-local (169.254.169.254, the metadata service), carrier-grade NAT, multicast, reserved and unspecified
 ranges are refused, IPv6 and IPv4-mapped forms included. The connection is then made to the address that was checked
 (never resolved a second time), so a DNS answer that changes between the check and the connect (rebinding) cannot
-slip a private address in. URLs must be https; only when `WEBHOOK_ALLOW_LOOPBACK_HTTP` is set (local development and
-tests, never in AWS) may a URL name a loopback address, over http or https.
+slip a private address in. A host that is an address in any spelling the resolver reads as one (0xa9fea9fe,
+2852039166, 0251.0376.0251.0376: inet_aton's forms) is checked as that address already when the URL is set. URLs
+must be https; only when `WEBHOOK_ALLOW_LOOPBACK_HTTP` is set (local development and tests, never in AWS) may a URL
+name a loopback address, over http or https.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -53,6 +57,9 @@ def check_url(url: str, *, allow_loopback: bool | None = None) -> tuple[str, str
     allow_loopback = loopback_allowed() if allow_loopback is None else allow_loopback
     if len(url) > MAX_URL_CHARS:
         raise AddressRefused(f"url: must be at most {MAX_URL_CHARS} characters")
+    # urlsplit drops tab, CR and LF and strips leading spaces, so the URL checked would not be the one stored.
+    if any(character.isspace() or unicodedata.category(character) == "Cc" for character in url):
+        raise AddressRefused("url: must not contain whitespace or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -94,11 +101,29 @@ def resolve_destination(
     return Destination(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
 
 
+# What the system resolver reads as an IPv4 address beyond the dotted quad (inet_aton's forms): one to four parts,
+# each decimal, octal (a leading 0) or hex (0x), the last filling the remaining bytes. 0xa9fea9fe, 2852039166,
+# 0251.0376.0251.0376 and 169.254.43518 are all 169.254.169.254; without this they passed creation as names.
+_INET_ATON_CHARACTERS = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
+
+
 def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not host.isascii():
+        # As the resolver gets it: Python's socket module IDNA-encodes a name, which folds fullwidth digits.
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return None
+        pass
+    if _INET_ATON_CHARACTERS.fullmatch(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def _check_address(

@@ -29,7 +29,8 @@ class _Strict(BaseModel):
 
 
 class ReportedError(_Strict):
-    code: int | None = None
+    # Stored in messages.error_code, an integer: a wider code was a 500 that rolled the whole batch back.
+    code: Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | None = None
     title: Annotated[NulFreeText, Field(max_length=512)] | None = None
 
 

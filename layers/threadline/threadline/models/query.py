@@ -20,9 +20,17 @@ MAX_PAGE_SIZE = 100
 MAX_CURSOR_CHARS = 512
 
 
+UTC_RANGE_MESSAGE = "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z"
+
+
 def _as_utc(value: datetime) -> datetime:
     # Whatever the session time zone, answers carry UTC ("...Z").
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        # A time at the calendar's edge whose offset takes it past year 9999 or before year 1 in UTC
+        # (9999-12-31T23:59:59-14:00): pydantic passes an OverflowError through (a 500), a ValueError is a 400.
+        raise ValueError(UTC_RANGE_MESSAGE) from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]

@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SUBSCRIBE_MODE = "subscribe"
 MAX_CHALLENGE_CHARS = 1_024
+# Lambda's synchronous request payload limit (6 MB), as ingest counts it: in AWS a larger notification never reaches
+# the function; anywhere else (make dev, or should that limit move) the function refuses it before any work.
+MAX_NOTIFICATION_BYTES = 6_000_000
+NOTIFICATION_TOO_LARGE_MESSAGE = (
+    f"Request body too large: at most {MAX_NOTIFICATION_BYTES} bytes (Lambda's request payload limit)"
+)
 
 
 class WebhookVerification(BaseModel):

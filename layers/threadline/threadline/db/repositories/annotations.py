@@ -64,13 +64,16 @@ def replace_conversation_labels(
     conn: psycopg.Connection[Any], tenant_id: UUID, conversation_id: int, names: Sequence[str]
 ) -> LabelChange:
     """Make the conversation's labels exactly `names` (which must exist: ensure_labels first), in one statement;
-    what was added and removed, by the labels' stored names."""
+    what was added and removed, by the labels' stored names. Names are matched by the database's lower() on both
+    sides, as ensure_labels' unique index matches them (Python's str.lower differs for İ and a final Σ), and two
+    names that are one label there count once, at the first one's position."""
     row = conn.execute(
         """
         WITH wanted AS (
-            SELECT l.id, l.name, w.position
-            FROM unnest(%(lowered)s::text[]) WITH ORDINALITY AS w (name, position)
-            JOIN labels l ON l.tenant_id = %(tenant_id)s AND lower(l.name) = w.name
+            SELECT DISTINCT ON (l.id) l.id, l.name, w.position
+            FROM unnest(%(names)s::text[]) WITH ORDINALITY AS w (name, position)
+            JOIN labels l ON l.tenant_id = %(tenant_id)s AND lower(l.name) = lower(w.name)
+            ORDER BY l.id, w.position
         ),
         removed AS (
             DELETE FROM conversation_labels cl
@@ -90,7 +93,7 @@ def replace_conversation_labels(
             (SELECT coalesce(array_agg(w.name ORDER BY w.position), '{}') FROM added a JOIN wanted w ON w.id = a.label_id),
             (SELECT coalesce(array_agg(l.name ORDER BY lower(l.name)), '{}') FROM removed r JOIN labels l ON l.id = r.label_id)
         """,
-        {"tenant_id": tenant_id, "conversation_id": conversation_id, "lowered": [name.lower() for name in names]},
+        {"tenant_id": tenant_id, "conversation_id": conversation_id, "names": list(names)},
     ).fetchone()
     assert row is not None
     return LabelChange(added=list(row[0]), removed=list(row[1]))

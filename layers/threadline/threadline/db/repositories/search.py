@@ -54,11 +54,18 @@ class ContactHitRow:
 # The newest matching messages of the tenant's inbox (system messages are not in the index; workspace sessions
 # are not the inbox's).
 # The candidates come from search_message_candidates (0014): the one door that lets the GIN index serve the
-# tenant's words (under RLS it could not). The query's expression of the parameter is immutable, so it is folded
-# into a constant while planning.
-_MESSAGE_CANDIDATES = """
-    WITH candidates AS (
-        SELECT * FROM search_message_candidates(to_tsquery('simple', threadline_unaccent(%(tsquery)s)), %(candidates)s)
+# tenant's words (under RLS it could not); it takes the query once, as a value.
+# The query's words are taken exactly as a message's are (threadline_search_document: accents folded first, then
+# the 'simple' parser), each required and each also as a prefix, and quoted: nothing of the text, nor what
+# unaccent makes of it (½ becomes " 1/2", ⑴ "(1)", the Hawaiian okina an apostrophe), is ever tsquery syntax. A
+# text without a word gives a NULL query, which matches nothing.
+_MESSAGE_CANDIDATES = r"""
+    WITH words AS (
+        SELECT string_agg('''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''':*', ' & ')::tsquery AS query
+        FROM unnest(threadline_search_document(%(words)s))
+    ),
+    candidates AS (
+        SELECT * FROM search_message_candidates((SELECT query FROM words), %(candidates)s)
     )
 """
 
@@ -67,7 +74,7 @@ def search_messages(
     conn: psycopg.Connection[Any],
     *,
     tenant_id: UUID,
-    tsquery: str,
+    words: str,
     after: tuple[float, int] | None,
     limit: int,
 ) -> list[MessageHitRow]:
@@ -84,7 +91,7 @@ def search_messages(
         LIMIT %(limit)s
     """
     )
-    params = _params(tenant_id, tsquery, after, limit) | {"candidates": MESSAGE_CANDIDATES}
+    params = _params(tenant_id, words, after, limit) | {"candidates": MESSAGE_CANDIDATES}
     with conn.cursor(row_factory=class_row(MessageHitRow)) as cursor:
         return cursor.execute(query, params).fetchall()
 
@@ -93,7 +100,7 @@ def search_conversations(
     conn: psycopg.Connection[Any],
     *,
     tenant_id: UUID,
-    tsquery: str,
+    words: str,
     after: tuple[float, int] | None,
     limit: int,
 ) -> list[MessageHitRow]:
@@ -116,7 +123,7 @@ def search_conversations(
         LIMIT %(limit)s
     """
     )
-    params = _params(tenant_id, tsquery, after, limit) | {"candidates": MESSAGE_CANDIDATES}
+    params = _params(tenant_id, words, after, limit) | {"candidates": MESSAGE_CANDIDATES}
     with conn.cursor(row_factory=class_row(MessageHitRow)) as cursor:
         return cursor.execute(query, params).fetchall()
 
@@ -157,10 +164,10 @@ def search_contacts(
         return cursor.execute(query, params).fetchall()
 
 
-def _params(tenant_id: UUID, tsquery: str | None, after: tuple[float, Any] | None, limit: int) -> dict[str, Any]:
+def _params(tenant_id: UUID, words: str | None, after: tuple[float, Any] | None, limit: int) -> dict[str, Any]:
     return {
         "tenant_id": tenant_id,
-        "tsquery": tsquery,
+        "words": words,
         "after_rank": after[0] if after else None,
         "after_id": after[1] if after else None,
         "limit": limit,

@@ -22,6 +22,7 @@ import psycopg
 
 from threadline.caller import Actor, Caller
 from threadline.db.repositories.annotations import (
+    LabelRow,
     ReceiptTarget,
     WrittenMessage,
     bump_conversation_version,
@@ -146,7 +147,11 @@ def replace_labels(caller: Caller, conversation_id: int, request: LabelsRequest)
 
 
 def list_tenant_labels(caller: Caller) -> LabelList:
-    rows = run_in_transaction(list_labels, tenant_id=caller.tenant_id)
+    def read(conn: psycopg.Connection[Any]) -> list[LabelRow]:
+        _acting_agent(conn, caller)  # an agent's own token, as for every route here (403 otherwise)
+        return list_labels(conn)
+
+    rows = run_in_transaction(read, tenant_id=caller.tenant_id)
     return LabelList(
         labels=[LabelSummary(id=row.id, name=row.name, conversation_count=row.conversation_count) for row in rows]
     )

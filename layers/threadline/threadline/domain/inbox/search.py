@@ -1,7 +1,7 @@
 """Search: messages by their words, contacts by name, username or phone, and the conversations they belong to.
 
-Words: the query's words (letters and digits of any script), each matched as a word or as its prefix, all of them
-required, case and accents folded on both sides (`cafe` finds "Café", `ref` finds "refund"). Private notes are
+Words: the query's words (taken as a message's words are indexed: accents folded, then split by the 'simple'
+parser), each matched as a word or as its prefix, all of them required, case and accents folded on both sides (`cafe` finds "Café", `ref` finds "refund"). Private notes are
 found too, marked `private`: everyone who can search is an agent, and notes are agents' words; system (activity)
 messages are not. Contacts: any part of the name, the username or the phone number's digits, however the query
 spells them (`555-12` finds +1 555 1234), ranked by word similarity.
@@ -33,6 +33,7 @@ from threadline.domain.pagination import (
     list_fingerprint,
 )
 from threadline.errors import InvalidRequest
+from threadline.models.ids import parse_uuid
 from threadline.models.search import (
     ContactHit,
     MessageHit,
@@ -46,12 +47,11 @@ from threadline.models.search import (
 _WORD = re.compile(r"[^\W_]+")
 
 
-def words_query(text: str) -> str | None:
-    """The tsquery text of `text`: every word required, each also as a prefix (`ref:* & order:*`); None when the
-    text has no word (only punctuation). Words are letters and digits only, so nothing of tsquery's syntax
-    passes through."""
-    words = _WORD.findall(text)
-    return " & ".join(f"{word}:*" for word in words) if words else None
+def has_words(text: str) -> bool:
+    """Whether `text` has a word to look for (not only punctuation). The words themselves are taken by the
+    database, as it takes a message's (threadline.db.repositories.search): Python's letters and digits include
+    characters (½, ⑴, the Hawaiian okina) that unaccent turns into punctuation, so they cannot be split out here."""
+    return _WORD.search(text) is not None
 
 
 def search(caller: Caller, query: SearchQuery) -> SearchResults:
@@ -71,12 +71,11 @@ def search(caller: Caller, query: SearchQuery) -> SearchResults:
                 limit=query.limit + 1,
             )
             return [_contact_result(row) for row in rows]
-        tsquery = words_query(query.q)
-        if tsquery is None:
+        if not has_words(query.q):
             return []
         find = search_conversations if query.type == "conversations" else search_messages
         message_after = (after[0], id_from_key(after[1])) if after else None
-        hits = find(conn, tenant_id=caller.tenant_id, tsquery=tsquery, after=message_after, limit=query.limit + 1)
+        hits = find(conn, tenant_id=caller.tenant_id, words=query.q, after=message_after, limit=query.limit + 1)
         kind = "conversation" if query.type == "conversations" else "message"
         return [_message_result(row, kind) for row in hits]
 
@@ -95,9 +94,13 @@ def _after(query: SearchQuery, fingerprint: str) -> tuple[float, KeyPart] | None
         rank, row_id = decode_keyset_cursor(query.cursor, fingerprint, 2)
         if type(rank) not in (int, float) or row_id is None:
             raise InvalidCursor("not a cursor")
-        if query.type == "contacts" and not isinstance(row_id, str):
-            raise InvalidCursor("not a cursor")
-        if query.type != "contacts":
+        if query.type == "contacts":
+            # A contact's id, which the SQL casts to uuid: anything else was a 500 (cursors are not signed).
+            contact_id = parse_uuid(row_id) if isinstance(row_id, str) else None
+            if contact_id is None:
+                raise InvalidCursor("not a cursor")
+            row_id = str(contact_id)
+        else:
             id_from_key(row_id)
     except InvalidCursor as error:
         raise InvalidRequest(f"cursor is not valid for this search ({error}); start again without it") from None

@@ -1,7 +1,8 @@
 """Meta's WhatsApp notifications (its webhook): what a verified notification does.
 
-A notification is trusted only once its signature matches (401 otherwise) and is refused whole when it is not
-Meta's shape (400): nothing is written in either case. A verified one is grouped by business phone number; each
+A body over Lambda's 6 MB request payload limit is refused first (413), unread. A notification is trusted only
+once its signature matches (401 otherwise) and is refused whole when it is not Meta's shape (400): nothing is
+written in any of these cases. A verified one is grouped by business phone number; each
 number's connection names the tenant, and that tenant's inbound messages and statuses are written in one
 transaction. A number Threadline does not know (or a deactivated connection) is logged and acknowledged:
 answering anything but 200 would only make Meta re-send it for days.
@@ -42,6 +43,8 @@ from threadline.db.repositories.whatsapp_inbound import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.outbox import hand_over_deliveries
 from threadline.domain.intake.inbound import after_inbound_committed, reopen_for_inbound_messages
+from threadline.errors import PayloadTooLarge
+from threadline.models.whatsapp_notifications import MAX_NOTIFICATION_BYTES, NOTIFICATION_TOO_LARGE_MESSAGE
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
 
@@ -99,6 +102,9 @@ def _store_delivery(
 
 
 def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> WebhookReceipt:
+    if len(body) > MAX_NOTIFICATION_BYTES:
+        # First, before the signature's HMAC and the JSON: nothing of such a body is read, signed or not.
+        raise PayloadTooLarge(NOTIFICATION_TOO_LARGE_MESSAGE)
     authenticate_notification(body, signature)
     deliveries = notifications_by_number(body)
     if not deliveries:
