@@ -17,6 +17,7 @@ from typing import Any
 
 from devtools.cli_errors import CliError, JsonArgumentParser, error_message, uuid_argument, write_error
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database, stop_embedded_server
+from devtools.request_log import RAW_LOGS_VARIABLE, raw_logs_requested
 from threadline.vocabulary import PLATFORMS
 
 
@@ -196,7 +197,7 @@ def cmd_token(args: argparse.Namespace, database_url: str) -> None:
 def cmd_serve(args: argparse.Namespace, database_url: str) -> None:
     from devtools.devserver import run_dev_server
 
-    run_dev_server(port=args.port, database_url=database_url, with_demo=args.demo)
+    run_dev_server(port=args.port, database_url=database_url, with_demo=args.demo, raw_logs=args.raw_logs)
 
 
 def cmd_invoke(args: argparse.Namespace, database_url: str) -> None:
@@ -303,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve template.yaml's routes locally")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     serve.add_argument("--demo", action="store_true", help="create the demo tenant on first run and print how to call")
+    serve.add_argument(
+        "--raw-logs",
+        action="store_true",
+        default=raw_logs_requested(),
+        help="print the handlers' raw Powertools output (JSON logs, EMF metrics) instead of one line per request"
+        f" (also {RAW_LOGS_VARIABLE}=1)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     invoke = commands.add_parser("invoke", help="what `sam local invoke` does, in-process")

@@ -11,6 +11,7 @@ from uuid import UUID
 from devtools.auth import issue_token
 from devtools.gateway import serve
 from devtools.localenv import LocalMeta, configure_local_meta, configure_local_websocket, prepare_local_environment
+from devtools.request_log import RAW_LOGS_VARIABLE, RequestLog
 
 DEMO_TENANT = "Demo Tenant"
 DEMO_AGENT_EMAIL = "agent@demo.threadline.local"
@@ -127,7 +128,22 @@ def _announce(line: str) -> None:
     print(line, flush=True)
 
 
-def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
+def _request_log_lines(raw: bool) -> str:
+    if raw:
+        return "Raw logs: each handler's Powertools JSON (logs and EMF metrics) as it comes, and a line per request."
+    return (
+        "One line per request (function, method, path, status, ms); errors and warnings print their logs below it.\n"
+        f"The handlers' raw Powertools JSON (logs, EMF metrics): threadline serve --raw-logs, or {RAW_LOGS_VARIABLE}=1."
+    )
+
+
+def run_dev_server(*, port: int, database_url: str, with_demo: bool, raw_logs: bool = False) -> None:
+    # First, so that what the handlers print goes through it: one line per request instead of their raw JSON.
+    with RequestLog(raw=raw_logs) as request_log:
+        _serve(port=port, database_url=database_url, with_demo=with_demo, request_log=request_log)
+
+
+def _serve(*, port: int, database_url: str, with_demo: bool, request_log: RequestLog) -> None:
     # Before the template's environment is exported: only the developer's own Meta settings may opt out of the sandbox.
     meta = configure_local_meta(default_phone_number_id=DEMO_PHONE_NUMBER_ID, announce=_announce)
     # Likewise session replies (process=true): a local fake Bedrock with a canned answer unless BEDROCK_MODEL_ID or
@@ -141,7 +157,11 @@ def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
     from devtools.local_dispatcher import start_local_dispatcher
 
     dispatcher = start_local_dispatcher()
-    gateway = serve(port, websocket_port=int(os.environ["WS_PORT"]) if os.environ.get("WS_PORT") else None)
+    gateway = serve(
+        port,
+        websocket_port=int(os.environ["WS_PORT"]) if os.environ.get("WS_PORT") else None,
+        request_log=request_log,
+    )
     if gateway.websocket_url is not None:
         configure_local_websocket(gateway.base_url)  # publishers post frames to this gateway's management API
     print(_meta_lines(meta), flush=True)
@@ -154,6 +174,7 @@ def run_dev_server(*, port: int, database_url: str, with_demo: bool) -> None:
         print(f"Threadline is serving template.yaml's routes on {gateway.base_url}", flush=True)
     if gateway.websocket_url is not None:
         print(_websocket_lines(gateway.websocket_url, token), flush=True)
+    print(_request_log_lines(request_log.raw), flush=True)
     try:
         gateway.serve_forever()
     except KeyboardInterrupt:

@@ -6,6 +6,9 @@ without a valid bearer token, verified claims under requestContext.authorizer.jw
 
 The template's WebSocket API is served next to it on ws://127.0.0.1:PORT+1 (devtools/websocket_gateway.py), and
 its management API (`/@connections/{id}`, where the publishers post frames) on this HTTP port.
+
+With a request log (devtools/request_log.py, as `make dev` runs it) each request prints one line, e.g.
+`ListConversationsFunction GET /v1/conversations 200 12 ms`, instead of the handler's raw Powertools output.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import base64
 import json
 import re
 import time
-import traceback
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from devtools.auth import TokenRejected, verify_bearer
 from devtools.docs import docs_answer
 from devtools.lambda_runtime import invoke
+from devtools.request_log import RequestLog, logged_invocation
 from devtools.template import Route, Template, load_template, most_specific_first
 from devtools.websocket_gateway import LocalWebSocketApi
 
@@ -104,19 +107,26 @@ class LocalGateway(ThreadingHTTPServer):
     request_queue_size = 128
     template: Template
     websocket: LocalWebSocketApi | None
+    request_log: RequestLog | None
 
     def __init__(
-        self, address: tuple[str, int], template: Template | None = None, websocket_port: int | None = None
+        self,
+        address: tuple[str, int],
+        template: Template | None = None,
+        websocket_port: int | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
-        """`websocket_port` defaults to the HTTP port + 1 (any free port when the HTTP port is 0)."""
+        """`websocket_port` defaults to the HTTP port + 1 (any free port when the HTTP port is 0). Without a
+        `request_log` nothing is printed per request and the handlers' output goes where it always goes."""
         super().__init__(address, _RequestHandler)
         template = template or load_template()
         self.template = replace(template, routes=most_specific_first(template.routes))
+        self.request_log = request_log
         self.websocket = None
         if template.websocket is not None:
             host, port = str(address[0]), int(address[1])
             chosen = websocket_port if websocket_port is not None else (port + 1 if port else 0)
-            self.websocket = LocalWebSocketApi(self.template, host=host, port=chosen).start()
+            self.websocket = LocalWebSocketApi(self.template, host=host, port=chosen, request_log=request_log).start()
 
     @property
     def base_url(self) -> str:
@@ -138,7 +148,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # the handlers' own structured logs say what happened
+        pass  # the request log's line (or, without one, the handlers' own structured logs) says what happened
 
     def _respond(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
@@ -172,6 +182,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if docs is not None:
                 self._respond(*docs)
                 return
+            if self.server.request_log is not None:
+                self.server.request_log.note("-", f"{self.command} {url.path}", 404, started=started, detail="no route")
             self._respond(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
             return
         claims = None
@@ -179,6 +191,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             try:
                 claims = verify_bearer(headers.get("authorization"))
             except TokenRejected:
+                if self.server.request_log is not None:
+                    self.server.request_log.note(
+                        route.function, f"{self.command} {url.path}", 401, started=started, detail="JWT authorizer"
+                    )
                 self._respond(401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}')
                 return
         event = build_event(
@@ -193,14 +209,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
         )
         function = self.server.template.functions[route.function]
-        try:
-            result = invoke(function, event)
-        except Exception:  # a crashed function: API Gateway answers with exactly this 500
-            # ...and Lambda logs the stack trace, as here on the dev server's stderr.
-            traceback.print_exc()
+        what = f"{self.command} {url.path}"
+        answer: tuple[int, dict[str, str], bytes] | None = None
+        with logged_invocation(self.server.request_log, route.function, what, started=started) as call:
+            try:
+                result = invoke(function, event)
+            except Exception:
+                # Lambda logs a crashed function's stack trace: here on the terminal (with the request's line).
+                call.crashed()
+            else:
+                answer = _http_response(result)
+                call.status = answer[0]
+        if answer is None:  # the crash: API Gateway answers with exactly this 500
             self._respond(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
             return
-        status, response_headers, response_body = _http_response(result)
+        status, response_headers, response_body = answer
         response_headers.setdefault("X-Local-Duration-Ms", f"{(time.perf_counter() - started) * 1000:.1f}")
         self._respond(status, response_headers, response_body)
 
@@ -244,5 +267,7 @@ def _http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
     return int(result["statusCode"]), headers, raw
 
 
-def serve(port: int, host: str = "127.0.0.1", websocket_port: int | None = None) -> LocalGateway:
-    return LocalGateway((host, port), websocket_port=websocket_port)
+def serve(
+    port: int, host: str = "127.0.0.1", websocket_port: int | None = None, request_log: RequestLog | None = None
+) -> LocalGateway:
+    return LocalGateway((host, port), websocket_port=websocket_port, request_log=request_log)

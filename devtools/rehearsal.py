@@ -16,7 +16,7 @@ emulator's API Gateway.
 
 What is derived from template.yaml (so a new function, queue or route is rehearsed without changing this file):
 the resources expected in the stack (devtools/cfn.py), and the HttpApi's routes. What the emulator cannot do is
-listed once, in EMULATOR_GAPS, with the reason; the README lists it too.
+listed once, in EMULATOR_GAPS, with the reason; docs/guides/deploying.md lists it too.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ PHONE_NUMBER_ID = "109000000000001"
 META_ACCESS_TOKEN = "rehearsal-meta-token"  # noqa: S105 - the fake Graph API's, never Meta's
 
 # What MiniStack (the version devtools/emulator-requirements.txt pins) cannot do, and what the rehearsal does
-# about it. The README's deployment section lists the same.
+# about it. docs/guides/deploying.md lists the same.
 EMULATOR_GAPS: dict[str, str] = {
     "AWS::ApiGatewayV2::RouteResponse": (
         "no CloudFormation handler (the stack would be refused whole): removed from the deployed template. They "
@@ -381,7 +381,7 @@ class Scenario:
 
 def run_scenario(rehearsal: Rehearsal, announce: Callable[[str], None]) -> Scenario:
     rehearsal.emulator.client("secretsmanager").put_secret_value(
-        SecretId=f"threadline/{STAGE}/meta",  # the template's MetaSecret, set as the README says to in AWS
+        SecretId=f"threadline/{STAGE}/meta",  # the template's MetaSecret, set as docs/guides/deploying.md says
         SecretString=json.dumps(
             {"access_token": META_ACCESS_TOKEN, "app_secret": "rehearsal-app-secret", "verify_token": "rehearsal"}
         ),
@@ -469,7 +469,7 @@ def main() -> int:
         )
         print(f"API URL: {rehearsal.api_url}")
         run_scenario(rehearsal, print)
-        print("Emulator gaps (README, Deploying):")
+        print("Emulator gaps (docs/guides/deploying.md):")
         for name, reason in EMULATOR_GAPS.items():
             print(f"  {name}: {reason}")
     print("Torn down: MiniStack stopped, its database server stopped and removed.")

@@ -9,17 +9,19 @@
 - The management API (`POST/GET/DELETE /@connections/{id}`, what the publishers' boto3 client calls) is served by
   the HTTP gateway on its own port (see devtools/gateway.py), so WEBSOCKET_MANAGEMENT_URL is the HTTP base URL; an
   unknown connection answers 410 GoneException exactly like AWS.
+- With a request log (devtools/request_log.py, as `make dev` runs it) each invocation prints one line per route key,
+  e.g. `WebSocketFunction WS subscribe_conversation 200 3 ms`, instead of the handler's raw Powertools output.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +35,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from devtools.auth import TokenRejected, verify_bearer
 from devtools.lambda_runtime import invoke
+from devtools.request_log import RequestLog, logged_invocation
 from devtools.template import Template, WebSocketApi, WebSocketRoute
 
 LOCAL_STAGE = "local"
@@ -73,6 +76,7 @@ class LocalWebSocketApi:
     template: Template
     host: str = "127.0.0.1"
     port: int = 0
+    request_log: RequestLog | None = None
     _sockets: dict[str, _Socket] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Server | None = None
@@ -173,7 +177,15 @@ class LocalWebSocketApi:
         return {"requestContext": context | (extra_context or {}), "isBase64Encoded": False}
 
     def _invoke(self, route: WebSocketRoute, event: dict[str, Any]) -> Any:
-        return invoke(self.template.functions[route.function], event)
+        """The route's handler. A crash is reported (the traceback, as the Lambda runtime would log it) and raised on."""
+        with logged_invocation(self.request_log, route.function, f"WS {route.route_key}") as call:
+            try:
+                result = invoke(self.template.functions[route.function], event)
+            except Exception:
+                call.crashed()
+                raise
+            call.status = int(result.get("statusCode", 200)) if isinstance(result, dict) else 200
+            return result
 
     def _authorize(self, headers: Headers, query: dict[str, str]) -> dict[str, Any] | int:
         """The AWS authorizer function's decision (its context, or the status API Gateway refuses with), made with
@@ -205,8 +217,13 @@ class LocalWebSocketApi:
         if route is None:
             return None  # no $connect route: API Gateway accepts every connection
         if route.authorized:
+            started = time.perf_counter()
             decision = self._authorize(request.headers, query)
             if isinstance(decision, int):
+                if self.request_log is not None:
+                    self.request_log.note(
+                        route.function, f"WS {route.route_key}", decision, started=started, detail="authorizer"
+                    )
                 return _refusal(socket, decision)
             socket.authorizer = decision
         event = self._event(socket, route, "CONNECT")
@@ -216,8 +233,7 @@ class LocalWebSocketApi:
             event["queryStringParameters"] = query
         try:
             result = self._invoke(route, event)
-        except Exception:
-            traceback.print_exc()  # what the Lambda runtime would log
+        except Exception:  # reported by _invoke
             return _refusal(socket, 500)
         status = int(result.get("statusCode", 200)) if isinstance(result, dict) else 200
         if not 200 <= status < 300:
@@ -252,10 +268,9 @@ class LocalWebSocketApi:
                     "DISCONNECT",
                     {"disconnectStatusCode": close_code, "disconnectReason": close_reason},
                 )
-                try:
+                # As in AWS, a failing $disconnect changes nothing for the client (_invoke reports the crash).
+                with contextlib.suppress(Exception):
                     self._invoke(route, event)
-                except Exception:  # as in AWS, a failing $disconnect changes nothing for the client
-                    traceback.print_exc()
 
     def _on_message(self, socket: _Socket, message: str | bytes) -> None:
         text = message if isinstance(message, str) else None
@@ -272,8 +287,7 @@ class LocalWebSocketApi:
             event["isBase64Encoded"] = True
         try:
             result = self._invoke(route, event)
-        except Exception:
-            traceback.print_exc()
+        except Exception:  # reported by _invoke
             self._reply(
                 socket,
                 {"message": "Internal server error", "connectionId": socket.connection_id, "requestId": request_id},

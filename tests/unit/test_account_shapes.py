@@ -1,5 +1,5 @@
-"""The two account shapes template.yaml deploys (README, "Deploying"), read from what CloudFormation would create for
-their parameters (the SAM transform, then the conditions): the stack's own network and database, or an existing
+"""The two account shapes template.yaml deploys (docs/guides/deploying.md), read from what CloudFormation would create
+for their parameters (the SAM transform, then the conditions): the stack's own network and database, or an existing
 network and PostgreSQL, reached with the application role's password or through an existing RDS Proxy."""
 
 from __future__ import annotations
