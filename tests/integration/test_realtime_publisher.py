@@ -3,7 +3,7 @@ broadcast never costs a write anything.
 
 Posting goes to moto's apigatewaymanagementapi (it accepts any connection id and keeps what was posted). Moto never
 answers 410, so the gone-connection and failure cases talk to a real local HTTP server that answers as the
-management API does."""
+management API does. Both hold every frame posted to its model (tests/contracts.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.fake_graph import meta_error, unused_local_url
+from tests.contracts import checked_frame, checked_frames
 from tests.integration.ingest_helpers import call_ingest
 from tests.integration.send_helpers import (
     WhatsAppTenant,
@@ -28,6 +29,7 @@ from tests.integration.send_helpers import (
     customer_wrote,
     make_whatsapp_tenant,
 )
+from threadline.models.frames import ConversationResyncFrame, SessionFrameMessage
 from threadline.realtime.publisher import (
     MANAGEMENT_URL_VARIABLE,
     MAX_MESSAGES_PUSHED_PER_CONVERSATION,
@@ -82,12 +84,13 @@ def registered(admin: psycopg.Connection[Any], connection_id: str) -> tuple[int,
 
 
 def frames_in(data: bytes) -> list[dict[str, Any]]:
-    """Moto appends each post's bytes to the connection's data: split them back into frames."""
+    """Moto appends each post's bytes to the connection's data: split them back into frames, each held to its
+    model."""
     decoder, text, frames, position = json.JSONDecoder(), data.decode("utf-8"), [], 0
     while position < len(text):
         frame, position = decoder.raw_decode(text, position)
         frames.append(frame)
-    return frames
+    return checked_frames(frames)
 
 
 @pytest.fixture
@@ -161,6 +164,9 @@ def local_management(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         server.shutdown()
         server.server_close()
     reset_management_client()
+    for server in servers:
+        for _, body in server.posts:
+            checked_frame(json.loads(body))
 
 
 @pytest.fixture
@@ -197,6 +203,10 @@ def ingest(tenant: WhatsAppTenant, conversation: str, *messages: tuple[str, str]
     return body["results"][0]
 
 
+def a_session_message() -> SessionFrameMessage:
+    return SessionFrameMessage(id="1", role="user", content="hi", metadata={}, createdAt=datetime.now(UTC))
+
+
 def at(minutes: int) -> str:
     return (datetime(2026, 2, 1, 10, 0, tzinfo=UTC) + timedelta(minutes=minutes)).isoformat()
 
@@ -213,13 +223,9 @@ def test_a_session_message_reaches_that_sessions_subscribers_in_that_tenant_only
     elsewhere = subscribe(admin, tenant_a.tenant_id, ("session", "wses_other"), ("conversation", 1))
     # Tenant B names the same session id (sessions are subscribed by id, unchecked): it must hear nothing of A's.
     other_tenant = subscribe(admin, tenant_b.tenant_id, ("session", "wses_abc"))
-    message = {
-        "id": "456",
-        "role": "user",
-        "content": "hello",
-        "metadata": {},
-        "createdAt": datetime(2026, 2, 1, tzinfo=UTC),
-    }
+    message = SessionFrameMessage(
+        id="456", role="user", content="hello", metadata={}, createdAt=datetime(2026, 2, 1, tzinfo=UTC)
+    )
 
     publish_session_message(tenant_a.tenant_id, "wses_abc", message)
 
@@ -307,7 +313,7 @@ def test_nobody_subscribed_means_no_call_to_aws_at_all(admin, local_management, 
     subscribe(admin, tenant_a.tenant_id, ("conversation", other["conversation_id"]))
 
     ingest(tenant_a, "chat_unwatched", ("u1", at(1)), ("u2", at(2)))
-    publish_session_message(tenant_a.tenant_id, "wses_nobody", {"id": "1"})
+    publish_session_message(tenant_a.tenant_id, "wses_nobody", a_session_message())
 
     assert server.posts == []
     from threadline.realtime.publisher import _management_client
@@ -474,18 +480,25 @@ def test_many_subscribers_each_get_every_frame_in_order(admin, management_api, t
     first = ingest(tenant_a, "chat_crowd", ("c1", at(1)))
     conversation_id = first["conversation_id"]
     crowd = [subscribe(admin, tenant_a.tenant_id, ("conversation", conversation_id)) for _ in range(20)]
-    events = [ConversationEvent(conversation_id, {"type": "test", "n": n}) for n in range(5)]
+    events = [
+        ConversationEvent(conversation_id, ConversationResyncFrame(conversationId=conversation_id, messagesAdded=n))
+        for n in range(5)
+    ]
 
     publish_conversation_events(tenant_a.tenant_id, events)
 
     for connection_id in crowd:
-        assert [f["n"] for f in management_api(connection_id)] == [0, 1, 2, 3, 4]
+        assert [f["messagesAdded"] for f in management_api(connection_id)] == [0, 1, 2, 3, 4]
 
 
 def test_a_publish_that_breaks_inside_returns_quietly(admin, management_api, tenant_a):
     watcher = subscribe(admin, tenant_a.tenant_id, ("session", "wses_broken"))
 
-    publish_session_message(tenant_a.tenant_id, "wses_broken", {"unencodable": object()})
+    # A frame that will not encode (built without validation, as no builder would).
+    unencodable = SessionFrameMessage.model_construct(
+        id="1", role="user", content="x", metadata={"x": object()}, createdAt=datetime.now(UTC)
+    )
+    publish_session_message(tenant_a.tenant_id, "wses_broken", unencodable)
     publish_conversation_events(tenant_a.tenant_id, [object()])  # type: ignore[list-item]
 
     assert management_api(watcher) == []
