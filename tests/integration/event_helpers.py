@@ -1,10 +1,12 @@
-"""Reading a tenant's event log through its route, as a client catching up does."""
+"""Reading a tenant's event log through its route, as a client catching up does; every event read is held to its
+type's data model (tests/contracts.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from tests.contracts import checked_event
 from tests.integration.inbox_helpers import Answer
 from tests.routes import route_response
 
@@ -13,7 +15,11 @@ def read_events(claims: dict[str, str], prefix: str = "/v1", **query: Any) -> An
     response = route_response(
         "GET", f"{prefix}/events", claims=claims, query={name: str(value) for name, value in query.items()}
     )
-    return Answer(response["statusCode"], json.loads(response["body"]), dict(response.get("headers") or {}))
+    answer = Answer(response["statusCode"], json.loads(response["body"]), dict(response.get("headers") or {}))
+    if answer.status == 200:
+        for event in answer.body["events"]:
+            checked_event(event)
+    return answer
 
 
 def all_events(claims: dict[str, str], *, after: int = 0, **query: Any) -> list[dict[str, Any]]:
