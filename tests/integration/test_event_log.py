@@ -13,7 +13,7 @@ import pytest
 
 from devtools import fake_graph as graph
 from tests.integration import test_connector_callbacks, test_realtime_publisher
-from tests.integration.event_helpers import all_events, read_events
+from tests.integration.event_helpers import all_events, close_window_and_run_the_expiry_job, read_events
 from tests.integration.inbox_helpers import add_team, call, customer_writes, make_inbox, patch
 from tests.integration.send_helpers import call_send, customer_wrote, make_whatsapp_tenant
 from tests.integration.test_realtime_publisher import subscribe
@@ -207,22 +207,6 @@ def test_a_subscriber_that_reconnects_catches_up_with_no_gap_and_no_duplicate(ma
     missed_types = [event["type"] for event in missed]
     assert "conversation.updated" in missed_types and "note.created" in missed_types
     assert missed_types.count("message.created") >= 2  # the customer's message and the activity messages
-
-
-def close_window_and_run_the_expiry_job(admin: psycopg.Connection[Any], conversation_id: int) -> None:
-    """The conversation's window (0018: the window is the conversation's) closed after the job's last run and beyond
-    its settling minute (the mark is the database's, shared with every test before this one); then the scheduled
-    job runs (twice: the second notices nothing new)."""
-    from threadline.domain.replies.expiry import expire_closed_windows
-
-    expire_closed_windows(on_windows_expired=None)  # caught up: only this test's window is new
-    admin.execute(
-        "UPDATE conversations v SET window_expires_at = p.expired_through + (now() - interval '1 minute'"
-        " - p.expired_through) / 2 FROM window_expiry_progress p WHERE v.id = %s",
-        (conversation_id,),
-    )
-    expire_closed_windows(on_windows_expired=None)
-    expire_closed_windows(on_windows_expired=None)
 
 
 def test_the_expiry_job_appends_window_closed_in_the_transaction_that_moves_its_mark(make_connector, admin):

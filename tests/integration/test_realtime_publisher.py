@@ -22,14 +22,16 @@ from moto import mock_aws
 
 from devtools.fake_graph import meta_error, unused_local_url
 from tests.contracts import checked_frame, checked_frames
-from tests.integration.ingest_helpers import call_ingest
+from tests.integration.event_helpers import close_window_and_run_the_expiry_job
+from tests.integration.inbox_helpers import customer_writes, make_inbox, patch
+from tests.integration.ingest_helpers import batch, call_ingest, conversation, message
 from tests.integration.send_helpers import (
     WhatsAppTenant,
     call_send,
     customer_wrote,
     make_whatsapp_tenant,
 )
-from threadline.models.frames import ConversationResyncFrame, SessionFrameMessage
+from threadline.models.frames import SERVER_FRAMES, ConversationResyncFrame, SessionFrameMessage
 from threadline.realtime.publisher import (
     MANAGEMENT_URL_VARIABLE,
     MAX_MESSAGES_PUSHED_PER_CONVERSATION,
@@ -520,3 +522,53 @@ def test_messages_named_by_id_reach_their_conversations_subscribers(admin, manag
     frames = management_api(watcher)
     assert [(f["event"], f["message"]["externalId"]) for f in frames] == [("status", "i1"), ("status", "i2")]
     assert management_api(intruder) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every frame type
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_every_frame_type_is_sent_by_real_writes_and_is_what_its_model_says(make_connector, admin, management_api):
+    """The fixtures hold every frame they capture to its model (tests/contracts.py); this makes sure each model of
+    the union is among what a real connection is sent: its answers, and what the writes push to it."""
+    from tests.integration.session_helpers import capture, make_session
+    from tests.integration.test_websocket_routes import connect, send_frame
+
+    inbox = make_inbox(make_connector, admin, "Ana")
+    chat = "chat_every_frame"
+    conversation_id = customer_writes(inbox, chat)
+    session = make_session(admin, inbox.tenant_id)
+    connection_id, connected = connect(inbox.tenant_id)
+    assert connected["statusCode"] == 200
+    topics = [
+        {"conversation_id": conversation_id},
+        {"session_uuid": session.public_id},
+    ]
+    answers = [
+        send_frame(connection_id, {"action": "subscribe_conversation", **topics[0]}),
+        send_frame(connection_id, {"action": "subscribe_session", **topics[1]}),
+        send_frame(connection_id, {"action": "subscribe_inbox"}),
+        send_frame(connection_id, {"action": "subscribe_conversation", "conversation_id": 9_000_000_000}),
+    ]
+
+    # A captured session message; an agent's assignment (its activity message, the conversation's and the inbox
+    # feed's frames, the counts); a connector's backfill; the window closing.
+    assert capture("user", session, {"message": "hello", "metadata": {"deviceType": "iOS"}})[0] == 200
+    assert patch(conversation_id, {"assignee_id": str(inbox.agents["Ana"])}, claims=inbox.claims("Ana")).status == 200
+    now = datetime.now(UTC)
+    backfill = [message(f"b{n}", (now - timedelta(minutes=n)).isoformat()) for n in range(30)]
+    phone = admin.execute(
+        "SELECT k.identifier FROM contacts k JOIN conversations v ON v.contact_id = k.id WHERE v.id = %s",
+        (conversation_id,),
+    ).fetchone()[0]  # type: ignore[index]
+    status, body = call_ingest(
+        batch(inbox.connector, conversation(chat, phone, *backfill)), api_key=inbox.connector.api_secret
+    )
+    assert status == 200 and body["results"][0]["messages_added"] == 30, body
+    close_window_and_run_the_expiry_job(admin, conversation_id, announce=True)
+
+    answers += [send_frame(connection_id, {"action": "unsubscribe", **topic}) for topic in topics]
+    answers.append(send_frame(connection_id, {"action": "unsubscribe_inbox"}))
+    sent = [*answers, *management_api(connection_id)]
+    assert {type(checked_frame(frame)) for frame in sent} == set(SERVER_FRAMES)
