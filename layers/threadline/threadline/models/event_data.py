@@ -34,7 +34,7 @@ class EventData(BaseModel):
 
 
 class EventActor(EventData):
-    """Who made the change, from the transaction's `app.actor` (threadline.db.tenancy)."""
+    """Who made the change."""
 
     type: Literal["agent", "service"] = Field(description="`agent`: a token with a user; `service`: one without")
     id: UUID | None = Field(description="the agent's user id; null for a service token")
@@ -54,6 +54,8 @@ Actor = Annotated[
 # Messages (0015's message_event_data)
 # ---------------------------------------------------------------------------------------------------------------
 class MessageErrorData(EventData):
+    """Why the message failed, or what is uncertain about it."""
+
     code: int | None = Field(description="the channel's error code (Meta's), when it gave one")
     title: str | None
 
@@ -82,15 +84,23 @@ class MessageData(EventData):
 
 class MessageCreatedData(MessageData):
     """A new message: ingested, from Meta's webhook, an agent's send (`pending`), an activity message (`is_system`,
-    source `activity`), a session message."""
+    source `activity`), a session message. Never private (a note is `note.created`)."""
 
-    private: Literal[False] = Field(description="always false (a note is `note.created`)")
+    @model_validator(mode="after")
+    def _not_private(self) -> Self:
+        if self.private:
+            raise ValueError("message.created of a private note")
+        return self
 
 
 class NoteCreatedData(MessageData):
-    """An agent's private note."""
+    """An agent's private note: `private` is true."""
 
-    private: Literal[True] = Field(description="always true")
+    @model_validator(mode="after")
+    def _private(self) -> Self:
+        if not self.private:
+            raise ValueError("note.created of a message that is not private")
+        return self
 
 
 class MessageStatusChangedData(MessageData):

@@ -50,12 +50,10 @@ class PushedFrame(Frame):
         return None
 
 
+ConversationId = Annotated[int, Field(description="Threadline's id of the conversation")]
 Seq = Annotated[
     int | None,
-    Field(
-        description="the seq of the [event log](events.md) event this frame shows: after a reconnect, "
-        "`GET /v1/events?after=<the highest seq seen>`; null when its event is no longer kept"
-    ),
+    Field(description="the seq of the [event log](events.md) event it shows; null when that event is no longer kept"),
 ]
 
 
@@ -99,7 +97,7 @@ class FrameMessage(Frame):
     """A message as conversation frames show it."""
 
     id: int = Field(description="Threadline's message id")
-    conversationId: int
+    conversationId: ConversationId
     externalId: str = Field(description="the channel's id of the message (the ingest dedupe key)")
     direction: Direction
     type: str = Field(description="`text`, `image`, `audio`, `video`, `file`, `location` or `template`")
@@ -133,7 +131,7 @@ class ConversationMessageFrame(PushedFrame):
     }
 
     type: Literal["conversation_message"] = "conversation_message"
-    conversationId: int
+    conversationId: ConversationId
     event: MessageEventKind = Field(
         description="`created`: a new message (ingested, from Meta's webhook, an agent's send, which appears first "
         "as `pending`, a private note, an activity message); `status`: its delivery status moved; `updated`: "
@@ -151,7 +149,7 @@ class ConversationResyncFrame(PushedFrame):
     reload the conversation's timeline."""
 
     type: Literal["conversation_resync"] = "conversation_resync"
-    conversationId: int
+    conversationId: ConversationId
     messagesAdded: int = Field(description="how many messages the write added")
     seq: Seq = None
 
@@ -162,12 +160,12 @@ class ConversationResyncFrame(PushedFrame):
 
 class ConversationWindowFrame(PushedFrame):
     """The conversation's reply window closed. The window is the conversation's own, by its channel's rule
-    (WhatsApp 24 hours per business number, WeChat 48 hours; Telegram and Signal have none, so never send this
-    frame): free text is refused in that conversation until the customer writes again; on WhatsApp templates
-    still go."""
+    (WhatsApp 24 hours per business number, WeChat 48 hours; Telegram and Signal have none, so their
+    conversations never get this frame): free text is refused in that conversation until the customer writes
+    again; on WhatsApp templates still go."""
 
     type: Literal["conversation_window"] = "conversation_window"
-    conversationId: int
+    conversationId: ConversationId
     contactId: UUID = Field(description="the customer the conversation is with")
     windowStatus: Literal["expired"]
     windowExpiresAt: JsTimestamp = Field(description="when the window closed")
@@ -236,7 +234,7 @@ class ConversationUpdatedFrame(PushedFrame):
     message each change writes arrives as a `conversation_message` (`created`, `source: "activity"`)."""
 
     type: Literal["conversation_updated"] = "conversation_updated"
-    conversationId: int
+    conversationId: ConversationId
     changes: ConversationChanges
     by: FrameActor | None = Field(description="the agent who made the change; null: the system")
     version: int = Field(description='the conversation\'s new version (its ETag is `W/"<version>"`)')
@@ -259,7 +257,7 @@ class InboxConversationFrame(PushedFrame):
         "`open` from `resolved` or `snoozed` (the customer wrote, the snooze ended, or an agent); `updated`: any "
         "other change (status, snooze, team, priority)"
     )
-    conversationId: int
+    conversationId: ConversationId
     changes: ConversationChanges
     by: FrameActor | None = Field(description="the agent who made the change; null: the system")
     version: int = Field(description="the conversation's new version")
@@ -318,7 +316,7 @@ class ConversationSubscriptionFrame(Frame):
 
     type: SubscriptionKind
     topic: Literal["conversation"] = "conversation"
-    conversationId: int
+    conversationId: ConversationId
 
 
 class SessionSubscriptionFrame(Frame):
