@@ -71,8 +71,8 @@ class MessageData(EventData):
     media_url: str | None
     status: MessageStatus
     source: str = Field(
-        description="`ingest`, `whatsapp_webhook`, `manual_ui` (an agent's send), `note`, `activity`, "
-        "`workspace_api` (a session capture)"
+        description="`ingest`, `whatsapp_webhook` (Meta's notifications), `manual_ui` (an agent's send), `note`, "
+        "`activity`, `workspace_api` (a session capture)"
     )
     sent_at: AwareDatetime
     is_system: bool = Field(description="an activity message (source `activity`)")
@@ -83,8 +83,8 @@ class MessageData(EventData):
 
 
 class MessageCreatedData(MessageData):
-    """A new message: ingested, from Meta's webhook, an agent's send (`pending`), an activity message (`is_system`,
-    source `activity`), a session message. Never private (a note is `note.created`)."""
+    """A new message: ingested, from Meta's notifications, an agent's send (`pending`), an activity message
+    (`is_system`, source `activity`), a session message. Never private (a note is `note.created`)."""
 
     @model_validator(mode="after")
     def _not_private(self) -> Self:

@@ -108,9 +108,9 @@ class FrameMessage(Frame):
         "`read`, or end `failed`"
     )
     source: str = Field(
-        description="where it came from: `ingest` (a connector), `whatsapp_webhook` (Meta's webhook), `manual_ui` "
-        '(an agent\'s send), `note` (a private note), `activity` (an activity message such as "Resolved by Ana"), '
-        "`workspace_api` (a session capture)"
+        description="where it came from: `ingest` (a connector), `whatsapp_webhook` (Meta's notifications), "
+        "`manual_ui` (an agent's send), `note` (a private note), `activity` (an activity message such as \"Resolved "
+        'by Ana"), `workspace_api` (a session capture)'
     )
     sentAt: JsTimestamp
     createdAt: JsTimestamp = Field(description="when Threadline stored it")
@@ -133,8 +133,8 @@ class ConversationMessageFrame(PushedFrame):
     type: Literal["conversation_message"] = "conversation_message"
     conversationId: ConversationId
     event: MessageEventKind = Field(
-        description="`created`: a new message (ingested, from Meta's webhook, an agent's send, which appears first "
-        "as `pending`, a private note, an activity message); `status`: its delivery status moved; `updated`: "
+        description="`created`: a new message (ingested, from Meta's notifications, an agent's send, which appears "
+        "first as `pending`, a private note, an activity message); `status`: its delivery status moved; `updated`: "
         "anything else changed (e.g. Meta did not confirm a send: `error.title` says so)"
     )
     message: FrameMessage
@@ -252,10 +252,10 @@ class InboxConversationFrame(PushedFrame):
 
     type: Literal["inbox_conversation"] = "inbox_conversation"
     event: InboxEventKind = Field(
-        description="`created`: a new conversation (ingest or Meta's webhook), `changes` `{status: open}`, version "
-        "1; `assigned`: its assignee changed (by an agent, or auto-assignment with `by` null); `reopened`: back to "
-        "`open` from `resolved` or `snoozed` (the customer wrote, the snooze ended, or an agent); `updated`: any "
-        "other change (status, snooze, team, priority)"
+        description="`created`: a new conversation (ingest or Meta's notifications), `changes` `{status: open}`, "
+        "version 1; `assigned`: its assignee changed (by an agent, or auto-assignment with `by` null); `reopened`: "
+        "back to `open` from `resolved` or `snoozed` (the customer wrote, the snooze ended, or an agent); "
+        "`updated`: any other change (status, snooze, team, priority)"
     )
     conversationId: ConversationId
     changes: ConversationChanges
