@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 SAM_BUILD_ENV := PYENV_VERSION=$(shell $(PYTHON) -c 'import platform; print(platform.python_version())'):3.13.0
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install dev deploy-local test test-fast lint typecheck sam-validate build layer-requirements openapi schema bench bench-ingest bench-coldstart bench-read bench-expiry bench-events stop clean
+.PHONY: help install dev deploy-local test test-fast lint typecheck sam-validate build layer-requirements openapi schema docs bench bench-ingest bench-coldstart bench-read bench-expiry bench-events stop clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ openapi: install ## write api/openapi.yaml from template.yaml and the models (Sw
 
 schema: install ## write layers/threadline/threadline/db/schema.sql: pg_dump of a freshly migrated database (never applied)
 	$(BIN)/python -m devtools.schema
+
+docs: install ## write the field tables of docs/websocket.md and docs/events.md from the frame and event-data models
+	$(BIN)/python -m devtools.model_docs
 
 dev: install ## run the whole API locally on http://127.0.0.1:$(PORT) (embedded PostgreSQL, no Docker)
 	$(BIN)/threadline serve --demo --port $(PORT)

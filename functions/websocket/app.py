@@ -4,16 +4,15 @@ Routes (template.yaml's WebSocketApi, chosen by `$request.body.action`): $connec
 $disconnect, subscribe_session, subscribe_conversation, unsubscribe, and $default for anything else, among it the
 `{"type": "subscribe_session", "sessionId": ...}` frames of the workspace session API's clients, which carry no
 `action` (threadline/realtime/actions.py reads both spellings). Each answer to a client frame is the route response:
-one JSON frame, an ack or an error (threadline/realtime/frames.py).
+one JSON frame, an ack or an error (threadline/models/frames.py).
 """
-
-import json
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadline.domain.live import answer_client_frame, forget_connection, register_connection
 from threadline.errors import ThreadlineError
 from threadline.observability import logger, metrics, tracer
+from threadline.realtime.frames import encode_answer
 
 
 def _on_connect(request_context: dict, connection_id: str) -> dict:
@@ -37,4 +36,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         forget_connection(connection_id)
         return {"statusCode": 200}
     frame = answer_client_frame(connection_id, event.get("body"))
-    return {"statusCode": 200, "body": json.dumps(frame)}
+    return {"statusCode": 200, "body": encode_answer(frame)}

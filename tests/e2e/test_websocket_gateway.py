@@ -19,7 +19,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from devtools.auth import issue_token
 from devtools.gateway import LocalGateway
+from tests.support.contracts import checked_frame
 from tests.support.send import WhatsAppTenant, make_whatsapp_tenant
+from threadline.models.frames import SessionFrameMessage
 from threadline.realtime.publisher import publish_session_message
 
 FRAME_TIMEOUT_SECONDS = 10
@@ -60,7 +62,10 @@ def ask(socket: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]:
 
 
 def next_frame(socket: ClientConnection) -> dict[str, Any]:
-    return json.loads(socket.recv(timeout=FRAME_TIMEOUT_SECONDS))
+    """The next frame the server sent, held to its model (tests/contracts.py)."""
+    frame = json.loads(socket.recv(timeout=FRAME_TIMEOUT_SECONDS))
+    checked_frame(frame)
+    return frame
 
 
 def assert_silent(socket: ClientConnection) -> None:
@@ -241,13 +246,21 @@ def test_a_published_session_message_reaches_that_tenants_subscribers_only(live,
         ask(watcher, {"action": "subscribe_session", "session_uuid": session_id})
         ask(other, {"action": "subscribe_session", "session_uuid": their_session})
 
-        publish_session_message(tenant_a.tenant_id, session_id, {"id": "1", "role": "assistant", "content": "Done"})
-        publish_session_message(tenant_b.tenant_id, session_id, {"id": "2", "role": "assistant", "content": "No"})
+        at = datetime(2026, 2, 1, 10, 30, tzinfo=UTC)
+        done = SessionFrameMessage(id="1", role="assistant", content="Done", metadata={}, createdAt=at)
+        publish_session_message(tenant_a.tenant_id, session_id, done)
+        publish_session_message(tenant_b.tenant_id, session_id, done.model_copy(update={"id": "2", "content": "No"}))
 
         assert next_frame(watcher) == {
             "type": "session_message",
             "sessionUuid": session_id,
-            "message": {"id": "1", "role": "assistant", "content": "Done"},
+            "message": {
+                "id": "1",
+                "role": "assistant",
+                "content": "Done",
+                "metadata": {},
+                "createdAt": "2026-02-01T10:30:00.000Z",
+            },
             "seq": None,  # published by hand: no event of the log shows it
         }
         assert_silent(watcher)
@@ -267,7 +280,7 @@ def seed_client_messages(socket: ClientConnection, count: int) -> list[dict[str,
     parse each frame, keep `data.message` where `data.type === 'session_message'`, ignore everything else."""
     messages: list[dict[str, Any]] = []
     while len(messages) < count:
-        data = json.loads(socket.recv(timeout=FRAME_TIMEOUT_SECONDS))
+        data = next_frame(socket)
         if data["type"] == "session_message":
             messages.append(data["message"])
     return messages
@@ -371,7 +384,8 @@ def test_the_management_api_posts_describes_and_closes_connections_and_answers_4
         management = f"{live.base_url}/@connections/{connection_id}"
 
         assert requests.post(management, data=b'{"hello":1}', timeout=10).status_code == 200
-        assert next_frame(socket) == {"hello": 1}
+        # The gateway's own behaviour: it relays whatever is posted (no Threadline frame, so no model to check).
+        assert json.loads(socket.recv(timeout=FRAME_TIMEOUT_SECONDS)) == {"hello": 1}
         described = requests.get(management, timeout=10).json()
         assert set(described) == {"ConnectedAt", "Identity", "LastActiveAt"}
         assert requests.delete(management, timeout=10).status_code == 204

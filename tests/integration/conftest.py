@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,8 @@ from urllib.parse import quote
 import pytest
 from moto import mock_aws
 
+from devtools.webhook_receiver import WebhookReceiver
+from tests.support.contracts import checked_frame
 from tests.support.realtime import MOTO_MANAGEMENT_URL, ManagementServer, frames_in
 from tests.support.secrets_manager_server import secrets_manager  # noqa: F401 - Secrets Manager (moto) over real HTTP
 from threadline.realtime.publisher import MANAGEMENT_URL_VARIABLE, reset_management_client
@@ -56,3 +59,13 @@ def local_management(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         server.shutdown()
         server.server_close()
     reset_management_client()
+    for server in servers:
+        for _, body in server.posts:
+            checked_frame(json.loads(body))
+
+
+@pytest.fixture
+def fake_connector() -> Iterator[WebhookReceiver]:
+    """A connector's callback receiver on a real local port (script its answers, read its requests)."""
+    with WebhookReceiver() as server:
+        yield server

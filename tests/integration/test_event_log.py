@@ -1,5 +1,6 @@
 """The event log (issue 11 §1): every change appends an event in its own transaction, numbered gap-free per tenant,
-read back through GET /v1/events (and /api/v1/events) with the bearer token's tenant only."""
+read back through GET /v1/events (and /api/v1/events) with the bearer token's tenant only. Every event read here is
+held to its type's data model (tests/integration/event_helpers.py); one test makes every type through real writes."""
 
 from __future__ import annotations
 
@@ -10,10 +11,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.event_log import all_events, read_events
-from tests.support.inbox import call, customer_writes, make_inbox, patch
+from devtools import fake_graph as graph
+from tests.support import connectors
+from tests.support.event_log import all_events, close_window_and_run_the_expiry_job, read_events
+from tests.support.inbox import add_team, call, customer_writes, make_inbox, patch
+from tests.support.ingest import batch, call_ingest, conversation, message
 from tests.support.realtime import subscribe
+from tests.support.routes import service_claims
+from tests.support.send import call_send, customer_wrote, make_whatsapp_tenant
+from threadline.delivery.dispatcher import sweep_deliveries
 from threadline.domain.events.log import purge_expired_events
+from threadline.domain.events.targets import TARGET_KINDS
+from threadline.models.event_data import EVENT_DATA_MODELS
+from threadline.vocabulary import EVENT_TYPES
 
 
 def types_of(events: list[dict[str, Any]]) -> list[str]:
@@ -200,25 +210,87 @@ def test_a_subscriber_that_reconnects_catches_up_with_no_gap_and_no_duplicate(ma
 
 
 def test_the_expiry_job_appends_window_closed_in_the_transaction_that_moves_its_mark(make_connector, admin):
-    from threadline.domain.replies.expiry import expire_closed_windows
-
     inbox = make_inbox(make_connector, admin)
     conversation_id = customer_writes(inbox, "chat_window_closing")
     contact = admin.execute("SELECT id FROM contacts WHERE tenant_id = %s", (inbox.tenant_id,)).fetchone()[0]
-    expire_closed_windows(on_windows_expired=None)  # caught up: only this test's window is new
-    # Given the conversation's window (0018: the window is the conversation's) closed after the job's last run and
-    # beyond its settling minute (the mark is the database's, shared with every test before this one)
-    admin.execute(
-        "UPDATE conversations v SET window_expires_at = p.expired_through + (now() - interval '1 minute'"
-        " - p.expired_through) / 2 FROM window_expiry_progress p WHERE v.id = %s",
-        (conversation_id,),
-    )
-    # When the scheduled job runs (twice: the second notices nothing new)
-    expire_closed_windows(on_windows_expired=None)
-    expire_closed_windows(on_windows_expired=None)
+    # Given the conversation's window closed, when the scheduled job runs
+    close_window_and_run_the_expiry_job(admin, conversation_id)
     # Then the log has one window.closed for the conversation and its contact
     closed = all_events(inbox.claims(), types="window.closed")
     assert [(event["data"]["conversation_id"], event["data"]["contact_id"]) for event in closed] == [
         (conversation_id, str(contact))
     ]
     assert closed[0]["conversation_id"] == conversation_id
+
+
+def test_every_event_type_is_appended_by_real_writes_and_its_data_is_what_its_model_says(
+    make_connector, admin, fake_graph, fake_connector
+):
+    """Each type through the writes that make it (the other tests' ways), read back through GET /v1/events, which
+    holds every event's data to its type's model (event_helpers: nothing missing, nothing extra, no type without a
+    model)."""
+    assert set(EVENT_DATA_MODELS) == set(EVENT_TYPES)
+    seen: set[str] = set()
+
+    # An inbox: a customer's first message (conversation.created, message.created, window.opened), agents' changes
+    # (conversation.assigned, conversation.updated with a snooze, a team and a priority, labels_changed, note.created)
+    # and the window closing (window.closed).
+    inbox = make_inbox(make_connector, admin, "Ana")
+    ana = inbox.claims("Ana")
+    conversation_id = customer_writes(inbox, "chat_every_type")
+    team = add_team(admin, inbox, "Billing", "Ana")
+    snooze_until = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    for change in (
+        {"assignee_id": str(inbox.agents["Ana"]), "team_id": str(team)},
+        {"status": "snoozed", "snoozed_until": snooze_until},
+        {"status": "resolved", "priority": "high"},
+    ):
+        assert patch(conversation_id, change, claims=ana).status == 200
+    labels = call("PUT", f"/v1/conversations/{conversation_id}/labels", claims=ana, body={"labels": ["vip", "late"]})
+    assert labels.status == 200, labels.body
+    assert (
+        call("PUT", f"/v1/conversations/{conversation_id}/labels", claims=ana, body={"labels": ["vip"]}).status == 200
+    )
+    note = call("POST", f"/v1/conversations/{conversation_id}/notes", claims=ana, body={"content": "call back"})
+    assert note.status == 201, note.body
+    close_window_and_run_the_expiry_job(admin, conversation_id)
+    seen |= {event["type"] for event in all_events(ana)}
+
+    # WhatsApp sends by a service token: one Meta accepts (message.status_changed: pending -> sent), one Meta never
+    # confirms (message.updated: still pending, its error says so).
+    whatsapp = make_whatsapp_tenant(admin)
+    chat = customer_wrote(whatsapp, phone="+447700900123", ago=timedelta(minutes=5))
+    sent = call_send(
+        {"content": "On its way"},
+        tenant_id=whatsapp.tenant_id,
+        event_file="conversation-send-seed-path.json",
+        conversation_id=chat,
+    )
+    assert sent[0] == 201, sent
+    fake_graph.script(*[graph.malformed_json()] * 5)
+    unconfirmed = call_send(
+        {"content": "Still there?"},
+        tenant_id=whatsapp.tenant_id,
+        event_file="conversation-send-seed-path.json",
+        conversation_id=chat,
+    )
+    assert unconfirmed[0] == 502, unconfirmed
+    seen |= {event["type"] for event in all_events(service_claims(whatsapp.tenant_id))}
+
+    # A connector's synced copy of an agent's reply folded into the reply (message.deleted).
+    signal = make_connector("signal")
+    connectors.with_outbound_url(admin, signal, fake_connector.url)
+    signal_chat = connectors.customer_writes(signal, "sig_every_type", "+15550001111")
+    replied = connectors.reply(signal, signal_chat, {"content": "On its way"})
+    assert replied[0] == 201, replied
+    copy = message("sig_fold", connectors.now_iso(), direction="outbound")
+    synced = call_ingest(
+        batch(signal, conversation("sig_every_type", "+15550001111", copy)),
+        api_key=signal.api_secret,
+    )
+    assert synced[1]["results"][0]["messages_added"] == 1, synced
+    fake_connector.script(connectors.answer_with("sig_fold"))
+    sweep_deliveries(kinds=TARGET_KINDS)
+    seen |= {event["type"] for event in all_events(service_claims(signal.tenant_id))}
+
+    assert sorted(seen) == sorted(EVENT_TYPES)

@@ -571,10 +571,18 @@ class TestRealtime:
         assert management_api(outsider) == []
 
     def test_the_publish_hook_reaches_inbox_subscribers(self, make_connector, admin, management_api):
+        from threadline.realtime.frames import inbox_counts_frame_of
         from threadline.realtime.publisher import publish_inbox_event
 
         inbox = make_inbox(make_connector, admin, "Ana")
         watcher = subscribe(admin, inbox.tenant_id, ("inbox", "tenant"))
-        publish_inbox_event(inbox.tenant_id, {"type": "inbox_counts", "counts": {"all": 1}})
+        publish_inbox_event(inbox.tenant_id, inbox_counts_frame_of([]))
         # A frame of no change has no event, so no seq
-        assert management_api(watcher) == [{"type": "inbox_counts", "counts": {"all": 1}, "seq": None}]
+        nothing = {"all": 0, "unassigned": 0, "assignees": {}, "teams": {}}
+        assert management_api(watcher) == [
+            {
+                "type": "inbox_counts",
+                "counts": {"open": nothing, "pending": nothing, "snoozed": nothing, "resolved": nothing},
+                "seq": None,
+            }
+        ]

@@ -3,7 +3,7 @@ broadcast never costs a write anything.
 
 Posting goes to moto's apigatewaymanagementapi (it accepts any connection id and keeps what was posted). Moto never
 answers 410, so the gone-connection and failure cases talk to a real local HTTP server that answers as the
-management API does."""
+management API does. Both hold every frame posted to its model (tests/contracts.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,13 @@ import psycopg
 import pytest
 
 from devtools.fake_graph import meta_error, unused_local_url
-from tests.support.ingest import call_ingest
+from tests.support.contracts import checked_frame
+from tests.support.event_log import close_window_and_run_the_expiry_job
+from tests.support.inbox import customer_writes, make_inbox, patch
+from tests.support.ingest import batch, call_ingest, conversation, message
 from tests.support.realtime import registered, subscribe
 from tests.support.send import WhatsAppTenant, call_send, customer_wrote, make_whatsapp_tenant
+from threadline.models.frames import SERVER_FRAMES, ConversationResyncFrame, SessionFrameMessage
 from threadline.realtime.publisher import (
     MANAGEMENT_URL_VARIABLE,
     MAX_MESSAGES_PUSHED_PER_CONVERSATION,
@@ -67,6 +71,10 @@ def ingest(tenant: WhatsAppTenant, conversation: str, *messages: tuple[str, str]
     return body["results"][0]
 
 
+def a_session_message() -> SessionFrameMessage:
+    return SessionFrameMessage(id="1", role="user", content="hi", metadata={}, createdAt=datetime.now(UTC))
+
+
 def at(minutes: int) -> str:
     return (datetime(2026, 2, 1, 10, 0, tzinfo=UTC) + timedelta(minutes=minutes)).isoformat()
 
@@ -83,13 +91,9 @@ def test_a_session_message_reaches_that_sessions_subscribers_in_that_tenant_only
     elsewhere = subscribe(admin, tenant_a.tenant_id, ("session", "wses_other"), ("conversation", 1))
     # Tenant B names the same session id (sessions are subscribed by id, unchecked): it must hear nothing of A's.
     other_tenant = subscribe(admin, tenant_b.tenant_id, ("session", "wses_abc"))
-    message = {
-        "id": "456",
-        "role": "user",
-        "content": "hello",
-        "metadata": {},
-        "createdAt": datetime(2026, 2, 1, tzinfo=UTC),
-    }
+    message = SessionFrameMessage(
+        id="456", role="user", content="hello", metadata={}, createdAt=datetime(2026, 2, 1, tzinfo=UTC)
+    )
 
     publish_session_message(tenant_a.tenant_id, "wses_abc", message)
 
@@ -177,7 +181,7 @@ def test_nobody_subscribed_means_no_call_to_aws_at_all(admin, local_management, 
     subscribe(admin, tenant_a.tenant_id, ("conversation", other["conversation_id"]))
 
     ingest(tenant_a, "chat_unwatched", ("u1", at(1)), ("u2", at(2)))
-    publish_session_message(tenant_a.tenant_id, "wses_nobody", {"id": "1"})
+    publish_session_message(tenant_a.tenant_id, "wses_nobody", a_session_message())
 
     assert server.posts == []
     from threadline.realtime.publisher import _management_client
@@ -344,18 +348,25 @@ def test_many_subscribers_each_get_every_frame_in_order(admin, management_api, t
     first = ingest(tenant_a, "chat_crowd", ("c1", at(1)))
     conversation_id = first["conversation_id"]
     crowd = [subscribe(admin, tenant_a.tenant_id, ("conversation", conversation_id)) for _ in range(20)]
-    events = [ConversationEvent(conversation_id, {"type": "test", "n": n}) for n in range(5)]
+    events = [
+        ConversationEvent(conversation_id, ConversationResyncFrame(conversationId=conversation_id, messagesAdded=n))
+        for n in range(5)
+    ]
 
     publish_conversation_events(tenant_a.tenant_id, events)
 
     for connection_id in crowd:
-        assert [f["n"] for f in management_api(connection_id)] == [0, 1, 2, 3, 4]
+        assert [f["messagesAdded"] for f in management_api(connection_id)] == [0, 1, 2, 3, 4]
 
 
 def test_a_publish_that_breaks_inside_returns_quietly(admin, management_api, tenant_a):
     watcher = subscribe(admin, tenant_a.tenant_id, ("session", "wses_broken"))
 
-    publish_session_message(tenant_a.tenant_id, "wses_broken", {"unencodable": object()})
+    # A frame that will not encode (built without validation, as no builder would).
+    unencodable = SessionFrameMessage.model_construct(
+        id="1", role="user", content="x", metadata={"x": object()}, createdAt=datetime.now(UTC)
+    )
+    publish_session_message(tenant_a.tenant_id, "wses_broken", unencodable)
     publish_conversation_events(tenant_a.tenant_id, [object()])  # type: ignore[list-item]
 
     assert management_api(watcher) == []
@@ -377,3 +388,53 @@ def test_messages_named_by_id_reach_their_conversations_subscribers(admin, manag
     frames = management_api(watcher)
     assert [(f["event"], f["message"]["externalId"]) for f in frames] == [("status", "i1"), ("status", "i2")]
     assert management_api(intruder) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every frame type
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_every_frame_type_is_sent_by_real_writes_and_is_what_its_model_says(make_connector, admin, management_api):
+    """The fixtures hold every frame they capture to its model (tests/contracts.py); this makes sure each model of
+    the union is among what a real connection is sent: its answers, and what the writes push to it."""
+    from tests.integration.test_websocket_routes import connect, send_frame
+    from tests.support.sessions import capture, make_session
+
+    inbox = make_inbox(make_connector, admin, "Ana")
+    chat = "chat_every_frame"
+    conversation_id = customer_writes(inbox, chat)
+    session = make_session(admin, inbox.tenant_id)
+    connection_id, connected = connect(inbox.tenant_id)
+    assert connected["statusCode"] == 200
+    topics = [
+        {"conversation_id": conversation_id},
+        {"session_uuid": session.public_id},
+    ]
+    answers = [
+        send_frame(connection_id, {"action": "subscribe_conversation", **topics[0]}),
+        send_frame(connection_id, {"action": "subscribe_session", **topics[1]}),
+        send_frame(connection_id, {"action": "subscribe_inbox"}),
+        send_frame(connection_id, {"action": "subscribe_conversation", "conversation_id": 9_000_000_000}),
+    ]
+
+    # A captured session message; an agent's assignment (its activity message, the conversation's and the inbox
+    # feed's frames, the counts); a connector's backfill; the window closing.
+    assert capture("user", session, {"message": "hello", "metadata": {"deviceType": "iOS"}})[0] == 200
+    assert patch(conversation_id, {"assignee_id": str(inbox.agents["Ana"])}, claims=inbox.claims("Ana")).status == 200
+    now = datetime.now(UTC)
+    backfill = [message(f"b{n}", (now - timedelta(minutes=n)).isoformat()) for n in range(30)]
+    phone = admin.execute(
+        "SELECT k.identifier FROM contacts k JOIN conversations v ON v.contact_id = k.id WHERE v.id = %s",
+        (conversation_id,),
+    ).fetchone()[0]  # type: ignore[index]
+    status, body = call_ingest(
+        batch(inbox.connector, conversation(chat, phone, *backfill)), api_key=inbox.connector.api_secret
+    )
+    assert status == 200 and body["results"][0]["messages_added"] == 30, body
+    close_window_and_run_the_expiry_job(admin, conversation_id, announce=True)
+
+    answers += [send_frame(connection_id, {"action": "unsubscribe", **topic}) for topic in topics]
+    answers.append(send_frame(connection_id, {"action": "unsubscribe_inbox"}))
+    sent = [*answers, *management_api(connection_id)]
+    assert {type(checked_frame(frame)) for frame in sent} == set(SERVER_FRAMES)

@@ -393,7 +393,7 @@ class TestOneMessageModel:
         published = []
 
         def publish_session_message(tenant_id, session_uuid, message):
-            stored = admin.execute("SELECT count(*) FROM messages WHERE id = %s", (int(message["id"]),)).fetchone()
+            stored = admin.execute("SELECT count(*) FROM messages WHERE id = %s", (int(message.id),)).fetchone()
             published.append((tenant_id, session_uuid, message, stored[0]))
 
         # Recorded at the domain's seam (the publisher itself is tested in test_realtime_publisher.py).
@@ -405,7 +405,7 @@ class TestOneMessageModel:
         [(tenant_id, session_uuid, message, committed)] = published
         # The seed's frames name the session by its wses_ id (as "sessionUuid"), as clients subscribe to it.
         assert (tenant_id, session_uuid, committed) == (session.tenant_id, session.public_id, 1)
-        assert message == {
+        assert message.model_dump(mode="json") == {
             "id": str(body["userMessage"]["id"]),
             "role": "user",
             "content": "hello",

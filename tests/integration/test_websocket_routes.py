@@ -14,6 +14,7 @@ import pytest
 
 from devtools.lambda_runtime import LocalLambdaContext, load_handler
 from devtools.template import load_template
+from tests.support.contracts import checked_frame
 from tests.support.paths import load_event
 from tests.support.send import WhatsAppTenant, customer_wrote, make_whatsapp_tenant
 from threadline.domain.live import MAX_SUBSCRIPTIONS_PER_CONNECTION
@@ -47,7 +48,9 @@ def send_frame(connection_id: str, body: Any, event_file: str = "websocket-defau
     event["body"] = body if isinstance(body, str) else json.dumps(body)
     response = invoke(event)
     assert response["statusCode"] == 200
-    return json.loads(response["body"])
+    frame = json.loads(response["body"])
+    checked_frame(frame)
+    return frame
 
 
 def subscriptions(admin: psycopg.Connection[Any], connection_id: str) -> list[tuple[str, str, str]]:

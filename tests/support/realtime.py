@@ -12,6 +12,8 @@ from urllib.parse import unquote
 
 import psycopg
 
+from tests.support.contracts import checked_frames
+
 MOTO_MANAGEMENT_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev"
 
 
@@ -48,12 +50,13 @@ def registered(admin: psycopg.Connection[Any], connection_id: str) -> tuple[int,
 
 
 def frames_in(data: bytes) -> list[dict[str, Any]]:
-    """Moto appends each post's bytes to the connection's data: split them back into frames."""
+    """Moto appends each post's bytes to the connection's data: split them back into frames, each held to its
+    model."""
     decoder, text, frames, position = json.JSONDecoder(), data.decode("utf-8"), [], 0
     while position < len(text):
         frame, position = decoder.raw_decode(text, position)
         frames.append(frame)
-    return frames
+    return checked_frames(frames)
 
 
 class ManagementServer(ThreadingHTTPServer):

@@ -27,6 +27,7 @@ from threadline.db.repositories.realtime import (
 )
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.errors import Forbidden, InvalidRequest, NotFound, ThreadlineError
+from threadline.models.frames import AnswerFrame, SubscriptionFrame
 from threadline.models.ids import parse_uuid
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import TopicAction, parse_action
@@ -71,7 +72,7 @@ def forget_connection(connection_id: str) -> None:
     run_in_transaction(forget)
 
 
-def _apply(conn: psycopg.Connection[Any], connection_id: str, request: TopicAction) -> dict[str, Any]:
+def _apply(conn: psycopg.Connection[Any], connection_id: str, request: TopicAction) -> SubscriptionFrame:
     connection = find_connection(conn, connection_id)
     if connection is None:
         raise InvalidRequest(CONNECTION_GONE_MESSAGE)
@@ -106,7 +107,7 @@ def _apply(conn: psycopg.Connection[Any], connection_id: str, request: TopicActi
     return subscription_frame("subscribed", request.topic, topic_id)
 
 
-def answer_client_frame(connection_id: str, body: str | None) -> dict[str, Any]:
+def answer_client_frame(connection_id: str, body: str | None) -> AnswerFrame:
     """A frame from the client (subscribe_session, subscribe_conversation, unsubscribe, or anything routed to
     $default, the seed's `type` frames among them): the frame to answer it with, an ack or an error."""
     action_name: str | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache, wraps
@@ -42,6 +42,7 @@ from threadline.db.repositories.realtime import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.outbox import hand_over_deliveries
+from threadline.models.frames import InboxCountsFrame, InboxFrame, PushedFrame, SessionFrameMessage
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import INBOX_TOPIC_ID
 from threadline.realtime.frames import (
@@ -62,12 +63,6 @@ MAX_PARALLEL_POSTS = 8
 # A write that adds more messages to one conversation than this (a connector's backfill) sends its subscribers one
 # `conversation_resync` frame instead of a frame per message.
 MAX_MESSAGES_PUSHED_PER_CONVERSATION = 25
-# A conversation_message frame's `event` and the log's event types it shows.
-FRAME_MESSAGE_EVENT_TYPES: dict[str, tuple[str, ...]] = {
-    "created": ("message.created", "note.created"),
-    "status": ("message.status_changed",),
-    "updated": ("message.updated", "message.status_changed"),
-}
 
 P = ParamSpec("P")
 
@@ -110,20 +105,27 @@ class ExpiredWindow:
 
 @dataclass
 class _Delivery:
-    """The frames for each connection, in the order they must arrive (encoded once their seqs are stamped)."""
+    """The frames for each connection, in the order they must arrive, and the seq of each (by the frame's identity:
+    several connections receive the same frame)."""
 
-    frames: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    frames: dict[str, list[PushedFrame]] = field(default_factory=lambda: defaultdict(list))
+    seqs: dict[int, int | None] = field(default_factory=dict)
 
-    def add(self, connection_id: str, frame: dict[str, Any]) -> None:
+    def add(self, connection_id: str, frame: PushedFrame) -> None:
         self.frames[connection_id].append(frame)
 
-    def distinct_frames(self) -> list[dict[str, Any]]:
+    def distinct_frames(self) -> list[PushedFrame]:
         """Each frame once, though several connections receive it."""
         return list({id(frame): frame for frames in self.frames.values() for frame in frames}.values())
 
     def encoded(self) -> dict[str, list[bytes]]:
+        """Each connection's frames with their seqs, each frame encoded once."""
+        encoded = {
+            id(frame): encode_frame(frame.model_copy(update={"seq": self.seqs.get(id(frame))}))
+            for frame in self.distinct_frames()
+        }
         return {
-            connection_id: [encode_frame(frame) for frame in frames] for connection_id, frames in self.frames.items()
+            connection_id: [encoded[id(frame)] for frame in frames] for connection_id, frames in self.frames.items()
         }
 
 
@@ -164,7 +166,7 @@ def reset_management_client() -> None:
 
 
 @_never_raises
-def publish_session_message(tenant_id: UUID, session_uuid: str, message: Mapping[str, Any]) -> None:
+def publish_session_message(tenant_id: UUID, session_uuid: str, message: SessionFrameMessage) -> None:
     """Push a captured chat-session message to the session's subscribers in `tenant_id`."""
 
     def plan(conn: psycopg.Connection[Any]) -> _Delivery | None:
@@ -195,18 +197,18 @@ def publish_conversation_events(tenant_id: UUID, events: Sequence[ConversationEv
 
 
 @_never_raises
-def publish_inbox_event(tenant_id: UUID, frame: Mapping[str, Any]) -> None:
+def publish_inbox_event(tenant_id: UUID, frame: InboxFrame) -> None:
     """Push one frame to every subscriber of the tenant's inbox feed (`subscribe_inbox`)."""
     publish_inbox_events(tenant_id, [frame])
 
 
-def current_inbox_counts_frame(conn: psycopg.Connection[Any], tenant_id: UUID) -> dict[str, Any]:
+def current_inbox_counts_frame(conn: psycopg.Connection[Any], tenant_id: UUID) -> InboxCountsFrame:
     """The `inbox_counts` frame of the tenant's inbox now (one read of the counts' ledger)."""
     return inbox_counts_frame_of(sum_by_key(conn, tenant_id=tenant_id))
 
 
 @_never_raises
-def publish_inbox_events(tenant_id: UUID, frames: Sequence[Mapping[str, Any]], *, counts_moved: bool = False) -> None:
+def publish_inbox_events(tenant_id: UUID, frames: Sequence[InboxFrame], *, counts_moved: bool = False) -> None:
     """Push frames, in order, to every subscriber of the tenant's inbox feed. With `counts_moved` (the change
     moved the inbox counts), the `inbox_counts` frame follows them, read from the counts ledger (one small sum,
     migration 0014) in the transaction that finds the subscribers, and only when there are any."""
@@ -218,8 +220,7 @@ def publish_inbox_events(tenant_id: UUID, frames: Sequence[Mapping[str, Any]], *
         if not subscribers:
             return None
         delivery = _Delivery()
-        own_frames = [dict(frame) for frame in frames]  # stamped with their seqs: the caller's stay as given
-        feed = [*own_frames, current_inbox_counts_frame(conn, tenant_id)] if counts_moved else own_frames
+        feed = [*frames, current_inbox_counts_frame(conn, tenant_id)] if counts_moved else frames
         for subscriber in subscribers:
             for frame in feed:
                 delivery.add(subscriber.connection_id, frame)
@@ -344,38 +345,12 @@ def _deliver_in_order(subscribers: Sequence[Subscriber], events: Sequence[Conver
     return delivery
 
 
-def _frame_event_key(frame: Mapping[str, Any]) -> FrameEventKey | None:
-    """Which event of the log a frame shows (see threadline.realtime.frames for the frames)."""
-    kind = frame.get("type")
-    if kind == "conversation_message":
-        types = FRAME_MESSAGE_EVENT_TYPES[frame["event"]]
-        return FrameEventKey(frame["conversationId"], types, "message_id", str(frame["message"]["id"]))
-    if kind == "session_message":
-        return FrameEventKey(None, ("message.created",), "message_id", str(frame["message"]["id"]))
-    if kind == "conversation_resync":
-        return FrameEventKey(frame["conversationId"], ("message.created",))
-    if kind == "conversation_window":
-        # The window is the conversation's (0018), and so is its window.closed event (0020).
-        return FrameEventKey(frame["conversationId"], ("window.closed",))
-    if kind in ("conversation_updated", "inbox_conversation"):
-        if frame.get("event") == "created":
-            return FrameEventKey(frame["conversationId"], ("conversation.created",))
-        if set(frame.get("changes") or {}) == {"labels"}:
-            return FrameEventKey(frame["conversationId"], ("conversation.labels_changed",))
-        return FrameEventKey(
-            frame["conversationId"], ("conversation.updated", "conversation.assigned"), "version", str(frame["version"])
-        )
-    return None
-
-
 def _stamp_seqs(conn: psycopg.Connection[Any], tenant_id: UUID, delivery: _Delivery) -> None:
-    frames = delivery.distinct_frames()
-    keyed = [(frame, key) for frame in frames if (key := _frame_event_key(frame)) is not None]
-    seqs = find_frame_seqs(conn, tenant_id=tenant_id, keys=[key for _, key in keyed])
-    for frame in frames:
-        frame.setdefault("seq", None)
-    for (frame, _), seq in zip(keyed, seqs, strict=True):
-        frame["seq"] = seq
+    """Look up the seq of the event each frame shows (its model says which: PushedFrame.shows)."""
+    shown = [(frame, event) for frame in delivery.distinct_frames() if (event := frame.shows()) is not None]
+    keys = [FrameEventKey(e.conversation_id, e.types, e.match_key, e.match_value) for _, e in shown]
+    for (frame, _), seq in zip(shown, find_frame_seqs(conn, tenant_id=tenant_id, keys=keys), strict=True):
+        delivery.seqs[id(frame)] = seq
 
 
 def _publish(tenant_id: UUID, plan: Callable[[psycopg.Connection[Any]], _Delivery | None]) -> None:

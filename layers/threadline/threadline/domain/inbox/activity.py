@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from threadline.caller import Actor
 from threadline.db.repositories.lifecycle import Reopened
+from threadline.models.frames import ConversationChanges, Person
 from threadline.realtime.frames import conversation_updated_event, inbox_conversation_frame
 from threadline.realtime.publisher import publish_conversation_events, publish_inbox_events, publish_stored_messages
 from threadline.vocabulary import ConversationStatus, InboxEventKind
@@ -71,14 +71,14 @@ class ChangeNotice:
 
     conversation_id: int
     version: int
-    changes: dict[str, Any]
+    changes: ConversationChanges
     by: Actor | None
     kind: InboxEventKind
     activity_message_ids: Sequence[int] = field(default_factory=tuple)
 
 
-def person(user_id: UUID, name: str, avatar_url: str | None) -> dict[str, Any]:
-    return {"id": str(user_id), "name": name, "avatar_url": avatar_url}
+def person(user_id: UUID, name: str, avatar_url: str | None) -> Person:
+    return {"id": user_id, "name": name, "avatar_url": avatar_url}
 
 
 def announce(tenant_id: UUID, notices: Sequence[ChangeNotice]) -> None:

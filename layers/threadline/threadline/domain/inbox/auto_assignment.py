@@ -141,7 +141,7 @@ def _auto_assign(tenant_id: UUID, conversation_ids: Sequence[int], *, reassign_o
                 conversation_id=a.conversation_id,
                 version=a.version,
                 changes={
-                    "assignee_id": str(a.agent_id),
+                    "assignee_id": a.agent_id,
                     "assignee": person(a.agent_id, a.agent_name, a.agent_avatar_url),
                 },
                 by=None,

@@ -46,6 +46,7 @@ from threadline.domain.inbox.auto_assignment import auto_assign, hand_out_queue
 from threadline.domain.inbox.conversations import read_conversation_detail
 from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound, PreconditionFailed
 from threadline.models.conversations import ConversationChange, ConversationDetail
+from threadline.models.frames import ConversationChanges
 from threadline.observability import logger, metrics
 from threadline.vocabulary import CONVERSATION_STATUSES, LOAD_STATUSES, InboxEventKind
 
@@ -149,22 +150,22 @@ def _next_state(
 
 def _activity_and_changes(
     current: ConversationState, state: ConversationState, names: _Names, author: UUID | None, avatar: str | None
-) -> tuple[list[ActivityEntry], dict[str, Any]]:
+) -> tuple[list[ActivityEntry], ConversationChanges]:
     entries: list[str] = []
-    changes: dict[str, Any] = {}
+    changes: ConversationChanges = {}
     if (state.status, state.snoozed_until) != (current.status, current.snoozed_until):
         changes["status"] = state.status
         changes["snoozed_until"] = state.snoozed_until
         entries.append(activity.status_activity(state.status, current.status, state.snoozed_until, names.actor))
     if state.assignee_id != current.assignee_id:
-        changes["assignee_id"] = str(state.assignee_id) if state.assignee_id else None
+        changes["assignee_id"] = state.assignee_id
         changes["assignee"] = (
             person(state.assignee_id, names.assignee or "", avatar) if state.assignee_id is not None else None
         )
         entries.append(activity.assignee_activity(names.assignee, names.previous_assignee, names.actor))
     if state.team_id != current.team_id:
-        changes["team_id"] = str(state.team_id) if state.team_id else None
-        changes["team"] = {"id": str(state.team_id), "name": names.team} if state.team_id is not None else None
+        changes["team_id"] = state.team_id
+        changes["team"] = {"id": state.team_id, "name": names.team or ""} if state.team_id is not None else None
         entries.append(activity.team_activity(names.team, names.previous_team, names.actor))
     if state.priority != current.priority:
         changes["priority"] = state.priority

@@ -44,6 +44,7 @@ from threadline.db.repositories.sessions import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.sessions.replies import CHARACTERS_PER_TOKEN, history_window
 from threadline.errors import Conflict, NotFound, ReplyNotProduced
+from threadline.models.frames import SessionFrameMessage
 from threadline.models.ids import parse_uuid
 from threadline.models.sessions import (
     SESSION_NOT_FOUND,
@@ -60,7 +61,6 @@ from threadline.models.sessions import (
     WorkspaceCreated,
     WorkspaceView,
 )
-from threadline.models.timestamps import js_timestamp
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_session_message
 
@@ -188,15 +188,15 @@ def brief_message(row: SessionMessageRow) -> CapturedMessage:
     )
 
 
-def websocket_message(row: SessionMessageRow) -> dict[str, Any]:
+def websocket_message(row: SessionMessageRow) -> SessionFrameMessage:
     """The seed's WebSocket `message` (the publisher wraps it in {type, sessionUuid, message})."""
-    return {
-        "id": str(row.id),
-        "role": _ROLE_BY_DIRECTION[row.direction],
-        "content": row.content,
-        "metadata": row.metadata or {},
-        "createdAt": js_timestamp(row.created_at),
-    }
+    return SessionFrameMessage(
+        id=str(row.id),
+        role=_ROLE_BY_DIRECTION[row.direction],
+        content=row.content,
+        metadata=row.metadata or {},
+        createdAt=row.created_at,
+    )
 
 
 def _broadcast(tenant_id: UUID, row: SessionMessageRow) -> None:
