@@ -62,7 +62,7 @@ def ask(socket: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]:
 
 
 def next_frame(socket: ClientConnection) -> dict[str, Any]:
-    """The next frame the server sent, held to its model (tests/contracts.py)."""
+    """The next frame the server sent, held to its model (tests/support/contracts.py)."""
     frame = json.loads(socket.recv(timeout=FRAME_TIMEOUT_SECONDS))
     checked_frame(frame)
     return frame

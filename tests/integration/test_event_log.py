@@ -1,6 +1,6 @@
 """The event log (issue 11 §1): every change appends an event in its own transaction, numbered gap-free per tenant,
 read back through GET /v1/events (and /api/v1/events) with the bearer token's tenant only. Every event read here is
-held to its type's data model (tests/integration/event_helpers.py); one test makes every type through real writes."""
+held to its type's data model (tests/support/event_log.py); one test makes every type through real writes."""
 
 from __future__ import annotations
 
@@ -227,7 +227,7 @@ def test_every_event_type_is_appended_by_real_writes_and_its_data_is_what_its_mo
     make_connector, admin, fake_graph, fake_connector
 ):
     """Each type through the writes that make it (the other tests' ways), read back through GET /v1/events, which
-    holds every event's data to its type's model (event_helpers: nothing missing, nothing extra, no type without a
+    holds every event's data to its type's model (tests/support/event_log.py: nothing missing, nothing extra, no type without a
     model)."""
     assert set(EVENT_DATA_MODELS) == set(EVENT_TYPES)
     seen: set[str] = set()

@@ -3,7 +3,7 @@ broadcast never costs a write anything.
 
 Posting goes to moto's apigatewaymanagementapi (it accepts any connection id and keeps what was posted). Moto never
 answers 410, so the gone-connection and failure cases talk to a real local HTTP server that answers as the
-management API does. Both hold every frame posted to its model (tests/contracts.py)."""
+management API does. Both hold every frame posted to its model (tests/support/contracts.py)."""
 
 from __future__ import annotations
 
@@ -396,7 +396,7 @@ def test_messages_named_by_id_reach_their_conversations_subscribers(admin, manag
 
 
 def test_every_frame_type_is_sent_by_real_writes_and_is_what_its_model_says(make_connector, admin, management_api):
-    """The fixtures hold every frame they capture to its model (tests/contracts.py); this makes sure each model of
+    """The fixtures hold every frame they capture to its model (tests/support/contracts.py); this makes sure each model of
     the union is among what a real connection is sent: its answers, and what the writes push to it."""
     from tests.integration.test_websocket_routes import connect, send_frame
     from tests.support.sessions import capture, make_session

@@ -6,7 +6,7 @@ key order included, so the model says exactly what the wire carries. An event's 
 model (threadline.models.event_data.EVENT_DATA_MODELS: nothing missing, nothing extra); a type without a model fails.
 
 The fixtures that capture frames (tests/integration/test_realtime_publisher.py's management APIs, the WebSocket
-route tests, the end-to-end WebSocket client) and the event log's reader (tests/integration/event_helpers.py) call
+route tests, the end-to-end WebSocket client) and the event log's reader (tests/support/event_log.py) call
 these on everything they see.
 """
 

@@ -1,5 +1,5 @@
 """Reading a tenant's event log through its route, as a client catching up does; every event read is held to its
-type's data model (tests/contracts.py)."""
+type's data model (tests/support/contracts.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Field names are the wire's own (camelCase, as the workspace session API's clients expect; a `changes` object keeps
 the PATCH body's snake_case names), and every model forbids extra fields, so a frame that says something its model
-does not is a bug a test finds (tests/contracts.py). docs/websocket.md's field tables are generated from these
+does not is a bug a test finds (tests/support/contracts.py). docs/websocket.md's field tables are generated from these
 models (`make docs`). threadline.realtime.frames builds them, threadline.realtime.publisher pushes them.
 
 Imports pydantic and the small vocabulary modules only: every function that publishes loads this at cold start.
