@@ -703,6 +703,8 @@ CREATE TABLE public.messages (
     updated_at timestamp with time zone,
     is_private boolean DEFAULT false NOT NULL,
     search_document tsvector GENERATED ALWAYS AS (public.threadline_search_document(content)) STORED,
+    pricing jsonb,
+    billing_conversation jsonb,
     CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
     CONSTRAINT messages_external_id_check CHECK ((length(external_id) > 0)),
     CONSTRAINT messages_media_size_bytes_check CHECK ((media_size_bytes >= 0)),
@@ -724,6 +726,20 @@ CREATE FUNCTION public.message_event_data(m public.messages) RETURNS jsonb
         'author_user_id', m.author_user_id,
         'error', CASE WHEN m.status = 'failed' OR m.error_title IS NOT NULL
                       THEN jsonb_build_object('code', m.error_code, 'title', m.error_title) END)
+$$;
+
+--
+-- Name: message_is_billable(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_is_billable(p_pricing jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+        WHEN p_pricing IS NULL THEN false
+        WHEN jsonb_typeof(p_pricing -> 'type') = 'string' THEN p_pricing ->> 'type' = 'regular'
+        ELSE coalesce(p_pricing -> 'billable' = 'true'::jsonb, false)
+    END
 $$;
 
 --
@@ -2072,6 +2088,12 @@ CREATE INDEX inbox_count_deltas_tenant_idx ON public.inbox_count_deltas USING bt
 --
 
 CREATE UNIQUE INDEX labels_name_key ON public.labels USING btree (tenant_id, lower(name));
+
+--
+-- Name: messages_billable_category_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX messages_billable_category_idx ON public.messages USING btree (tenant_id, conversation_id, ((pricing ->> 'category'::text))) WHERE public.message_is_billable(pricing);
 
 --
 -- Name: messages_countable_idx; Type: INDEX; Schema: public; Owner: -
