@@ -158,7 +158,8 @@ def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
             "connection_id": record.connection_id,
             "platform": record.platform,
             **_reply_rule_fields(record),
-            "waba_id": record.waba_id,
+            # The WhatsApp Business Account, when the connection records one or this command changed it.
+            **({"waba_id": record.waba_id} if hasattr(args, "waba_id") or record.waba_id else {}),
             **(_outbound_fields(endpoint) if endpoint is not None else {}),
         }
     )
