@@ -113,6 +113,18 @@ class TestKeptOnTheMessage:
             "error_details": None,
         }
 
+    def test_a_late_status_records_a_price_the_message_never_had_and_nothing_else(self, number, admin):
+        conversation_id = conversation_for(admin, number)
+        message_id = sent_message(admin, number, conversation_id, "wamid.priced-6")
+        t = now_seconds(-100)
+
+        deliver(number, status("wamid.priced-6", "read", at=t + 20))
+        deliver(number, status("wamid.priced-6", "delivered", at=t + 10, pricing=SERVICE_CHARGED))
+        deliver(number, status("wamid.priced-6", "sent", at=t, pricing=SERVICE_FREE))
+
+        row = stored(admin, message_id)
+        assert (row["status"], row["pricing"]) == ("read", SERVICE_CHARGED)
+
     def test_in_one_delivery_the_most_advanced_status_naming_a_price_speaks(self, number, admin):
         conversation_id = conversation_for(admin, number)
         message_id = sent_message(admin, number, conversation_id, "wamid.priced-4")

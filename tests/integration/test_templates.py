@@ -342,6 +342,26 @@ class TestWebhooks:
         assert table_counts(admin) == before
         assert self.status_of(tenant, "order_update")["status"] == "APPROVED"
 
+    def test_the_sample_event_is_signed_with_the_local_app_secret_and_pauses_the_template(
+        self, admin, fake_graph, monkeypatch
+    ):
+        from devtools.localenv import LOCAL_META_APP_SECRET
+        from tests.support.meta_payloads import invoke
+        from tests.support.paths import load_event
+        from threadline.meta.config import get_meta_settings
+
+        monkeypatch.setenv("META_APP_SECRET", LOCAL_META_APP_SECRET)
+        get_meta_settings.cache_clear()
+        tenant = make_whatsapp_tenant(admin)
+        set_waba_id(admin, tenant.connection_id, "102290129340398")
+        fake_graph.add_template("102290129340398", "order_update", template_id="100000000000001")
+        sync_account_templates(tenant.tenant_id, "102290129340398")
+
+        assert invoke(load_event("whatsapp-webhook-template-status.json")).status == 200
+
+        template = self.status_of(tenant, "order_update")
+        assert (template["status"], template["last_event"]) == ("PAUSED", "PAUSED")
+
     def test_an_unsigned_template_webhook_is_401_and_changes_nothing(self, account):
         tenant, waba = account
 

@@ -291,6 +291,16 @@ targets AS (
 ),
 -- Forward only, one way for every channel (threadline.db.repositories.statuses).
 {ADVANCE_STATUSES},
+-- A status that does not move the message (a `delivered` after `read`) changes nothing of it, except a price the
+-- message does not have yet: when `read` came first without one, what Meta charges is still recorded.
+priced_late AS (
+    UPDATE messages m
+    SET pricing = t.pricing, billing_conversation = COALESCE(m.billing_conversation, t.billing_conversation)
+    FROM targets t
+    WHERE m.id = t.message_id AND m.id IN (SELECT id FROM locked) AND m.id NOT IN (SELECT id FROM advanced)
+      AND m.pricing IS NULL AND t.pricing IS NOT NULL
+    RETURNING m.id
+),
 -- Meta refused a message because the customer-service window had closed: believe it for that conversation (the
 -- window of that business number), unless the customer has written to it since (which re-opened the window).
 closed_windows AS (
