@@ -491,6 +491,18 @@ class TestSendCheck:
         assert status == 201, body
         assert [request.json["template"]["name"] for request in fake_graph.send_requests] == [name]
 
+    def test_an_account_never_synced_refuses_template_sends_and_says_why(self, admin, fake_graph):
+        tenant = make_whatsapp_tenant(admin)
+        set_waba_id(admin, tenant.connection_id, new_waba())
+        conversation = customer_wrote(tenant, phone="+16505550197", ago=timedelta(hours=30))
+
+        status, body = self.send(tenant, conversation, {"name": "order_update", "language": "en_US"})
+
+        assert status == 400
+        assert "no template of WhatsApp Business Account" in body["error"]
+        assert "synced yet" in body["error"]
+        assert fake_graph.send_requests == []
+
     def test_a_connection_without_an_account_sends_unchecked(self, admin, fake_graph):
         tenant = make_whatsapp_tenant(admin)
         conversation = customer_wrote(tenant, phone="+16505550198", ago=timedelta(hours=30))

@@ -270,9 +270,15 @@ def check_template_send(conn: psycopg.Connection[Any], phone_number_id: str, tem
     """Refuse (400, so nothing is written) a template send the synced template says Meta would refuse: unknown,
     not approved, not in that language, or missing, extra or unnamed parameters. A number whose connection records
     no WhatsApp Business Account has no synced templates to check against: its sends go to Meta unchecked."""
-    waba_id, rows = find_number_templates(conn, phone_number_id, template.name)
+    found = find_number_templates(conn, phone_number_id, template.name)
+    waba_id, rows = found.waba_id, found.rows
     if waba_id is None:
         return
+    if not found.account_has_templates:
+        raise InvalidRequest(
+            f"template {template.name!r} cannot be checked: no template of WhatsApp Business Account {waba_id} is"
+            " synced yet (`threadline templates sync`, or the next scheduled run)"
+        )
     if not rows:
         raise InvalidRequest(
             f"template {template.name!r} is not a template of WhatsApp Business Account {waba_id}"

@@ -143,26 +143,35 @@ def find_connection_waba(conn: psycopg.Connection[Any], connection_id: str) -> t
     return (row is not None, row[0] if row else None)
 
 
-def find_number_templates(
-    conn: psycopg.Connection[Any], phone_number_id: str, name: str
-) -> tuple[str | None, list[TemplateRow]]:
-    """The WABA recorded by the tenant's connection sending from `phone_number_id` (None when it records none),
-    and that WABA's templates called `name`, in every language."""
+@dataclass(frozen=True)
+class NumberTemplates:
+    """What a template send from one number is checked against."""
+
+    waba_id: str | None  # the account its connection records; None: none recorded, nothing to check against
+    account_has_templates: bool  # False until a sync stored any template of the account
+    rows: list[TemplateRow]  # the account's templates of the name asked for, every language
+
+
+def find_number_templates(conn: psycopg.Connection[Any], phone_number_id: str, name: str) -> NumberTemplates:
+    """The WABA recorded by the tenant's connection sending from `phone_number_id`, and that WABA's templates
+    called `name`, in every language."""
     row = conn.execute(
-        "SELECT waba_id FROM connections WHERE phone_number_id = %s AND waba_id IS NOT NULL"
-        " ORDER BY is_active DESC, created_at LIMIT 1",
+        "SELECT waba_id, EXISTS (SELECT 1 FROM message_templates t"
+        "                        WHERE t.tenant_id = app_current_tenant() AND t.waba_id = c.waba_id)"
+        " FROM connections c WHERE c.phone_number_id = %s AND c.waba_id IS NOT NULL"
+        " ORDER BY c.is_active DESC, c.created_at LIMIT 1",
         (phone_number_id,),
     ).fetchone()
     if row is None:
-        return None, []
-    waba_id = row[0]
+        return NumberTemplates(waba_id=None, account_has_templates=False, rows=[])
+    waba_id, account_has_templates = row
     with conn.cursor(row_factory=class_row(TemplateRow)) as cursor:
         rows = cursor.execute(
             f"SELECT {_COLUMNS} FROM message_templates"
             " WHERE tenant_id = app_current_tenant() AND waba_id = %s AND name = %s ORDER BY language",
             (waba_id, name),
         ).fetchall()
-    return waba_id, rows
+    return NumberTemplates(waba_id=waba_id, account_has_templates=account_has_templates, rows=rows)
 
 
 @dataclass
