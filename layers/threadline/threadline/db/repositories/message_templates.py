@@ -28,17 +28,11 @@ class TemplateRecord:
 
 
 @dataclass(frozen=True)
-class TemplateRow:
+class TemplateRow(TemplateRecord):
+    """A stored template: the record, and what Threadline keeps beside it."""
+
     id: UUID
     waba_id: str
-    provider_id: str | None
-    name: str
-    language: str
-    status: str
-    category: str | None
-    quality: str | None
-    parameter_format: str | None
-    components: list[dict[str, Any]]
     last_event: str | None
     synced_at: datetime | None
     updated_at: datetime
