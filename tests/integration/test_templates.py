@@ -211,6 +211,31 @@ class TestList:
         assert status == 200
         assert [(t["name"], t["language"]) for t in body["templates"]] == expected
 
+    def test_pages_walk_every_template_once_and_a_cursor_belongs_to_its_list(self, account):
+        tenant, _ = account
+        seen: list[tuple[str, str]] = []
+        query: dict[str, str] = {"limit": "3"}
+        while True:
+            status, body = list_templates(tenant.tenant_id, **query)
+            assert status == 200
+            seen += [(t["name"], t["language"]) for t in body["templates"]]
+            if body["next_cursor"] is None:
+                break
+            query = {"limit": "3", "cursor": body["next_cursor"]}
+
+        assert seen == [
+            ("appointment_reminder", "en_US"),
+            ("order_update", "de"),
+            ("order_update", "en_US"),
+            ("spring_sale", "en_US"),
+        ]
+        cursor = list_templates(tenant.tenant_id, limit="1")[1]["next_cursor"]
+        status, body = list_templates(tenant.tenant_id, limit="1", cursor=cursor, status="APPROVED")
+        assert (status, body["error"]) == (
+            400,
+            "cursor is not valid for this list (belongs to another list); start again without it",
+        )
+
     def test_connection_id_narrows_to_that_connection_s_account(self, account, admin):
         tenant, _ = account
         from threadline.domain.intake.connections import create_connection
@@ -220,7 +245,7 @@ class TestList:
         assert len(list_templates(tenant.tenant_id, connection_id=tenant.connection_id)[1]["templates"]) == 4
         assert list_templates(tenant.tenant_id, connection_id=other.connection.connection_id) == (
             200,
-            {"templates": []},
+            {"templates": [], "next_cursor": None},
         )
 
     @pytest.mark.parametrize(
@@ -229,6 +254,8 @@ class TestList:
             ({"language": "english!"}, "language must be a language code such as en or en_US"),
             ({"status": "APPROVED;"}, "status must be a template status such as APPROVED"),
             ({"connection_id": "no such/thing"}, "connection_id must be a connection id"),
+            ({"limit": "0"}, "limit must be an integer between 1 and 100"),
+            ({"cursor": "garbage!"}, "cursor is not valid for this list"),
             ({"connection_id": "wa_unknown"}, "connection_id 'wa_unknown' is not a connection of this tenant"),
         ],
     )
@@ -243,7 +270,7 @@ class TestList:
     def test_another_tenant_sees_none_of_them(self, account, admin):
         other = make_whatsapp_tenant(admin)
 
-        assert list_templates(other.tenant_id) == (200, {"templates": []})
+        assert list_templates(other.tenant_id) == (200, {"templates": [], "next_cursor": None})
 
 
 @pytest.mark.usefixtures("meta_secrets")

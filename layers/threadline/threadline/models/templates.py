@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from threadline.models.query import QueryModel, UtcDatetime
+from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
 
 TemplateHeaderFormat = Literal["text", "image", "video", "document", "location"]
 
@@ -21,6 +21,10 @@ class TemplateListQuery(QueryModel):
     connection_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")] | None = Field(
         default=None, description="only the templates of this connection's WhatsApp Business Account"
     )
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
+    cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)] | None = Field(
+        default=None, description="next_cursor of the previous page"
+    )
 
 
 TEMPLATE_QUERY_EXPLANATIONS = {
@@ -28,6 +32,8 @@ TEMPLATE_QUERY_EXPLANATIONS = {
     "name": "name must be 1 to 512 characters",
     "language": "language must be a language code such as en or en_US",
     "connection_id": "connection_id must be a connection id (letters, digits, '_', '.', ':' or '-')",
+    "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
+    "cursor": "cursor is not valid; use next_cursor from the previous page",
 }
 
 
@@ -78,6 +84,7 @@ class TemplateView(BaseModel):
 
 class TemplateList(BaseModel):
     templates: list[TemplateView] = Field(description="by name, then language")
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last page")
 
 
 class TemplateSyncResult(BaseModel):

@@ -112,7 +112,20 @@ class TemplateFilters:
     waba_ids: tuple[str, ...] | None = None  # None: every WABA of the tenant
 
 
-def list_templates(conn: psycopg.Connection[Any], filters: TemplateFilters) -> list[TemplateRow]:
+@dataclass(frozen=True)
+class TemplatePosition:
+    """A template's place in the list's order: (name, language, waba_id)."""
+
+    name: str
+    language: str
+    waba_id: str
+
+
+def list_templates(
+    conn: psycopg.Connection[Any], filters: TemplateFilters, *, after: TemplatePosition | None, limit: int
+) -> list[TemplateRow]:
+    """One page in (name, language, WABA) order, starting after `after`: the unique key's order, so a page seeks
+    straight to its position."""
     with conn.cursor(row_factory=class_row(TemplateRow)) as cursor:
         return cursor.execute(
             f"SELECT {_COLUMNS} FROM message_templates"
@@ -121,12 +134,18 @@ def list_templates(conn: psycopg.Connection[Any], filters: TemplateFilters) -> l
             "   AND (%(name)s::text IS NULL OR name = %(name)s)"
             "   AND (%(language)s::text IS NULL OR language = %(language)s)"
             "   AND (%(waba_ids)s::text[] IS NULL OR waba_id = ANY (%(waba_ids)s))"
-            " ORDER BY name, language, waba_id",
+            "   AND (%(after_name)s::text IS NULL"
+            "        OR (name, language, waba_id) > (%(after_name)s, %(after_language)s, %(after_waba)s))"
+            " ORDER BY name, language, waba_id LIMIT %(limit)s",
             {
                 "status": filters.status,
                 "name": filters.name,
                 "language": filters.language,
                 "waba_ids": list(filters.waba_ids) if filters.waba_ids is not None else None,
+                "after_name": after.name if after else None,
+                "after_language": after.language if after else None,
+                "after_waba": after.waba_id if after else None,
+                "limit": limit,
             },
         ).fetchall()
 
