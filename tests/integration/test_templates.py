@@ -151,6 +151,11 @@ class TestSync:
         assert outcome["accounts_synced"] >= 1
         assert [t["name"] for t in list_templates(tenant.tenant_id)[1]["templates"]] == ["welcome"]
 
+        # Synced a moment ago: the next run leaves the account to the webhooks until it is due again.
+        fake_graph.add_template(waba, "goodbye")
+        sync_all_templates()
+        assert [t["name"] for t in list_templates(tenant.tenant_id)[1]["templates"]] == ["welcome"]
+
 
 class TestList:
     def test_templates_with_the_parameters_a_send_must_give(self, account):

@@ -1110,15 +1110,22 @@ CREATE FUNCTION public.search_message_recent(p_words tsquery, p_limit integer, p
 $$;
 
 --
--- Name: template_sync_accounts(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: template_sync_accounts(timestamp with time zone, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.template_sync_accounts() RETURNS TABLE(tenant_id uuid, waba_id text)
+CREATE FUNCTION public.template_sync_accounts(p_synced_before timestamp with time zone, p_limit integer) RETURNS TABLE(tenant_id uuid, waba_id text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT DISTINCT c.tenant_id, c.waba_id FROM connections c WHERE c.waba_id IS NOT NULL AND c.is_active
-    ORDER BY 1, 2
+    SELECT a.tenant_id, a.waba_id
+    FROM (SELECT DISTINCT c.tenant_id, c.waba_id FROM connections c WHERE c.waba_id IS NOT NULL AND c.is_active) a
+    LEFT JOIN LATERAL (
+        SELECT max(t.synced_at) AS synced_at
+        FROM message_templates t WHERE t.tenant_id = a.tenant_id AND t.waba_id = a.waba_id
+    ) last ON true
+    WHERE last.synced_at IS NULL OR last.synced_at < p_synced_before
+    ORDER BY last.synced_at NULLS FIRST, a.tenant_id, a.waba_id
+    LIMIT p_limit
 $$;
 
 --

@@ -42,13 +42,22 @@ $$;
 REVOKE ALL ON FUNCTION find_template_account_tenants(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION find_template_account_tenants(text) TO threadline_app;
 
--- The scheduled run syncs every account: each (tenant, WABA) with an active connection, across tenants.
-CREATE FUNCTION template_sync_accounts()
+-- The scheduled run syncs the accounts whose templates were synced longest ago (never first), across tenants: each
+-- (tenant, WABA) with an active connection whose last sync is before p_synced_before, at most p_limit of them.
+-- Between syncs the webhooks keep the templates current, so a run need not list every account every time.
+CREATE FUNCTION template_sync_accounts(p_synced_before timestamptz, p_limit integer)
     RETURNS TABLE (tenant_id uuid, waba_id text)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
-    SELECT DISTINCT c.tenant_id, c.waba_id FROM connections c WHERE c.waba_id IS NOT NULL AND c.is_active
-    ORDER BY 1, 2
+    SELECT a.tenant_id, a.waba_id
+    FROM (SELECT DISTINCT c.tenant_id, c.waba_id FROM connections c WHERE c.waba_id IS NOT NULL AND c.is_active) a
+    LEFT JOIN LATERAL (
+        SELECT max(t.synced_at) AS synced_at
+        FROM message_templates t WHERE t.tenant_id = a.tenant_id AND t.waba_id = a.waba_id
+    ) last ON true
+    WHERE last.synced_at IS NULL OR last.synced_at < p_synced_before
+    ORDER BY last.synced_at NULLS FIRST, a.tenant_id, a.waba_id
+    LIMIT p_limit
 $$;
-REVOKE ALL ON FUNCTION template_sync_accounts() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION template_sync_accounts() TO threadline_app;
+REVOKE ALL ON FUNCTION template_sync_accounts(timestamptz, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION template_sync_accounts(timestamptz, integer) TO threadline_app;

@@ -251,9 +251,14 @@ def find_template_account_tenants(conn: psycopg.Connection[Any], waba_id: str) -
     return [row[0] for row in conn.execute("SELECT tenant_id FROM find_template_account_tenants(%s)", (waba_id,))]
 
 
-def template_sync_accounts(conn: psycopg.Connection[Any]) -> list[tuple[UUID, str]]:
-    # A SECURITY DEFINER function: the scheduled run's list of (tenant, WABA) to sync, across tenants.
-    return [(row[0], row[1]) for row in conn.execute("SELECT tenant_id, waba_id FROM template_sync_accounts()")]
+def template_sync_accounts(
+    conn: psycopg.Connection[Any], *, synced_before: datetime, limit: int
+) -> list[tuple[UUID, str]]:
+    # A SECURITY DEFINER function: the scheduled run's (tenant, WABA) pairs due a sync, across tenants.
+    return [
+        (row[0], row[1])
+        for row in conn.execute("SELECT tenant_id, waba_id FROM template_sync_accounts(%s, %s)", (synced_before, limit))
+    ]
 
 
 def set_connection_waba(conn: psycopg.Connection[Any], connection_id: str, waba_id: str | None) -> bool:

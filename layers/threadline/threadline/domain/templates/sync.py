@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +26,11 @@ from threadline.observability import logger
 
 # Time kept back from the scheduled run's deadline: an account's list is not started with less than this left.
 SYNC_RESERVE_MS = 5_000
+# An account is listed again once its last sync is this old: the webhooks keep its templates current meanwhile, and
+# a run every few minutes need not call Meta for every account every time.
+RESYNC_AFTER = timedelta(hours=1)
+# Accounts one run syncs at the most (the longest unsynced first); the next runs take the rest.
+ACCOUNTS_PER_RUN = 50
 
 
 def sync_account_templates(tenant_id: UUID, waba_id: str, *, deadline: float | None = None) -> TemplateSyncResult:
@@ -45,8 +52,10 @@ def sync_connection_templates(conn: psycopg.Connection[Any], connection_id: str 
 
 
 def sync_all_templates(*, remaining_time_ms: Callable[[], int] | None = None) -> dict[str, int]:
-    """The scheduled run's step: every account, one after the other, each failure logged and the next tried."""
-    accounts = run_in_transaction(template_sync_accounts)
+    """The scheduled run's step: the accounts due a sync (never synced, or not for RESYNC_AFTER), the longest due
+    first, one after the other; each failure is logged and the next account tried."""
+    synced_before = datetime.now(UTC) - RESYNC_AFTER
+    accounts = run_in_transaction(partial(template_sync_accounts, synced_before=synced_before, limit=ACCOUNTS_PER_RUN))
     synced = failed = 0
     for tenant_id, waba_id in accounts:
         if remaining_time_ms is not None and remaining_time_ms() < SYNC_RESERVE_MS:
