@@ -141,7 +141,7 @@ def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
 
 
 def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
-    from threadline.domain.intake.connections import update_reply_rule
+    from threadline.domain.intake.connections import set_waba_id, update_reply_rule
     from threadline.domain.replies.connector_callbacks import set_outbound_url
 
     if hasattr(args, "outbound_url"):
@@ -151,14 +151,44 @@ def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
         endpoint = (
             set_outbound_url(conn, args.connection_id, args.outbound_url) if hasattr(args, "outbound_url") else None
         )
+        if hasattr(args, "waba_id"):
+            record = set_waba_id(conn, args.connection_id, args.waba_id)
     _print(
         {
             "connection_id": record.connection_id,
             "platform": record.platform,
             **_reply_rule_fields(record),
+            # The WhatsApp Business Account, when the connection records one or this command changed it.
+            **({"waba_id": record.waba_id} if hasattr(args, "waba_id") or record.waba_id else {}),
             **(_outbound_fields(endpoint) if endpoint is not None else {}),
         }
     )
+
+
+def _waba_id(value: str) -> str | None:
+    """A WhatsApp Business Account id (digits), or `none` to forget it."""
+    if value.lower() == "none":
+        return None
+    if not value.isdigit() or len(value) > 64:
+        raise argparse.ArgumentTypeError(f"a WhatsApp Business Account id (digits) or none, not {value!r}")
+    return value
+
+
+def cmd_templates_sync(args: argparse.Namespace, database_url: str) -> None:
+    from devtools.localenv import configure_local_meta, prepare_local_environment
+    from threadline.domain.templates.sync import sync_connection_templates
+
+    # As `make dev`: Meta is the local sandbox (which lists a few demo templates) unless configured
+    # (META_GRAPH_URL and META_ACCESS_TOKEN).
+    meta = configure_local_meta(announce=lambda line: print(line, file=sys.stderr))
+    prepare_local_environment(database_url)
+    try:
+        with _admin(database_url) as conn:
+            results = sync_connection_templates(conn, args.connection)
+    finally:
+        if meta.sandbox is not None:
+            meta.sandbox.stop()
+    _print({"synced": [result.model_dump() for result in results]})
 
 
 def cmd_connection_rotate_secret(args: argparse.Namespace, database_url: str) -> None:
@@ -276,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     connection_update.add_argument("connection_id")
     _add_reply_rule_options(connection_update)
     connection_update.add_argument("--outbound-url", type=_outbound_url, default=argparse.SUPPRESS, metavar="URL|none")
+    connection_update.add_argument(
+        "--waba-id",
+        type=_waba_id,
+        default=argparse.SUPPRESS,
+        metavar="W|none",
+        help="the WhatsApp Business Account whose templates this connection sends",
+    )
     connection_update.set_defaults(run=cmd_connection_update)
     connection_rotate = connection.add_parser(
         "rotate-secret", help="a new outbound signing secret (the previous one signs too for 24 hours)"
@@ -285,6 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
     connection_deactivate = connection.add_parser("deactivate")
     connection_deactivate.add_argument("connection_id")
     connection_deactivate.set_defaults(run=cmd_connection_deactivate)
+
+    templates = commands.add_parser("templates", help="WhatsApp message templates").add_subparsers(
+        dest="action", required=True
+    )
+    templates_sync = templates.add_parser(
+        "sync", help="read every page of each WhatsApp Business Account's templates from Meta and store them"
+    )
+    templates_sync.add_argument("--connection", help="only this connection's account (default: every account)")
+    templates_sync.set_defaults(run=cmd_templates_sync)
 
     from devtools.cli_locations import add_location_commands
 

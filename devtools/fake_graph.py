@@ -6,10 +6,18 @@ request, which is what makes it `make dev`'s sandbox: it checks the bearer token
 shape, answers Meta's success body with a fresh wamid, and refuses the rest with Meta's error body (190, 100).
 A read receipt (the same path, `{"messaging_product": "whatsapp", "status": "read", "message_id": wamid}`) is
 answered `{"success": true}` when well formed; `read_receipts` lists the ones received.
+
+A WhatsApp Business Account's templates: `add_template(waba_id, ...)` (or `set_templates`) holds them, and
+`GET /{version}/{waba-id}/message_templates?limit=&after=` answers them as Meta does, one page at a time
+(`data`, `paging.cursors`, and `paging.next` while more follow; 25 a page unless `limit` says otherwise). An
+unknown WABA is Meta's 100 error, except in `make dev`'s sandbox (`demo_templates=True`), where every WABA lists
+DEMO_TEMPLATES; `template_requests` lists the reads.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import socket
@@ -17,11 +25,77 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlencode
 
 from devtools import fake_server
 from devtools.fake_server import Answer, ScriptedHttpFake
 
 _MESSAGES_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/messages$")
+_TEMPLATES_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<waba_id>[^/]+)/message_templates$")
+DEFAULT_TEMPLATE_PAGE = 25
+# What the sandbox lists for any WABA: one template of each parameter style.
+DEMO_TEMPLATES: list[dict[str, Any]] = [
+    {
+        "id": "100000000000001",
+        "name": "order_update",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "quality_score": {"score": "GREEN"},
+        "parameter_format": "POSITIONAL",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}", "example": {"header_text": ["#1042"]}},
+            {
+                "type": "BODY",
+                "text": "Hi {{1}}, your order is {{2}}.",
+                "example": {"body_text": [["Ana", "on its way"]]},
+            },
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {
+                        "type": "URL",
+                        "text": "Track",
+                        "url": "https://example.com/track/{{1}}",
+                        "example": ["https://example.com/track/1042"],
+                    }
+                ],
+            },
+        ],
+    },
+    {
+        "id": "100000000000002",
+        "name": "appointment_reminder",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "quality_score": {"score": "GREEN"},
+        "parameter_format": "NAMED",
+        "components": [
+            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["https://example.com/clinic.png"]}},
+            {
+                "type": "BODY",
+                "text": "Hello {{first_name}}, see you on {{date}}.",
+                "example": {
+                    "body_text_named_params": [
+                        {"param_name": "first_name", "example": "Ana"},
+                        {"param_name": "date", "example": "May 4"},
+                    ]
+                },
+            },
+        ],
+    },
+    {
+        "id": "100000000000003",
+        "name": "spring_sale",
+        "language": "en_US",
+        "status": "PAUSED",
+        "category": "MARKETING",
+        "quality_score": {"score": "RED"},
+        "parameter_format": "POSITIONAL",
+        "components": [{"type": "BODY", "text": "Our spring sale starts today."}],
+    },
+]
 _MESSAGE_TYPES = frozenset(
     {"text", "image", "audio", "document", "video", "sticker", "template", "interactive", "location", "contacts"}
 )
@@ -39,6 +113,11 @@ class RecordedRequest(fake_server.RecordedRequest):
     def is_send(self) -> bool:
         """Any POST to /messages (a message or a read receipt): what scripted replies answer."""
         return self.method == "POST" and self.phone_number_id is not None
+
+    @property
+    def waba_id(self) -> str | None:
+        found = _TEMPLATES_PATH.match(self.path)
+        return found["waba_id"] if found and self.method == "GET" else None
 
     @property
     def is_read_receipt(self) -> bool:
@@ -217,9 +296,54 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
     thread_name = "fake-graph-api"
     methods = ("GET", "POST", "PUT", "DELETE")
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        announce: Callable[[str], None] | None = None,
+        demo_templates: bool = False,
+    ):
         super().__init__(host=host, port=port, announce=announce)
         self.hook_errors: list[BaseException] = []
+        self._templates: dict[str, list[dict[str, Any]]] = {}
+        self._demo_templates = demo_templates
+
+    def set_templates(self, waba_id: str, templates: list[dict[str, Any]]) -> None:
+        """The WABA's templates exactly as Meta lists them (`name`, `language`, `status`, `category`, ...)."""
+        with self._lock:
+            self._templates[waba_id] = [dict(template) for template in templates]
+
+    def add_template(
+        self,
+        waba_id: str,
+        name: str,
+        *,
+        language: str = "en_US",
+        status: str = "APPROVED",
+        category: str = "UTILITY",
+        components: list[dict[str, Any]] | None = None,
+        parameter_format: str = "POSITIONAL",
+        quality: str = "GREEN",
+        template_id: str | None = None,
+    ) -> dict[str, Any]:
+        template = {
+            "name": name,
+            "parameter_format": parameter_format,
+            "components": components if components is not None else [{"type": "BODY", "text": f"{name} body"}],
+            "language": language,
+            "status": status,
+            "category": category,
+            "quality_score": {"score": quality},
+            "id": template_id or str(uuid.uuid4().int)[:16],
+        }
+        with self._lock:
+            self._templates.setdefault(waba_id, []).append(template)
+        return template
+
+    @property
+    def template_requests(self) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.waba_id is not None]
 
     # Reply constructors, also importable from this module.
     success = staticmethod(success)
@@ -253,11 +377,52 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
             return None
         if reply.kind == "raw":
             return reply.status, reply.headers, reply.body
+        if request.waba_id is not None:
+            return self._template_page(request)
         if not request.is_send:
             return _graph_error(400, 100, "Unsupported request - method type or path not supported by the fake")
         if reply.kind == "success":
             return _read() if request.is_read_receipt else self._accepted(request, reply.wamid)
         return self._sandbox(request)
+
+    def _template_page(self, request: RecordedRequest) -> Answer:
+        """One page of the WABA's templates; the cursor is the index of the page's first template."""
+        authorization = request.headers.get("authorization", "")
+        if not re.match(r"^Bearer \S+$", authorization):
+            return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        assert request.waba_id is not None
+        with self._lock:
+            templates = self._templates.get(request.waba_id)
+        if templates is None and self._demo_templates:
+            templates = DEMO_TEMPLATES
+        if templates is None:
+            return _graph_error(
+                400,
+                100,
+                f"Unsupported get request. Object with ID '{request.waba_id}' does not exist, cannot be loaded due to"
+                " missing permissions, or does not support this operation.",
+            )
+        query = parse_qs(request.query)
+        try:
+            limit = int(query.get("limit", [str(DEFAULT_TEMPLATE_PAGE)])[0])
+            start = int(base64.urlsafe_b64decode(query["after"][0]).decode()) if "after" in query else 0
+        except (ValueError, binascii.Error):
+            return _invalid("The parameters limit and after must be a number and a cursor this API handed out.")
+        page = templates[start : start + max(limit, 1)]
+        body: dict[str, Any] = {"data": page}
+        if page:
+            cursors = {
+                "before": base64.urlsafe_b64encode(str(start).encode()).decode(),
+                "after": base64.urlsafe_b64encode(str(start + len(page)).encode()).decode(),
+            }
+            body["paging"] = {"cursors": cursors}
+            if start + len(page) < len(templates):
+                version = _TEMPLATES_PATH.match(request.path)["version"]  # type: ignore[index]
+                body["paging"]["next"] = (
+                    f"{self.base_url}/{version}/{request.waba_id}/message_templates"
+                    f"?{urlencode({'limit': limit, 'after': cursors['after']})}"
+                )
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
     def _sandbox(self, request: RecordedRequest) -> Answer:
         authorization = request.headers.get("authorization", "")

@@ -33,6 +33,7 @@ class RecordedRequest:
     json: Any  # the parsed body, or None when it is not JSON
     received_at: float  # time.monotonic()
     client_port: int  # the client's side of the connection: equal ports mean a reused (pooled) connection
+    query: str = ""  # the query string, without its "?"
 
 
 RequestT = TypeVar("RequestT", bound=RecordedRequest)
@@ -77,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
             json=parsed,
             received_at=time.monotonic(),
             client_port=int(self.client_address[1]),
+            query=self.path.split("?", 1)[1] if "?" in self.path else "",
         )
         answer = fake._answer(request)
         if answer is None:

@@ -83,6 +83,7 @@ from threadline.models.sessions import (
     SessionCreated,
     WorkspaceCreated,
 )
+from threadline.models.templates import TemplateList, TemplateListQuery
 from threadline.models.webhook_subscriptions import (
     Delivery,
     DeliveryList,
@@ -277,6 +278,18 @@ _SEARCH = Operation(
     query=SearchQuery,
     responses={200: Body("Ranked results", SearchResults)},
     errors={400: "A malformed query parameter (e.g. `q`), named in the message"},
+)
+
+_LIST_TEMPLATES = Operation(
+    summary="The account's WhatsApp message templates",
+    description="Synced from each connection's WhatsApp Business Account (every page of Meta's template list, by "
+    "`threadline templates sync` and the scheduled run) and kept current by Meta's template webhooks. Each "
+    "template carries the parameters a send must give; a template send is checked against them.",
+    tag="Templates",
+    envelope=ErrorEnvelope.PLAIN,
+    query=TemplateListQuery,
+    responses={200: Body("The templates, by name and language", TemplateList)},
+    errors={400: "A malformed query parameter, or a connection_id that is no connection of the tenant"},
 )
 
 _GET_CONVERSATION = Operation(
@@ -632,6 +645,8 @@ CATALOGUE: dict[str, Operation] = {
     "GET /v1/conversations/counts": _INBOX_COUNTS,
     "GET /api/v1/search": _SEARCH,
     "GET /v1/search": _SEARCH,
+    "GET /api/v1/templates": _LIST_TEMPLATES,
+    "GET /v1/templates": _LIST_TEMPLATES,
     "GET /api/v1/conversations/{id}": _GET_CONVERSATION,
     "GET /v1/conversations/{id}": _GET_CONVERSATION,
     "PATCH /api/v1/conversations/{id}": _CHANGE_CONVERSATION,
@@ -688,6 +703,7 @@ TAGS = {
     "Conversations": "The tenant's conversations (agents, bearer JWT)",
     "Messages": "A conversation's messages (agents, bearer JWT)",
     "Send": "WhatsApp sends through Meta's Cloud API (agents, bearer JWT)",
+    "Templates": "The account's WhatsApp message templates (agents, bearer JWT)",
     "Workspace sessions": "Chat sessions, with optional language model replies (agents, bearer JWT)",
     "WhatsApp webhook": "Meta's webhook (its own verify token and signature)",
 }

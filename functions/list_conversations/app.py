@@ -1,6 +1,7 @@
-"""The tenant's inbox, read: the conversation list (filters, orders), one conversation, the inbox counts, and search.
+"""The tenant's inbox, read: the conversation list (filters, orders), one conversation, the inbox counts, search,
+and the account's message templates.
 
-Contract: docs/conversations-api.md (agents, JWT; plain `{"error": ...}` errors).
+Contracts: docs/conversations-api.md, docs/templates-api.md (agents, JWT; plain `{"error": ...}` errors).
 """
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -9,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from threadline.domain.inbox.conversations import list_tenant_conversations, show_conversation
 from threadline.domain.inbox.counts import read_inbox_counts
 from threadline.domain.inbox.search import search
+from threadline.domain.templates.catalogue import list_account_templates
 from threadline.errors import InvalidRequest
 from threadline.http.auth import caller_from_event
 from threadline.http.errors import ErrorEnvelope, json_response
@@ -23,6 +25,7 @@ from threadline.models.conversations import (
 from threadline.models.ids import CONVERSATION_ID_EXPLANATION, parse_id
 from threadline.models.query import parse_query
 from threadline.models.search import SEARCH_QUERY_EXPLANATIONS, SearchQuery
+from threadline.models.templates import TEMPLATE_QUERY_EXPLANATIONS, TemplateListQuery
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)
@@ -77,6 +80,19 @@ def search_inbox():
         refuse=InvalidRequest,
     )
     return json_response(200, search(caller, query))
+
+
+@app.get("/api/v1/templates")
+@app.get("/v1/templates")
+def list_templates():
+    caller = caller_from_event(app.current_event.raw_event)
+    query = parse_query(
+        TemplateListQuery,
+        app.current_event.query_string_parameters,
+        explanations=TEMPLATE_QUERY_EXPLANATIONS,
+        refuse=InvalidRequest,
+    )
+    return json_response(200, list_account_templates(caller, query))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

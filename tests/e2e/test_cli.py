@@ -177,3 +177,37 @@ def test_things_that_do_not_exist_are_named(database_url, command, error):
     message = refused(database_url, *[part.format(unknown=unknown) for part in command])
 
     assert message.startswith(error.format(unknown=unknown))
+
+
+def test_a_connection_records_its_whatsapp_business_account_and_its_templates_sync(database_url, admin):
+    from tests.support.factories import new_tenant
+
+    tenant_id = new_tenant(admin)
+    created = threadline(
+        database_url, "connection", "create", "--tenant", str(tenant_id), "--platform", "whatsapp",
+        "--phone-number-id", "5550100",
+    )  # fmt: skip
+    connection_id = created["connection_id"]
+
+    updated = threadline(database_url, "connection", "update", connection_id, "--waba-id", "102290129340398")
+    assert updated["waba_id"] == "102290129340398"
+    assert "digits" in refused(database_url, "connection", "update", connection_id, "--waba-id", "12ab")
+
+    # No Meta configured: the sandbox lists its demo templates for any account.
+    env_without_meta = {"META_GRAPH_URL": "", "META_ACCESS_TOKEN": "", "META_SECRET_ARN": ""}
+    completed = subprocess.run(
+        [THREADLINE, "templates", "sync", "--connection", connection_id],
+        env={k: v for k, v in os.environ.items() if k not in env_without_meta} | {"DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == {"synced": [{"waba_id": "102290129340398", "templates": 3, "removed": 0}]}
+    stored = admin.execute(
+        "SELECT name, status FROM message_templates WHERE tenant_id = %s ORDER BY name", (tenant_id,)
+    ).fetchall()
+    assert stored == [("appointment_reminder", "APPROVED"), ("order_update", "APPROVED"), ("spring_sale", "PAUSED")]
+
+    forgotten = threadline(database_url, "connection", "update", connection_id, "--waba-id", "none")
+    assert forgotten["waba_id"] is None

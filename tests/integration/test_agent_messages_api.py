@@ -118,7 +118,8 @@ class TestTheDocumentsExample:
             }
             for text, at, author in expected
         ]
-        # The document's fields, and is_private (issue 10's private notes), false for every message here.
+        # The document's fields, is_private (issue 10's private notes), false for every message here, and what Meta
+        # charged (pricing, billing_conversation: null for a customer's message).
         assert set(data["messages"][0]) == {
             "id",
             "body",
@@ -128,6 +129,8 @@ class TestTheDocumentsExample:
             "created_at",
             "author",
             "attachments",
+            "pricing",
+            "billing_conversation",
         }
         assert [item["is_private"] for item in data["messages"]] == [False] * len(expected)
 

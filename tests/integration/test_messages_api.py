@@ -73,6 +73,8 @@ class TestPages:
             "author": None,
             "attachments": [],
             "error": None,
+            "pricing": None,
+            "billing_conversation": None,
         }
 
     def test_before_walks_to_the_oldest_message_and_the_exact_last_page_ends_it(self, tenant):

@@ -539,6 +539,17 @@ CREATE FUNCTION public.find_inbox_work(p_limit integer) RETURNS TABLE(tenant_id 
 $$;
 
 --
+-- Name: find_template_account_tenants(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.find_template_account_tenants(p_waba_id text) RETURNS TABLE(tenant_id uuid)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT DISTINCT c.tenant_id FROM connections c WHERE c.waba_id = p_waba_id AND c.is_active
+$$;
+
+--
 -- Name: find_websocket_connection(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -703,6 +714,8 @@ CREATE TABLE public.messages (
     updated_at timestamp with time zone,
     is_private boolean DEFAULT false NOT NULL,
     search_document tsvector GENERATED ALWAYS AS (public.threadline_search_document(content)) STORED,
+    pricing jsonb,
+    billing_conversation jsonb,
     CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
     CONSTRAINT messages_external_id_check CHECK ((length(external_id) > 0)),
     CONSTRAINT messages_media_size_bytes_check CHECK ((media_size_bytes >= 0)),
@@ -724,6 +737,20 @@ CREATE FUNCTION public.message_event_data(m public.messages) RETURNS jsonb
         'author_user_id', m.author_user_id,
         'error', CASE WHEN m.status = 'failed' OR m.error_title IS NOT NULL
                       THEN jsonb_build_object('code', m.error_code, 'title', m.error_title) END)
+$$;
+
+--
+-- Name: message_is_billable(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_is_billable(p_pricing jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+        WHEN p_pricing IS NULL THEN false
+        WHEN jsonb_typeof(p_pricing -> 'type') = 'string' THEN p_pricing ->> 'type' = 'regular'
+        ELSE coalesce(p_pricing -> 'billable' = 'true'::jsonb, false)
+    END
 $$;
 
 --
@@ -1083,6 +1110,25 @@ CREATE FUNCTION public.search_message_recent(p_words tsquery, p_limit integer, p
 $$;
 
 --
+-- Name: template_sync_accounts(timestamp with time zone, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.template_sync_accounts(p_synced_before timestamp with time zone, p_limit integer) RETURNS TABLE(tenant_id uuid, waba_id text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT a.tenant_id, a.waba_id
+    FROM (SELECT DISTINCT c.tenant_id, c.waba_id FROM connections c WHERE c.waba_id IS NOT NULL AND c.is_active) a
+    LEFT JOIN LATERAL (
+        SELECT max(t.synced_at) AS synced_at
+        FROM message_templates t WHERE t.tenant_id = a.tenant_id AND t.waba_id = a.waba_id
+    ) last ON true
+    WHERE last.synced_at IS NULL OR last.synced_at < p_synced_before
+    ORDER BY last.synced_at NULLS FIRST, a.tenant_id, a.waba_id
+    LIMIT p_limit
+$$;
+
+--
 -- Name: threadline_contact_search_text(text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1126,13 +1172,15 @@ CREATE TABLE public.connections (
     outbound_secret_ciphertext bytea,
     previous_outbound_secret_ciphertext bytea,
     previous_outbound_secret_expires_at timestamp with time zone,
+    waba_id text,
     CONSTRAINT connections_api_secret_sha256_check CHECK ((api_secret_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT connections_connection_id_check CHECK (((length(connection_id) >= 1) AND (length(connection_id) <= 200))),
     CONSTRAINT connections_max_replies_per_window_check CHECK (((max_replies_per_window >= 1) AND (max_replies_per_window <= 100000))),
     CONSTRAINT connections_outbound_url_check CHECK (((length(outbound_url) >= 1) AND (length(outbound_url) <= 2048))),
     CONSTRAINT connections_outbound_url_has_secret CHECK (((outbound_url IS NULL) OR (outbound_secret_ciphertext IS NOT NULL))),
     CONSTRAINT connections_platform_check CHECK ((platform = ANY (ARRAY['whatsapp'::text, 'signal'::text, 'telegram'::text, 'wechat'::text]))),
-    CONSTRAINT connections_reply_window_hours_check CHECK (((reply_window_hours >= 1) AND (reply_window_hours <= 8760)))
+    CONSTRAINT connections_reply_window_hours_check CHECK (((reply_window_hours >= 1) AND (reply_window_hours <= 8760))),
+    CONSTRAINT connections_waba_id_check CHECK ((waba_id ~ '^[0-9]{1,64}$'::text))
 );
 
 --
@@ -1356,6 +1404,39 @@ CREATE TABLE public.locations (
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT locations_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+--
+-- Name: message_templates; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.message_templates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    waba_id text NOT NULL,
+    provider_id text,
+    name text NOT NULL,
+    language text NOT NULL,
+    status text NOT NULL,
+    category text,
+    quality text,
+    parameter_format text,
+    components jsonb DEFAULT '[]'::jsonb NOT NULL,
+    last_event text,
+    last_event_reason text,
+    synced_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT message_templates_category_check CHECK ((length(category) <= 64)),
+    CONSTRAINT message_templates_components_check CHECK ((jsonb_typeof(components) = 'array'::text)),
+    CONSTRAINT message_templates_language_check CHECK (((length(language) >= 1) AND (length(language) <= 32))),
+    CONSTRAINT message_templates_last_event_check CHECK ((length(last_event) <= 64)),
+    CONSTRAINT message_templates_last_event_reason_check CHECK ((length(last_event_reason) <= 1024)),
+    CONSTRAINT message_templates_name_check CHECK (((length(name) >= 1) AND (length(name) <= 512))),
+    CONSTRAINT message_templates_parameter_format_check CHECK ((length(parameter_format) <= 32)),
+    CONSTRAINT message_templates_provider_id_check CHECK ((length(provider_id) <= 64)),
+    CONSTRAINT message_templates_quality_check CHECK ((length(quality) <= 32)),
+    CONSTRAINT message_templates_status_check CHECK (((length(status) >= 1) AND (length(status) <= 64))),
+    CONSTRAINT message_templates_waba_id_check CHECK ((waba_id ~ '^[0-9]{1,64}$'::text))
 );
 
 --
@@ -1691,6 +1772,20 @@ ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_name_key UNIQUE (tenant_id, name);
 
 --
+-- Name: message_templates message_templates_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_templates
+    ADD CONSTRAINT message_templates_pkey PRIMARY KEY (id);
+
+--
+-- Name: message_templates message_templates_tenant_id_waba_id_name_language_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_templates
+    ADD CONSTRAINT message_templates_tenant_id_waba_id_name_language_key UNIQUE (tenant_id, waba_id, name, language);
+
+--
 -- Name: messages messages_channel_check; Type: CHECK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1906,6 +2001,12 @@ CREATE INDEX connections_location_idx ON public.connections USING btree (locatio
 CREATE INDEX connections_tenant_idx ON public.connections USING btree (tenant_id);
 
 --
+-- Name: connections_waba_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX connections_waba_idx ON public.connections USING btree (waba_id) WHERE (waba_id IS NOT NULL);
+
+--
 -- Name: connections_whatsapp_number_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2072,6 +2173,18 @@ CREATE INDEX inbox_count_deltas_tenant_idx ON public.inbox_count_deltas USING bt
 --
 
 CREATE UNIQUE INDEX labels_name_key ON public.labels USING btree (tenant_id, lower(name));
+
+--
+-- Name: message_templates_provider_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX message_templates_provider_idx ON public.message_templates USING btree (tenant_id, waba_id, provider_id);
+
+--
+-- Name: messages_billable_category_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX messages_billable_category_idx ON public.messages USING btree (tenant_id, conversation_id, ((pricing ->> 'category'::text))) WHERE public.message_is_billable(pricing);
 
 --
 -- Name: messages_countable_idx; Type: INDEX; Schema: public; Owner: -
@@ -2430,6 +2543,13 @@ ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
+-- Name: message_templates message_templates_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_templates
+    ADD CONSTRAINT message_templates_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
 -- Name: messages messages_author_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2593,6 +2713,12 @@ ALTER TABLE public.labels ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.locations ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: message_templates; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_templates ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: messages; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2681,6 +2807,12 @@ CREATE POLICY tenant_isolation ON public.labels USING ((tenant_id = public.app_c
 --
 
 CREATE POLICY tenant_isolation ON public.locations USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: message_templates tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.message_templates USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
 -- Name: messages tenant_isolation; Type: POLICY; Schema: public; Owner: -

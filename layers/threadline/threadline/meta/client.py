@@ -249,6 +249,25 @@ class MetaClient:
             response.status_code, body if body is not None else response.text, headers=response.headers
         )
 
+    def graph_get(self, path: str, params: dict[str, str], *, deadline: float | None = None) -> Any:
+        """GET /{version}/{path} with `params`: the parsed JSON of a 2xx answer. One attempt (the reads that use it
+        are re-run by their caller: a sync, the scheduled run); raises a MetaError subclass otherwise."""
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        timeout = self._timeout(deadline)
+        if timeout is None:
+            raise MetaUnavailable("No time left to call Meta before the deadline", retryable=True)
+        url = f"{self._settings.graph_url.rstrip('/')}/{self._settings.api_version}/{path}"
+        try:
+            response = self._session.get(url, params=params, headers=headers, timeout=timeout)
+        except requests.RequestException as error:
+            raise _transport_error(error) from error
+        body = _json_or_none(response)
+        if 200 <= response.status_code < 300 and body is not None:
+            return body
+        raise meta_error_from_response(
+            response.status_code, body if body is not None else response.text, headers=response.headers
+        )
+
     def _access_token(self) -> str:
         try:
             token = self._settings.access_token()

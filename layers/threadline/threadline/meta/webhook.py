@@ -139,6 +139,33 @@ class StatusError(_Tolerant):
     error_data: StatusErrorData | None = None
 
 
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)]
+
+
+class StatusPricing(_Tolerant):
+    """What Meta says a message costs: `category` (marketing, utility, authentication, authentication_international,
+    marketing_lite, service, referral_conversion, ...), `type` (regular: charged; free_customer_service,
+    free_entry_point), `pricing_model` (PMP per message since July 2025; CBP before), and `billable` (deprecated by
+    Meta in favour of `type`; older payloads carry only it)."""
+
+    category: ShortText | None = None
+    type: ShortText | None = None
+    pricing_model: ShortText | None = None
+    billable: bool | None = None
+
+
+class ConversationOrigin(_Tolerant):
+    type: ShortText | None = None
+
+
+class StatusConversation(_Tolerant):
+    """Meta's billing conversation (conversation-based pricing; under per-message pricing only free entry points)."""
+
+    id: ShortText | None = None
+    origin: ConversationOrigin | None = None
+    expiration_timestamp: UnixTimestamp | None = None
+
+
 class MessageStatus(_Tolerant):
     id: MetaId
     status: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -148,6 +175,8 @@ class MessageStatus(_Tolerant):
     # What the send path passed as biz_opaque_callback_data: its own id for the message.
     biz_opaque_callback_data: MetaId | None = None
     errors: list[StatusError] = Field(default_factory=list)
+    pricing: StatusPricing | None = None
+    conversation: StatusConversation | None = None
 
 
 class Metadata(_Tolerant):

@@ -155,6 +155,16 @@ class LocationSummary(BaseModel):
     name: str
 
 
+class BillableMessages(BaseModel):
+    """The conversation's messages Meta charges for, as its status webhooks reported them."""
+
+    total: int
+    by_category: dict[str, int] = Field(
+        description="Meta's pricing category (marketing, utility, authentication, service, ...) -> messages; a"
+        " category Meta did not name is counted as unknown"
+    )
+
+
 class ConversationDetail(ConversationSummary):
     external_conversation_id: str
     message_count: int
@@ -164,6 +174,9 @@ class ConversationDetail(ConversationSummary):
     location: LocationSummary | None
     # The inbox fields (assignee, team, priority, labels, snoozed_until, waiting_since) come from the summary.
     version: int = Field(description='moved by every change an agent can make; the ETag is W/"<version>"')
+    billable_messages: BillableMessages = Field(
+        description="messages Meta charges for (type regular, or billable without a type), by category"
+    )
 
 
 def conversation_etag(version: int) -> str:

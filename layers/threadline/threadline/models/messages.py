@@ -73,6 +73,32 @@ class Attachment(BaseModel):
     created_at: UtcDatetime
 
 
+class MessagePricing(BaseModel):
+    """What Meta says a WhatsApp message costs, from its latest status that moved the message forward."""
+
+    category: str | None = Field(
+        description="Meta's pricing category: marketing, utility, authentication, authentication_international,"
+        " marketing_lite, service (a non-template reply), referral_conversion, ..."
+    )
+    type: str | None = Field(
+        description="regular (charged), free_customer_service or free_entry_point; null in older payloads"
+    )
+    pricing_model: str | None = Field(description="PMP (per message, since July 2025) or CBP (per conversation)")
+    billable: bool | None = Field(description="Meta's own billable flag (deprecated by Meta in favour of type)")
+    charged: bool = Field(
+        description="whether Meta charges for it: type regular, or billable true when there is no type. Never"
+        " assumed from the category: service replies are charged per message from October 2026"
+    )
+
+
+class BillingConversation(BaseModel):
+    """Meta's billing conversation, when a status names one (conversation-based pricing, free entry points)."""
+
+    id: str | None
+    origin_type: str | None = Field(description="e.g. marketing, utility, service, referral_conversion")
+    expires_at: UtcDatetime | None
+
+
 class AgentMessage(BaseModel):
     id: int
     body: str
@@ -82,6 +108,8 @@ class AgentMessage(BaseModel):
     created_at: UtcDatetime = Field(description="when the message was sent")
     author: Author
     attachments: list[Attachment]
+    pricing: MessagePricing | None = Field(description="what Meta charges for an outbound WhatsApp message, once known")
+    billing_conversation: BillingConversation | None
 
 
 class AgentMessagePage(BaseModel):
@@ -116,6 +144,8 @@ class MessageView(BaseModel):
     author: Author
     attachments: list[Attachment]
     error: DeliveryError | None = Field(description="why an outbound message failed, when it did")
+    pricing: MessagePricing | None = Field(description="what Meta charges for an outbound WhatsApp message, once known")
+    billing_conversation: BillingConversation | None
 
 
 class MessageList(BaseModel):

@@ -24,6 +24,7 @@ from threadline.channels.base import (
     Sent,
     WindowClosed,
 )
+from threadline.channels.whatsapp.templates import check_template_send
 from threadline.errors import InvalidRequest
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
@@ -56,7 +57,10 @@ class WhatsAppChannel:
         return ChannelRoute(sender=phone_number_id, recipient=target.contact_phone_digits)
 
     def stage(self, conn: psycopg.Connection[Any], message: OutboundMessage) -> None:
-        return None  # Meta is called after the commit; nothing else commits with the message
+        # Meta is called after the commit; nothing else commits with the message. A template send is checked
+        # against the account's synced template first: a refusal here rolls the whole send back.
+        if message.content.template is not None:
+            check_template_send(conn, message.route.sender, message.content.template)
 
     def mark_read(self, *, sender: str | None, message_external_id: str, deadline: float) -> None:
         """Meta's read receipt: marks the wamid (and every earlier message of the chat) read."""

@@ -17,7 +17,13 @@ from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatc
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.identifiers import normalise_identifier
 from threadline.meta.config import get_meta_settings
-from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notification, signature_matches
+from threadline.meta.webhook import (
+    InboundMessage,
+    MessageStatus,
+    MessagesValue,
+    parse_notification,
+    signature_matches,
+)
 from threadline.models.whatsapp_notifications import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.vocabulary import PREVIEW_CHARS, TRACKED_STATUSES, Platform
 
@@ -242,6 +248,27 @@ def _add_statuses(delivery: NumberDelivery, value: MessagesValue) -> None:
         delivery.statuses.error_codes.append(error.code if error else None)
         delivery.statuses.error_titles.append((error.title or error.message) if error else None)
         delivery.statuses.error_details.append(error.error_data.details if error and error.error_data else None)
+        delivery.statuses.pricings.append(_pricing(status))
+        delivery.statuses.billing_conversations.append(_billing_conversation(status))
+
+
+def _pricing(status: MessageStatus) -> dict[str, Any] | None:
+    """Meta's pricing object as Threadline keeps it: the four fields it names, absent ones left out."""
+    pricing = status.pricing.model_dump(exclude_none=True) if status.pricing else {}
+    return pricing or None
+
+
+def _billing_conversation(status: MessageStatus) -> dict[str, Any] | None:
+    conversation = status.conversation
+    if conversation is None:
+        return None
+    kept = {
+        "id": conversation.id,
+        "origin_type": conversation.origin.type if conversation.origin else None,
+        "expires_at": conversation.expiration_timestamp.isoformat() if conversation.expiration_timestamp else None,
+    }
+    kept = {name: value for name, value in kept.items() if value is not None}
+    return kept or None
 
 
 def deliveries_by_number(values: Iterable[MessagesValue]) -> dict[str, NumberDelivery]:

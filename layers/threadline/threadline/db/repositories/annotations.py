@@ -146,6 +146,7 @@ _WRITTEN_COLUMNS = """
     m.id, m.direction, m.type, m.content, m.status, m.is_system, m.is_private, m.sent_at, m.created_at,
     m.media_url, m.media_mime_type, m.media_filename, m.media_size_bytes,
     m.error_code, m.error_title, m.error_details,
+    m.pricing, message_is_billable(m.pricing) AS charged, m.billing_conversation,
     m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url,
     m.conversation_id, m.external_id, m.source
 """

@@ -36,10 +36,12 @@ class ConnectionRecord:
     is_active: bool
     reply_window_hours: int | None
     max_replies_per_window: int | None
+    waba_id: str | None = None
 
 
 _RECORD_COLUMNS = (
-    "id, tenant_id, connection_id, platform, phone_number_id, is_active, reply_window_hours, max_replies_per_window"
+    "id, tenant_id, connection_id, platform, phone_number_id, is_active, reply_window_hours, max_replies_per_window,"
+    " waba_id"
 )
 
 

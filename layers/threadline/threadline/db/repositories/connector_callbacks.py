@@ -217,7 +217,8 @@ matches AS (
 -- Several statuses for one message in one request: the most advanced one speaks for them (as Meta's webhook).
 targets AS (
     SELECT DISTINCT ON (message_id) position, message_id, status, status_at, error_code, error_title,
-           NULL::text AS error_details, NULL::text AS external_id
+           NULL::text AS error_details, NULL::text AS external_id, NULL::jsonb AS pricing,
+           NULL::jsonb AS billing_conversation
     FROM matches
     WHERE position IN (SELECT position FROM matches GROUP BY position HAVING count(*) = 1)
     ORDER BY message_id, message_status_rank(status) DESC, status_at DESC, position

@@ -59,6 +59,9 @@ class MessageRow:
     error_code: int | None
     error_title: str | None
     error_details: str | None
+    pricing: dict[str, Any] | None
+    charged: bool
+    billing_conversation: dict[str, Any] | None
     author_user_id: UUID | None
     author_name: str | None
     author_avatar_url: str | None
@@ -91,6 +94,7 @@ _WITH_AUTHORS = """
     SELECT m.id, m.direction, m.type, m.content, m.status, m.is_system, m.is_private, m.sent_at, m.created_at,
            m.media_url, m.media_mime_type, m.media_filename, m.media_size_bytes,
            m.error_code, m.error_title, m.error_details,
+           m.pricing, message_is_billable(m.pricing) AS charged, m.billing_conversation,
            m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url
     FROM page p
     JOIN messages m ON m.id = p.id
@@ -136,3 +140,17 @@ def list_messages_page(
     params = {"tenant_id": conversation.tenant_id, "conversation_id": conversation.id, "offset": offset, "limit": limit}
     with conn.cursor(row_factory=class_row(MessageRow)) as cursor:
         return cursor.execute(_page_with_authors(page, order), params).fetchall()
+
+
+def count_billable_messages(conn: psycopg.Connection[Any], conversation_id: int) -> dict[str, int]:
+    """A conversation's messages Meta charges for, by Meta's pricing category (migration 0050's partial index holds
+    only those, so the count never reads the conversation's other messages). A category Meta did not name is
+    counted under "unknown"."""
+    rows = conn.execute(
+        "SELECT COALESCE(pricing ->> 'category', 'unknown') AS category, count(*)::int"
+        " FROM messages"
+        " WHERE tenant_id = app_current_tenant() AND conversation_id = %s AND message_is_billable(pricing)"
+        " GROUP BY 1 ORDER BY 1",
+        (conversation_id,),
+    ).fetchall()
+    return {category: count for category, count in rows}

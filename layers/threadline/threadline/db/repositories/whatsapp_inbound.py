@@ -247,6 +247,9 @@ class StatusBatch:
     error_codes: list[int | None] = field(default_factory=list)
     error_titles: list[str | None] = field(default_factory=list)
     error_details: list[str | None] = field(default_factory=list)
+    # What Meta says each message costs (its pricing and billing conversation objects), or None.
+    pricings: list[dict[str, Any] | None] = field(default_factory=list)
+    billing_conversations: list[dict[str, Any] | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -262,15 +265,23 @@ WITH
 input_statuses AS (
     SELECT * FROM unnest(
         %(meta_ids)b::text[], %(callback_ids)b::text[], %(statuses)b::text[], %(status_at)b::timestamptz[],
-        %(error_codes)b::integer[], %(error_titles)b::text[], %(error_details)b::text[]
-    ) AS s (meta_id, callback_id, status, status_at, error_code, error_title, error_details)
+        %(error_codes)b::integer[], %(error_titles)b::text[], %(error_details)b::text[],
+        %(pricings)b::jsonb[], %(billing_conversations)b::jsonb[]
+    ) AS s (meta_id, callback_id, status, status_at, error_code, error_title, error_details, pricing,
+            billing_conversation)
 ),
 -- The message a status is about: by its wamid; or, when the send path could not record the wamid after Meta
 -- accepted the message, the still-pending row whose own id Meta echoes back as biz_opaque_callback_data.
--- Several statuses for one message in one delivery: the most advanced one speaks for them.
+-- Several statuses for one message in one delivery: the most advanced one speaks for them, and for its price the
+-- most advanced one that names a price.
 targets AS (
     SELECT DISTINCT ON (m.id) m.id AS message_id, s.meta_id AS external_id, s.status, s.status_at, s.error_code,
-           s.error_title, s.error_details
+           s.error_title, s.error_details,
+           (SELECT p.pricing FROM input_statuses p WHERE p.meta_id = s.meta_id AND p.pricing IS NOT NULL
+            ORDER BY message_status_rank(p.status) DESC, p.status_at DESC LIMIT 1) AS pricing,
+           (SELECT p.billing_conversation FROM input_statuses p
+            WHERE p.meta_id = s.meta_id AND p.billing_conversation IS NOT NULL
+            ORDER BY message_status_rank(p.status) DESC, p.status_at DESC LIMIT 1) AS billing_conversation
     FROM input_statuses s
     JOIN messages m ON m.tenant_id = %(tenant_id)b
                    AND (m.meta_id = s.meta_id
@@ -280,6 +291,16 @@ targets AS (
 ),
 -- Forward only, one way for every channel (threadline.db.repositories.statuses).
 {ADVANCE_STATUSES},
+-- A status that does not move the message (a `delivered` after `read`) changes nothing of it, except a price the
+-- message does not have yet: when `read` came first without one, what Meta charges is still recorded.
+priced_late AS (
+    UPDATE messages m
+    SET pricing = t.pricing, billing_conversation = COALESCE(m.billing_conversation, t.billing_conversation)
+    FROM targets t
+    WHERE m.id = t.message_id AND m.id IN (SELECT id FROM locked) AND m.id NOT IN (SELECT id FROM advanced)
+      AND m.pricing IS NULL AND t.pricing IS NOT NULL
+    RETURNING m.id
+),
 -- Meta refused a message because the customer-service window had closed: believe it for that conversation (the
 -- window of that business number), unless the customer has written to it since (which re-opened the window).
 closed_windows AS (
@@ -306,7 +327,13 @@ def apply_status_updates(
     conn: psycopg.Connection[Any], *, tenant_id: UUID, batch: StatusBatch, window_closed_code: int
 ) -> AppliedStatuses:
     params: dict[str, Any] = dict(vars(batch))
-    params |= {"tenant_id": tenant_id, "window_closed_code": window_closed_code, **advance_parameters()}
+    params |= {
+        "tenant_id": tenant_id,
+        "window_closed_code": window_closed_code,
+        "pricings": [Jsonb(value) if value is not None else None for value in batch.pricings],
+        "billing_conversations": [Jsonb(value) if value is not None else None for value in batch.billing_conversations],
+        **advance_parameters(),
+    }
     with conn.cursor(row_factory=class_row(AppliedStatuses)) as cursor:
         row = cursor.execute(_APPLY_STATUSES, params).fetchone()
     assert row is not None

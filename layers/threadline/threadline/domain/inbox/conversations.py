@@ -28,6 +28,7 @@ from threadline.db.repositories.conversations import (
     find_label_id,
     list_conversations,
 )
+from threadline.db.repositories.messages import count_billable_messages
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.pagination import (
     InvalidCursor,
@@ -41,6 +42,7 @@ from threadline.domain.pagination import (
 )
 from threadline.errors import CONVERSATION_NOT_FOUND, Forbidden, InvalidRequest, NotFound
 from threadline.models.conversations import (
+    BillableMessages,
     Channel,
     ContactSummary,
     ConversationDetail,
@@ -203,7 +205,7 @@ def _position(query: ConversationListQuery, filters: ConversationFilters) -> Lis
         raise InvalidRequest(f"cursor is not valid for this list ({error}); start again without it") from None
 
 
-def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
+def _detail(row: ConversationDetailRow, now: datetime, billable: dict[str, int]) -> ConversationDetail:
     channel = None
     if row.connection_id is not None and row.connection_platform is not None:
         channel = Channel(
@@ -224,6 +226,7 @@ def _detail(row: ConversationDetailRow, now: datetime) -> ConversationDetail:
         channel=channel,
         location=location,
         version=row.version,
+        billable_messages=BillableMessages(total=sum(billable.values()), by_category=billable),
     )
 
 
@@ -235,7 +238,7 @@ def read_conversation_detail(
     row = find_conversation(conn, conversation_id, reader_id=reader_id)
     if row is None:
         raise NotFound(CONVERSATION_NOT_FOUND)
-    return _detail(row, datetime.now(UTC))
+    return _detail(row, datetime.now(UTC), count_billable_messages(conn, conversation_id))
 
 
 def show_conversation(caller: Caller, conversation_id: int) -> ConversationDetail:

@@ -43,9 +43,11 @@ from threadline.models.messages import (
     AgentMessagesResponse,
     Attachment,
     Author,
+    BillingConversation,
     DeliveryError,
     MessageList,
     MessageListQuery,
+    MessagePricing,
     MessageView,
 )
 from threadline.vocabulary import SortOrder
@@ -128,6 +130,33 @@ def message_view(message: MessageRow, conversation: ConversationHeader) -> Messa
         error=DeliveryError(code=message.error_code, title=message.error_title, details=message.error_details)
         if failed
         else None,
+        pricing=pricing_of(message),
+        billing_conversation=billing_conversation_of(message),
+    )
+
+
+def pricing_of(message: MessageRow) -> MessagePricing | None:
+    if message.pricing is None:
+        return None
+    pricing = message.pricing
+    billable = pricing.get("billable")
+    return MessagePricing(
+        category=pricing.get("category"),
+        type=pricing.get("type"),
+        pricing_model=pricing.get("pricing_model"),
+        billable=billable if isinstance(billable, bool) else None,
+        charged=message.charged,
+    )
+
+
+def billing_conversation_of(message: MessageRow) -> BillingConversation | None:
+    if message.billing_conversation is None:
+        return None
+    conversation = message.billing_conversation
+    return BillingConversation(
+        id=conversation.get("id"),
+        origin_type=conversation.get("origin_type"),
+        expires_at=conversation.get("expires_at"),
     )
 
 
@@ -142,6 +171,8 @@ def _agent_message(message: MessageRow, conversation: ConversationHeader) -> Age
         created_at=message.sent_at,
         author=author,
         attachments=attachments_of(message),
+        pricing=pricing_of(message),
+        billing_conversation=billing_conversation_of(message),
     )
 
 

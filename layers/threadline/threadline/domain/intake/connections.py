@@ -21,6 +21,7 @@ from threadline.db.repositories.connections import (
     set_reply_rule,
     update_api_secret_digest,
 )
+from threadline.db.repositories.message_templates import set_connection_waba
 from threadline.domain.intake.secrets import digest_api_secret, generate_api_secret
 from threadline.errors import InvalidRequest, NotFound
 from threadline.vocabulary import PLATFORMS
@@ -107,6 +108,21 @@ def update_reply_rule(
     )
     if record is None:
         raise NotFound(f"No connection {connection_id}")
+    return record
+
+
+def set_waba_id(conn: psycopg.Connection[Any], connection_id: str, waba_id: str | None) -> ConnectionRecord:
+    """Record the WhatsApp Business Account whose templates the connection sends (None forgets it)."""
+    current = find_connection(conn, connection_id)
+    if current is None:
+        raise NotFound(f"No connection {connection_id}")
+    if waba_id is not None and current.platform != "whatsapp":
+        raise InvalidRequest(f"--waba-id is for WhatsApp connections; {connection_id} is {current.platform}")
+    if waba_id is not None and (not waba_id.isdigit() or len(waba_id) > 64):
+        raise InvalidRequest("a WhatsApp Business Account id is 1 to 64 digits")
+    set_connection_waba(conn, connection_id, waba_id)
+    record = find_connection(conn, connection_id)
+    assert record is not None
     return record
 
 

@@ -43,6 +43,7 @@ from threadline.db.repositories.whatsapp_inbound import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.outbox import hand_over_deliveries
 from threadline.domain.intake.inbound import after_inbound_committed, reopen_for_inbound_messages
+from threadline.domain.templates.notifications import apply_template_notifications
 from threadline.errors import PayloadTooLarge
 from threadline.models.whatsapp_notifications import MAX_NOTIFICATION_BYTES, NOTIFICATION_TOO_LARGE_MESSAGE
 from threadline.observability import logger, metrics
@@ -54,6 +55,7 @@ class WebhookReceipt:
     messages_added: int = 0
     statuses_applied: int = 0
     windows_closed: int = 0
+    templates_updated: int = 0
     # Phone number ids with no (active) connection: acknowledged, nothing written.
     ignored_numbers: tuple[str, ...] = ()
 
@@ -107,8 +109,10 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         raise PayloadTooLarge(NOTIFICATION_TOO_LARGE_MESSAGE)
     authenticate_notification(body, signature)
     deliveries = notifications_by_number(body)
+    # Template reviews, quality and category changes arrive on the same webhook, named by the account (WABA).
+    templates_updated = apply_template_notifications(body)
     if not deliveries:
-        return WebhookReceipt()
+        return WebhookReceipt(templates_updated=templates_updated)
     found = run_in_transaction(lambda conn: find_whatsapp_connections(conn, sorted(deliveries)))
     connections = {connection.phone_number_id: connection for connection in found}
     messages_added = statuses_applied = windows_closed = 0
@@ -151,5 +155,6 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         messages_added=messages_added,
         statuses_applied=statuses_applied,
         windows_closed=windows_closed,
+        templates_updated=templates_updated,
         ignored_numbers=tuple(ignored),
     )
