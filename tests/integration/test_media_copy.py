@@ -222,3 +222,27 @@ class TestTheSweep:
         assert sweep_pending_media(now=later) == 1
         assert [job.message_id for job, _ in media_bucket.queue.sent] == [row["message_id"]]
         assert sweep_pending_media(now=later) == 0
+
+
+class TestTheFunction:
+    def test_copy_media_function_copies_the_jobs_of_its_sqs_batch(self, number, admin, media_bucket, fake_graph):
+        import json
+
+        from devtools.lambda_runtime import LocalLambdaContext, load_handler
+        from devtools.template import load_template
+        from tests.support.paths import load_event
+
+        message = image_message(fake_graph.add_media(JPEG, "image/jpeg"))
+        send_media(number, message)
+        row = media_row(admin, message["id"])
+        event = load_event("media-copy-job.json")
+        record = event["Records"][0]
+        record["body"] = json.dumps({"tenant_id": str(number.tenant_id), "message_id": row["message_id"]})
+        gone = dict(record, messageId="gone", body=json.dumps({"tenant_id": str(number.tenant_id), "message_id": 1}))
+        event["Records"] = [record, gone]
+
+        handler = load_handler(load_template().functions["CopyMediaFunction"])
+        answer = handler(event, LocalLambdaContext(function_name="CopyMediaFunction"))
+
+        assert answer == {"batchItemFailures": []}
+        assert media_row(admin, message["id"])["state"] == "stored"

@@ -2,7 +2,7 @@
 
 In AWS it is SQS (`MEDIA_COPY_QUEUE_URL`; CopyMediaFunction is its event source, a dead-letter queue keeps what
 keeps crashing). Under `make dev` the development server registers an in-process queue consumed by a thread running
-the same domain code (devtools/local_media.py). With neither, the scheduled sweep is the only hand-over.
+the same domain code (the development tools' local media module). With neither, the scheduled sweep is the only hand-over.
 """
 
 from __future__ import annotations
