@@ -246,3 +246,101 @@ class TestTheFunction:
 
         assert answer == {"batchItemFailures": []}
         assert media_row(admin, message["id"])["state"] == "stored"
+
+
+class TestTheViews:
+    """Both message views list a kept medium: its state while pending, a presigned GET of the private bucket once
+    stored (which the browser opens directly: here, plain requests), and the reason once failed."""
+
+    def conversation_of(self, admin, meta_id):
+        return admin.execute("SELECT conversation_id, id FROM messages WHERE meta_id = %s", (meta_id,)).fetchone()
+
+    def attachments(self, number, conversation_id):
+        from tests.support.routes import call_route, service_claims
+
+        claims = service_claims(number.tenant_id)
+        status, body = call_route("GET", f"/api/v1/conversations/{conversation_id}/messages", claims=claims)
+        assert status == 200, body
+        status, agent = call_route("GET", f"/api/agent/conversations/{conversation_id}/messages", claims=claims)
+        assert status == 200, agent
+        return body["messages"][0]["attachments"], agent["data"]["messages"][-1]["attachments"]
+
+    def test_pending_then_stored_with_a_url_the_browser_opens(self, number, admin, media_bucket, fake_graph):
+        message = image_message(fake_graph.add_media(JPEG, "image/jpeg"))
+        send_media(number, message)
+        conversation_id, _ = self.conversation_of(admin, message["id"])
+
+        pending, agent_pending = self.attachments(number, conversation_id)
+        assert pending == agent_pending
+        assert pending[0]["state"] == "pending"
+        assert pending[0]["url"] is None
+        assert pending[0]["type"] == "image/jpeg"
+
+        copy(media_row(admin, message["id"]), media_bucket)
+        stored, agent_stored = self.attachments(number, conversation_id)
+
+        attachment = stored[0]
+        assert attachment["state"] == "stored"
+        assert attachment["size"] == len(JPEG)
+        assert attachment["sha256"] == hashlib.sha256(JPEG).hexdigest()
+        assert attachment["disposition"] == "inline"
+        assert attachment["url"].startswith(f"{media_bucket.url}/{media_bucket.bucket}/{number.tenant_id}/")
+        assert "X-Amz-Signature=" in attachment["url"] and "X-Amz-Expires=300" in attachment["url"]
+        opened = requests.get(attachment["url"], timeout=5)
+        assert opened.status_code == 200
+        assert opened.content == JPEG
+        assert opened.headers["Content-Type"] == "image/jpeg"
+        assert opened.headers["Content-Disposition"].startswith('inline; filename="image-')
+        assert agent_stored[0]["state"] == "stored"
+
+    def test_a_file_whose_bytes_are_not_its_claimed_type_is_a_download(self, number, admin, media_bucket, fake_graph):
+        html = b"<html><script>alert(1)</script></html>"
+        message = image_message(fake_graph.add_media(html, "image/jpeg"))
+        send_media(number, message)
+        conversation_id, _ = self.conversation_of(admin, message["id"])
+        copy(media_row(admin, message["id"]), media_bucket)
+
+        attachment = self.attachments(number, conversation_id)[0][0]
+
+        assert attachment["disposition"] == "attachment"
+        opened = requests.get(attachment["url"], timeout=5)
+        assert opened.headers["Content-Type"] == "application/octet-stream"
+        assert opened.headers["Content-Disposition"].startswith("attachment;")
+
+    def test_a_failed_medium_says_why(self, number, admin, media_bucket, fake_graph):
+        message = image_message("13579")
+        send_media(number, message)
+        conversation_id, _ = self.conversation_of(admin, message["id"])
+        copy(media_row(admin, message["id"]), media_bucket)
+
+        attachment = self.attachments(number, conversation_id)[0][0]
+
+        assert (attachment["state"], attachment["url"]) == ("failed", None)
+        assert "does not know this media id" in attachment["failure_reason"]
+
+
+class TestTheFrame:
+    def test_subscribers_learn_the_url_from_the_updated_frame(
+        self, number, admin, media_bucket, fake_graph, local_management
+    ):
+        import json
+
+        from tests.support.realtime import subscribe
+
+        message = image_message(fake_graph.add_media(JPEG, "image/jpeg"))
+        send_media(number, message)
+        row = media_row(admin, message["id"])
+        server = local_management()
+        connection_id = subscribe(admin, number.tenant_id, ("conversation", row["conversation_id"]))
+
+        copy(row, media_bucket)
+
+        posted = [json.loads(body) for to, body in server.posts if to == connection_id]
+        frames = [frame for frame in posted if frame.get("event") == "updated"]
+        assert len(frames) == 1
+        frame = frames[0]
+        assert frame["message"]["id"] == row["message_id"]
+        attachment = frame["message"]["attachments"][0]
+        assert attachment["state"] == "stored"
+        assert requests.get(attachment["url"], timeout=5).content == JPEG
+        assert frame["seq"] is not None

@@ -4,7 +4,7 @@ costs a fresh container about 85 ms (threadline.aws.sigv4); the signatures are b
 (tests/unit/test_s3_presign.py compares them).
 
 Where the bucket is: `MEDIA_BUCKET` in the region of `AWS_REGION`, at `https://<bucket>.s3.<region>.amazonaws.com`
-(virtual-hosted style). `MEDIA_S3_ENDPOINT_URL` points elsewhere (make dev's local S3, tests' moto server), with
+(virtual-hosted style; `s3.amazonaws.com` in us-east-1). `MEDIA_S3_ENDPOINT_URL` points elsewhere (make dev's local S3, tests' moto server), with
 path-style addressing (`<endpoint>/<bucket>/<key>`), as botocore does for a custom endpoint.
 """
 
@@ -60,7 +60,9 @@ class MediaBucket:
         if self.endpoint_url:
             parts = urlsplit(self.endpoint_url)
             return parts.scheme, parts.netloc, f"{parts.path.rstrip('/')}/{self.name}"
-        return "https", f"{self.name}.s3.{self.region}.amazonaws.com", ""
+        # us-east-1's bucket host has no region in it (botocore's choice too, so the signatures stay comparable).
+        regional = "" if self.region == "us-east-1" else f".{self.region}"
+        return "https", f"{self.name}.s3{regional}.amazonaws.com", ""
 
     def _path(self, key: str) -> str:
         _, _, prefix = self._base()
@@ -141,7 +143,7 @@ class MediaBucket:
             fields["x-amz-security-token"] = credentials.session_token
         conditions: list[object] = [{"bucket": self.name}, *({name: value} for name, value in fields.items())]
         conditions.append(["content-length-range", min_bytes, max_bytes])
-        expiration = (moment + timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        expiration = (moment + timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
         policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": conditions}).encode()).decode()
         fields["policy"] = policy
         fields["x-amz-signature"] = sigv4_signature(

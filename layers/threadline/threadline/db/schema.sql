@@ -799,6 +799,7 @@ CREATE TABLE public.message_media (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     stored_at timestamp with time zone,
+    detected_mime_type text,
     CONSTRAINT message_media_failed_has_reason CHECK (((state <> 'failed'::text) OR (failure_reason IS NOT NULL))),
     CONSTRAINT message_media_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT message_media_size_bytes_check CHECK ((size_bytes >= 0)),

@@ -271,10 +271,17 @@ def publish_message_event(tenant_id: UUID, kind: MessageEventKind, message: Real
 
 
 @_never_raises
-def publish_stored_messages(tenant_id: UUID, kind: MessageEventKind, message_ids: Sequence[int]) -> None:
+def publish_stored_messages(
+    tenant_id: UUID,
+    kind: MessageEventKind,
+    message_ids: Sequence[int],
+    *,
+    message_extras: Mapping[int, Mapping[str, Any]] | None = None,
+) -> None:
     """An event for each of these stored messages, read back in the same query that finds their subscribers (for
     writers that know only the ids they wrote, e.g. Meta's webhooks: `created` for inbound messages, `status` for
-    delivery statuses)."""
+    delivery statuses). `message_extras` adds keys to a frame's `message` (the copy step's `attachments`, with the
+    stored medium's presigned URL)."""
     if not message_ids:
         return
 
@@ -284,7 +291,11 @@ def publish_stored_messages(tenant_id: UUID, kind: MessageEventKind, message_ids
             return None
         delivery = _Delivery()
         for subscribed in found:
-            delivery.add(subscribed.connection_id, conversation_message_event(kind, subscribed.message).frame)
+            frame = conversation_message_event(kind, subscribed.message).frame
+            extra = (message_extras or {}).get(subscribed.message.id)
+            if extra:
+                frame = {**frame, "message": {**frame["message"], **extra}}
+            delivery.add(subscribed.connection_id, frame)
         return delivery
 
     _publish(tenant_id, plan)

@@ -62,6 +62,7 @@ class MediaJob:
     mime_type: str | None
     file_name: str | None
     message_type: str
+    sent_at: datetime
     attempts: int
     next_attempt_at: datetime
     created_at: datetime
@@ -73,7 +74,7 @@ def find_media_job(conn: psycopg.Connection[Any], message_id: int) -> MediaJob |
             """
             SELECT x.message_id, x.tenant_id, x.conversation_id, v.platform, v.connection_id AS connection_uuid,
                    x.source_kind, x.source_ref, x.state, x.mime_type, x.file_name, m.type AS message_type,
-                   x.attempts, x.next_attempt_at, x.created_at
+                   m.sent_at, x.attempts, x.next_attempt_at, x.created_at
             FROM message_media x
             JOIN messages m ON m.id = x.message_id
             JOIN conversations v ON v.id = x.conversation_id
@@ -91,19 +92,20 @@ def mark_media_stored(
     size_bytes: int,
     sha256: str,
     mime_type: str,
+    detected_mime_type: str | None,
     file_name: str | None,
 ) -> bool:
     """False when the row is no longer pending (another copy of the job stored it first)."""
     row = conn.execute(
         """
         UPDATE message_media
-        SET state = 'stored', s3_key = %s, size_bytes = %s, sha256 = %s, mime_type = %s,
+        SET state = 'stored', s3_key = %s, size_bytes = %s, sha256 = %s, mime_type = %s, detected_mime_type = %s,
             file_name = coalesce(file_name, %s), failure_reason = NULL, attempts = attempts + 1,
             stored_at = now(), updated_at = now()
         WHERE message_id = %s AND state = 'pending'
         RETURNING message_id
         """,
-        (s3_key, size_bytes, sha256, mime_type, file_name, message_id),
+        (s3_key, size_bytes, sha256, mime_type, detected_mime_type, file_name, message_id),
     ).fetchone()
     return row is not None
 
@@ -154,10 +156,12 @@ class KeptMedia:
     state: str
     failure_reason: str | None
     mime_type: str | None
+    detected_mime_type: str | None
     file_name: str | None
     size_bytes: int | None
     sha256: str | None
     s3_key: str | None
+    stored_at: datetime | None
 
 
 def find_kept_media(conn: psycopg.Connection[Any], message_ids: Sequence[int]) -> dict[int, KeptMedia]:
@@ -166,8 +170,8 @@ def find_kept_media(conn: psycopg.Connection[Any], message_ids: Sequence[int]) -
         return {}
     with conn.cursor(row_factory=class_row(KeptMedia)) as cursor:
         rows = cursor.execute(
-            "SELECT message_id, state, failure_reason, mime_type, file_name, size_bytes, sha256, s3_key"
-            " FROM message_media WHERE message_id = ANY (%s)",
+            "SELECT message_id, state, failure_reason, mime_type, detected_mime_type, file_name, size_bytes, sha256,"
+            " s3_key, stored_at FROM message_media WHERE message_id = ANY (%s)",
             (list(message_ids),),
         ).fetchall()
     return {row.message_id: row for row in rows}

@@ -33,6 +33,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from threadline.aws.s3 import MediaBucket, S3Error
 from threadline.channels.media import FetchedMedia, MediaFetchFailed, MediaSource
 from threadline.db.repositories.media import (
+    KeptMedia,
     MediaJob,
     find_media_job,
     mark_media_failed,
@@ -41,6 +42,8 @@ from threadline.db.repositories.media import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.media_queue import MediaCopyJob
+from threadline.domain.media.attachments import kept_attachment
+from threadline.domain.media.sniff import detect_mime_type
 from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_stored_messages
 
@@ -154,6 +157,18 @@ def copy_media(
         return _give_up(row, failure.reason)
     except _Retry as failure:
         return _retry_later(row, failure.reason, moment)
+    kept = KeptMedia(
+        message_id=row.message_id,
+        state="stored",
+        failure_reason=None,
+        mime_type=mime_type,
+        detected_mime_type=detect_mime_type(fetched.content),
+        file_name=row.file_name or fetched.file_name,
+        size_bytes=len(fetched.content),
+        sha256=digest,
+        s3_key=key,
+        stored_at=moment,
+    )
     stored = run_in_transaction(
         lambda conn: mark_media_stored(
             conn,
@@ -162,6 +177,7 @@ def copy_media(
             size_bytes=len(fetched.content),
             sha256=digest,
             mime_type=mime_type,
+            detected_mime_type=kept.detected_mime_type,
             file_name=fetched.file_name,
         ),
         tenant_id=row.tenant_id,
@@ -170,8 +186,16 @@ def copy_media(
         return CopyOutcome("done")
     metrics.add_metric(name="MediaCopied", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="MediaCopiedBytes", unit=MetricUnit.Bytes, value=len(fetched.content))
-    publish_stored_messages(row.tenant_id, "updated", [row.message_id])
+    _publish(row, kept, bucket)
     return CopyOutcome("stored")
+
+
+def _publish(row: MediaJob, kept: KeptMedia, bucket: MediaBucket | None) -> None:
+    """After the commit: the conversation's subscribers get the `updated` frame with the attachment as the message
+    views now list it (for a stored medium, with its presigned URL)."""
+    attachment = kept_attachment(kept, message_type=row.message_type, created_at=row.sent_at, bucket=bucket)
+    extras = {row.message_id: {"attachments": [attachment.model_dump(mode="json")]}}
+    publish_stored_messages(row.tenant_id, "updated", [row.message_id], message_extras=extras)
 
 
 def _retry_later(row: MediaJob, reason: str, moment: datetime) -> CopyOutcome:
@@ -198,5 +222,6 @@ def _give_up(row: MediaJob, reason: str) -> CopyOutcome:
         return CopyOutcome("done")
     logger.warning("media copy gave up", extra={"message_id": row.message_id, "reason": reason})
     metrics.add_metric(name="MediaCopyFailures", unit=MetricUnit.Count, value=1)
-    publish_stored_messages(row.tenant_id, "updated", [row.message_id])
+    kept = KeptMedia(row.message_id, "failed", reason, row.mime_type, None, row.file_name, None, None, None, None)
+    _publish(row, kept, None)
     return CopyOutcome("failed", reason=reason)
