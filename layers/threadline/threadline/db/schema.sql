@@ -803,7 +803,7 @@ CREATE TABLE public.message_media (
     CONSTRAINT message_media_failed_has_reason CHECK (((state <> 'failed'::text) OR (failure_reason IS NOT NULL))),
     CONSTRAINT message_media_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT message_media_size_bytes_check CHECK ((size_bytes >= 0)),
-    CONSTRAINT message_media_source_kind_check CHECK ((source_kind = ANY (ARRAY['channel'::text, 'url'::text]))),
+    CONSTRAINT message_media_source_kind_check CHECK ((source_kind = ANY (ARRAY['channel'::text, 'url'::text, 'upload'::text]))),
     CONSTRAINT message_media_source_ref_check CHECK ((length(source_ref) > 0)),
     CONSTRAINT message_media_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'stored'::text, 'failed'::text]))),
     CONSTRAINT message_media_stored_has_object CHECK (((state <> 'stored'::text) OR ((s3_key IS NOT NULL) AND (sha256 IS NOT NULL) AND (size_bytes IS NOT NULL))))
@@ -1454,6 +1454,26 @@ CREATE TABLE public.locations (
 );
 
 --
+-- Name: media_uploads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.media_uploads (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    uploaded_by uuid,
+    file_name text NOT NULL,
+    mime_type text NOT NULL,
+    media_type text NOT NULL,
+    size_bytes bigint NOT NULL,
+    s3_key text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT media_uploads_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 240))),
+    CONSTRAINT media_uploads_media_type_check CHECK ((media_type = ANY (ARRAY['image'::text, 'audio'::text, 'video'::text, 'document'::text, 'sticker'::text]))),
+    CONSTRAINT media_uploads_size_bytes_check CHECK ((size_bytes > 0))
+);
+
+--
 -- Name: messages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -1784,6 +1804,13 @@ ALTER TABLE ONLY public.locations
 
 ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_name_key UNIQUE (tenant_id, name);
+
+--
+-- Name: media_uploads media_uploads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.media_uploads
+    ADD CONSTRAINT media_uploads_pkey PRIMARY KEY (id);
 
 --
 -- Name: message_media message_media_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2544,6 +2571,13 @@ ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
+-- Name: media_uploads media_uploads_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.media_uploads
+    ADD CONSTRAINT media_uploads_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
 -- Name: message_media message_media_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2721,6 +2755,12 @@ ALTER TABLE public.labels ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.locations ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: media_uploads; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.media_uploads ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: message_media; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2815,6 +2855,12 @@ CREATE POLICY tenant_isolation ON public.labels USING ((tenant_id = public.app_c
 --
 
 CREATE POLICY tenant_isolation ON public.locations USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: media_uploads tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.media_uploads USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
 -- Name: message_media tenant_isolation; Type: POLICY; Schema: public; Owner: -

@@ -284,6 +284,49 @@ class MetaClient:
             response.status_code, body if body is not None else response.text, headers=response.headers
         )
 
+    def upload_media(
+        self, phone_number_id: str, content: bytes, *, mime_type: str, filename: str, deadline: float | None = None
+    ) -> str:
+        """POST /{version}/{phone-number-id}/media (multipart: messaging_product, type, file): the media id a
+        message then names. An upload sends nothing to anyone, so it is retried like a refused send (5xx, 429,
+        connection failures) within the deadline. Raises a MetaError subclass."""
+        url = f"{self._settings.graph_url.rstrip('/')}/{self._settings.api_version}/{phone_number_id}/media"
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        last_error: MetaError | None = None
+        for attempt in range(1, self._settings.max_attempts + 1):
+            timeout = self._timeout(deadline)
+            if timeout is None:
+                break
+            try:
+                response = self._session.post(
+                    url,
+                    headers=headers,
+                    data={"messaging_product": "whatsapp", "type": mime_type},
+                    files={"file": (filename, content, mime_type)},
+                    timeout=(timeout[0], max(timeout[1], 30.0)),
+                )
+            except requests.RequestException as error:
+                last_error = _transport_error(error)
+                last_error.retryable = True  # an upload reaches no one: safe to repeat
+            else:
+                body = _json_or_none(response)
+                media_id = body.get("id") if isinstance(body, Mapping) else None
+                if 200 <= response.status_code < 300 and isinstance(media_id, str) and media_id:
+                    return media_id
+                last_error = meta_error_from_response(
+                    response.status_code, body if body is not None else response.text, headers=response.headers
+                )
+            if not (last_error.retryable or _retry_in_call(last_error)) or attempt >= self._settings.max_attempts:
+                break
+            delay = self._backoff(attempt, last_error.retry_after_seconds)
+            if delay is None or (deadline is not None and self._clock() + delay + MIN_ATTEMPT_SECONDS > deadline):
+                break
+            self._sleep(delay)
+        if last_error is None:
+            raise MetaUnavailable("No time left to call Meta before the deadline", retryable=True)
+        last_error.outcome_unknown = False  # whatever happened to the upload, no message went out
+        raise last_error
+
     def media_info(self, media_id: str) -> MediaInfo:
         """GET /{version}/{media-id} with the access token: one attempt (the copy step's queue retries for hours,
         so a failure is reported, not slept through). Raises a MetaError subclass; `retryable` says whether a later

@@ -175,3 +175,71 @@ def find_kept_media(conn: psycopg.Connection[Any], message_ids: Sequence[int]) -
             (list(message_ids),),
         ).fetchall()
     return {row.message_id: row for row in rows}
+
+
+@dataclass(frozen=True)
+class UploadRow:
+    id: UUID
+    tenant_id: UUID
+    uploaded_by: UUID | None
+    file_name: str
+    mime_type: str
+    media_type: str
+    size_bytes: int
+    s3_key: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def insert_upload(conn: psycopg.Connection[Any], upload: UploadRow) -> None:
+    conn.execute(
+        "INSERT INTO media_uploads (id, tenant_id, uploaded_by, file_name, mime_type, media_type, size_bytes, s3_key,"
+        " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            upload.id,
+            upload.tenant_id,
+            upload.uploaded_by,
+            upload.file_name,
+            upload.mime_type,
+            upload.media_type,
+            upload.size_bytes,
+            upload.s3_key,
+            upload.created_at,
+            upload.expires_at,
+        ),
+    )
+
+
+def find_upload(conn: psycopg.Connection[Any], upload_id: UUID) -> UploadRow | None:
+    """None for an id of another tenant (RLS) as for a missing one."""
+    with conn.cursor(row_factory=class_row(UploadRow)) as cursor:
+        return cursor.execute(
+            "SELECT id, tenant_id, uploaded_by, file_name, mime_type, media_type, size_bytes, s3_key, created_at,"
+            " expires_at FROM media_uploads WHERE id = %s",
+            (upload_id,),
+        ).fetchone()
+
+
+def record_uploaded_media(
+    conn: psycopg.Connection[Any], *, message_id: int, upload: UploadRow, detected_mime_type: str | None, sha256: str
+) -> None:
+    """A message sent from an upload keeps the uploaded file as its medium, stored from the start."""
+    conn.execute(
+        """
+        INSERT INTO message_media (message_id, tenant_id, conversation_id, source_kind, source_ref, state, mime_type,
+                                   detected_mime_type, file_name, size_bytes, sha256, s3_key, stored_at)
+        SELECT m.id, m.tenant_id, m.conversation_id, 'upload', %s, 'stored', %s, %s, %s, %s, %s, %s, now()
+        FROM messages m WHERE m.id = %s
+        ON CONFLICT (message_id) DO NOTHING
+        """,
+        (
+            str(upload.id),
+            upload.mime_type,
+            detected_mime_type,
+            upload.file_name,
+            upload.size_bytes,
+            sha256,
+            upload.s3_key,
+            message_id,
+        ),
+    )
