@@ -42,6 +42,11 @@ _MEDIA_DOWNLOAD_PATH = re.compile(
     r"^/whatsapp_business/attachments/(?P<media_id>\d+)/(?P<expires>\d+)/(?P<sig>[0-9a-f]+)$"
 )
 MEDIA_URL_TTL_SECONDS = 300.0
+# A 1x1 transparent PNG: what make dev's sandbox serves for a media id nobody filed.
+SAMPLE_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
+)
 _MESSAGE_TYPES = frozenset(
     {"text", "image", "audio", "document", "video", "sticker", "template", "interactive", "location", "contacts"}
 )
@@ -247,8 +252,17 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
     thread_name = "fake-graph-api"
     methods = ("GET", "POST", "PUT", "DELETE")
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        announce: Callable[[str], None] | None = None,
+        invent_media: bool = False,
+    ):
         super().__init__(host=host, port=port, announce=announce)
+        # make dev's sandbox: an unknown media id is filed on first sight as a sample PNG (tests want Meta's 100).
+        self.invent_media = invent_media
         self.hook_errors: list[BaseException] = []
         self.media: dict[str, StoredMedia] = {}
         self.media_url_ttl_seconds = MEDIA_URL_TTL_SECONDS
@@ -319,6 +333,11 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
         if not re.match(r"^Bearer \S+$", request.headers.get("authorization", "")):
             return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
         stored = self.media.get(media_id)
+        if stored is None and self.invent_media:
+            self.add_media(SAMPLE_PNG, "image/png", media_id=media_id)
+            stored = self.media[media_id]
+            if self._announce is not None:
+                self._announce(f"SANDBOX: media {media_id} served as a sample PNG (not from WhatsApp)")
         if stored is None:
             return _graph_error(
                 400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist", "Invalid media id"
