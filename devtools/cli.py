@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.cli_errors import CliError, JsonArgumentParser, error_message, uuid_argument, write_error
+from devtools.cli_teams import on_off
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database, stop_embedded_server
 from devtools.request_log import RAW_LOGS_VARIABLE, raw_logs_requested
 from threadline.vocabulary import PLATFORMS
@@ -141,6 +142,7 @@ def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
 
 
 def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.db.repositories.media import set_copy_media
     from threadline.domain.intake.connections import update_reply_rule
     from threadline.domain.replies.connector_callbacks import set_outbound_url
 
@@ -151,12 +153,14 @@ def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
         endpoint = (
             set_outbound_url(conn, args.connection_id, args.outbound_url) if hasattr(args, "outbound_url") else None
         )
+        copy_media = set_copy_media(conn, args.connection_id, args.copy_media) if hasattr(args, "copy_media") else None
     _print(
         {
             "connection_id": record.connection_id,
             "platform": record.platform,
             **_reply_rule_fields(record),
             **(_outbound_fields(endpoint) if endpoint is not None else {}),
+            **({"copy_media": copy_media} if copy_media is not None else {}),
         }
     )
 
@@ -276,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     connection_update.add_argument("connection_id")
     _add_reply_rule_options(connection_update)
     connection_update.add_argument("--outbound-url", type=_outbound_url, default=argparse.SUPPRESS, metavar="URL|none")
+    # A connector's media_url copied into the media bucket (docs/media.md), instead of listed as given.
+    connection_update.add_argument(
+        "--copy-media", type=on_off, default=argparse.SUPPRESS, metavar="on|off", help="copy media_url files"
+    )
     connection_update.set_defaults(run=cmd_connection_update)
     connection_rotate = connection.add_parser(
         "rotate-secret", help="a new outbound signing secret (the previous one signs too for 24 hours)"

@@ -1221,6 +1221,7 @@ CREATE TABLE public.connections (
     outbound_secret_ciphertext bytea,
     previous_outbound_secret_ciphertext bytea,
     previous_outbound_secret_expires_at timestamp with time zone,
+    copy_media boolean DEFAULT false NOT NULL,
     CONSTRAINT connections_api_secret_sha256_check CHECK ((api_secret_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT connections_connection_id_check CHECK (((length(connection_id) >= 1) AND (length(connection_id) <= 200))),
     CONSTRAINT connections_max_replies_per_window_check CHECK (((max_replies_per_window >= 1) AND (max_replies_per_window <= 100000))),

@@ -47,6 +47,48 @@ def record_channel_media(conn: psycopg.Connection[Any], tenant_id: UUID, message
     return sorted(row[0] for row in rows)
 
 
+def record_linked_media(
+    conn: psycopg.Connection[Any],
+    *,
+    tenant_id: UUID,
+    connection_uuid: UUID,
+    conversation_ids: Sequence[int],
+    external_ids: Sequence[str],
+) -> list[int]:
+    """In the ingest's transaction: a pending row (source kind `url`) for each of these messages that has a
+    media_url, when its connection copies media. One statement; nothing when the connection does not opt in."""
+    rows = conn.execute(
+        """
+        INSERT INTO message_media (message_id, tenant_id, conversation_id, source_kind, source_ref, mime_type,
+                                   file_name, enqueued_at)
+        SELECT m.id, m.tenant_id, m.conversation_id, 'url', m.media_url, m.media_mime_type, m.media_filename, now()
+        FROM unnest(%(conversation_ids)s::bigint[], %(external_ids)s::text[]) AS i (conversation_id, external_id)
+        JOIN messages m ON m.tenant_id = %(tenant_id)s AND m.conversation_id = i.conversation_id
+                       AND m.external_id = i.external_id
+        WHERE m.media_url IS NOT NULL
+          AND EXISTS (SELECT 1 FROM connections c WHERE c.id = %(connection_uuid)s AND c.copy_media)
+        ON CONFLICT (message_id) DO NOTHING
+        RETURNING message_id
+        """,
+        {
+            "tenant_id": tenant_id,
+            "connection_uuid": connection_uuid,
+            "conversation_ids": list(conversation_ids),
+            "external_ids": list(external_ids),
+        },
+    ).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def set_copy_media(conn: psycopg.Connection[Any], connection_id: str, copy_media: bool) -> bool | None:
+    """None when no connection has this id."""
+    row = conn.execute(
+        "UPDATE connections SET copy_media = %s WHERE connection_id = %s RETURNING copy_media",
+        (copy_media, connection_id),
+    ).fetchone()
+    return None if row is None else bool(row[0])
+
+
 @dataclass(frozen=True)
 class MediaJob:
     """What the copy step needs to know about one medium, read under the tenant."""

@@ -12,14 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from threadline.aws.s3 import MediaBucket
-from threadline.channels.media import MediaSource
+from threadline.channels.media import LinkMediaSource, MediaSource
 from threadline.channels.whatsapp.media import WhatsAppMediaSource
 from threadline.delivery.media_queue import MediaCopyJob, media_queue
 from threadline.delivery.queue import MAX_DELAY_SECONDS
-from threadline.domain.media.copy import CopyOutcome, copy_media
+from threadline.domain.media.copy import URL_SOURCE, CopyOutcome, copy_media
 from threadline.observability import logger
 
-MEDIA_SOURCES: Mapping[str, MediaSource] = {"whatsapp": WhatsAppMediaSource()}
+MEDIA_SOURCES: Mapping[str, MediaSource] = {"whatsapp": WhatsAppMediaSource(), URL_SOURCE: LinkMediaSource()}
 
 
 @dataclass
