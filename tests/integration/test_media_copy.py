@@ -5,6 +5,7 @@ bucket (moto's S3 over real HTTP). Retries, idempotence, the sweep."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -344,3 +345,33 @@ class TestTheFrame:
         assert attachment["state"] == "stored"
         assert requests.get(attachment["url"], timeout=5).content == JPEG
         assert frame["seq"] is not None
+
+
+class TestTheSqsQueue:
+    def test_jobs_reach_sqs_signed_with_the_standard_library(self, media_bucket, monkeypatch):
+        """moto's server over real HTTP (the queue is the same code the webhook runs in AWS); boto3 reads them."""
+        import json
+
+        from threadline.delivery.media_queue import QUEUE_URL_VARIABLE, SqsMediaQueue, media_queue
+
+        sqs = __import__("boto3").client(
+            "sqs",
+            endpoint_url=media_bucket.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        queue_url = sqs.create_queue(QueueName=f"media-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        monkeypatch.setenv(QUEUE_URL_VARIABLE, queue_url)
+        queue = media_queue()
+        assert isinstance(queue, SqsMediaQueue)
+        tenant = uuid.uuid4()
+
+        queue.send([MediaCopyJob(tenant, n) for n in range(12)])  # two batches
+
+        received: list[dict[str, Any]] = []
+        for _ in range(5):
+            answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+            received += [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+        assert sorted(body["message_id"] for body in received) == list(range(12))
+        assert {body["tenant_id"] for body in received} == {str(tenant)}

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from threadline.delivery.queue import MAX_DELAY_SECONDS, _region_of, _sqs_client
+from threadline.aws.sqs import BatchEntry, send_message_batch
+from threadline.delivery.queue import MAX_DELAY_SECONDS
 
 QUEUE_URL_VARIABLE = "MEDIA_COPY_QUEUE_URL"
 
@@ -38,19 +39,17 @@ class MediaQueue(Protocol):
 
 
 class SqsMediaQueue:
+    """SQS through the standard library (threadline.aws.sqs): the webhook enqueues inside Meta's request, where
+    importing boto3 would cost a fresh container its first media message's 100+ ms."""
+
     def __init__(self, queue_url: str) -> None:
         self.queue_url = queue_url
 
     def send(self, jobs: Sequence[Any], *, delay_seconds: int = 0) -> None:
-        client = _sqs_client(_region_of(self.queue_url))
+        delay = min(delay_seconds, MAX_DELAY_SECONDS)
         for start in range(0, len(jobs), 10):  # SendMessageBatch takes ten at most
-            entries = [
-                {"Id": str(n), "MessageBody": job.as_json(), "DelaySeconds": min(delay_seconds, MAX_DELAY_SECONDS)}
-                for n, job in enumerate(jobs[start : start + 10])
-            ]
-            answer = client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            if answer.get("Failed"):
-                raise RuntimeError(f"SQS refused {len(answer['Failed'])} media copy jobs")
+            entries = [BatchEntry(str(n), job.as_json(), delay) for n, job in enumerate(jobs[start : start + 10])]
+            send_message_batch(self.queue_url, entries)
 
 
 _local_queue: MediaQueue | None = None
