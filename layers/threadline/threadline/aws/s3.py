@@ -24,7 +24,7 @@ from threadline.aws.sigv4 import ALGORITHM, AwsCredentials, current_credentials,
 
 SERVICE = "s3"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-PUT_TIMEOUT_SECONDS = 60.0
+TIMEOUT_SECONDS = 60.0
 BUCKET_VARIABLE = "MEDIA_BUCKET"
 ENDPOINT_VARIABLE = "MEDIA_S3_ENDPOINT_URL"
 
@@ -156,19 +156,7 @@ class MediaBucket:
     def get_object(self, key: str, *, credentials: AwsCredentials | None = None) -> bytes:
         """One GET through a presigned URL of a minute (the same signing as the browsers'), read whole."""
         url = urlsplit(self.presigned_get(key, expires_in=60, credentials=credentials))
-        connection_type = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        connection = connection_type(url.netloc, timeout=PUT_TIMEOUT_SECONDS)
-        try:
-            connection.request("GET", f"{url.path}?{url.query}")
-            response = connection.getresponse()
-            body = response.read()
-        except OSError as error:
-            raise S3Error(f"S3 GET failed: {error}") from error
-        finally:
-            connection.close()
-        if not 200 <= response.status < 300:
-            raise S3Error(f"S3 GET answered HTTP {response.status}: {body[:200]!r}", status=response.status)
-        return body
+        return _exchange("GET", url.scheme, url.netloc, f"{url.path}?{url.query}")
 
     def put_object(
         self,
@@ -207,15 +195,29 @@ class MediaBucket:
             f"{ALGORITHM} Credential={credentials.access_key_id}/{self._scope(stamp[:8])}, "
             f"SignedHeaders={';'.join(signed)}, Signature={signature}"
         )
-        connection_type = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        connection = connection_type(host, timeout=PUT_TIMEOUT_SECONDS)
-        try:
-            connection.request("PUT", path, body=body, headers=headers)
-            response = connection.getresponse()
-            answer = response.read()
-        except OSError as error:
-            raise S3Error(f"S3 PUT failed: {error}") from error
-        finally:
-            connection.close()
-        if not 200 <= response.status < 300:
-            raise S3Error(f"S3 PUT answered HTTP {response.status}: {answer[:200]!r}", status=response.status)
+        _exchange("PUT", scheme, host, path, body=body, headers=headers)
+
+
+def _exchange(
+    method: str,
+    scheme: str,
+    host: str,
+    target: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """One request on a fresh connection; the answer's body, or S3Error for a failure or a non-2xx answer."""
+    connection_type = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(host, timeout=TIMEOUT_SECONDS)
+    try:
+        connection.request(method, target, body=body, headers=headers or {})
+        response = connection.getresponse()
+        answer = response.read()
+    except OSError as error:
+        raise S3Error(f"S3 {method} failed: {error}") from error
+    finally:
+        connection.close()
+    if not 200 <= response.status < 300:
+        raise S3Error(f"S3 {method} answered HTTP {response.status}: {answer[:200]!r}", status=response.status)
+    return answer

@@ -12,16 +12,15 @@ another host (an emulator) is posted to as it is, in the environment's region.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from threadline.aws.sigv4 import ALGORITHM, AwsCredentials, current_credentials, sigv4_signature
+from threadline.aws.sigv4 import AwsCredentials, current_credentials, signed_json_headers
 
 SERVICE = "sqs"
 TIMEOUT_SECONDS = 3.0
@@ -51,36 +50,16 @@ def region_of(queue_url: str) -> str:
 def _signed_headers(
     *, url: str, body: bytes, region: str, credentials: AwsCredentials, now: datetime | None = None
 ) -> dict[str, str]:
-    timestamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    headers = {
-        "Content-Type": _CONTENT_TYPE,
-        "Host": urlsplit(url).netloc,
-        "X-Amz-Date": timestamp,
-        "X-Amz-Target": _TARGET,
-    }
-    if credentials.session_token:
-        headers["X-Amz-Security-Token"] = credentials.session_token
-    canonical = sorted((name.lower(), " ".join(value.split())) for name, value in headers.items())
-    signed_names = ";".join(name for name, _ in canonical)
-    canonical_request = "\n".join(
-        [
-            "POST",
-            urlsplit(url).path or "/",
-            "",
-            *(f"{name}:{value}" for name, value in canonical),
-            "",
-            signed_names,
-            hashlib.sha256(body).hexdigest(),
-        ]
+    return signed_json_headers(
+        url=url,
+        body=body,
+        region=region,
+        service=SERVICE,
+        target=_TARGET,
+        content_type=_CONTENT_TYPE,
+        credentials=credentials,
+        now=now,
     )
-    scope = f"{timestamp[:8]}/{region}/{SERVICE}/aws4_request"
-    text = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
-    signature = sigv4_signature(credentials, date=timestamp[:8], region=region, service=SERVICE, text=text)
-    headers["Authorization"] = (
-        f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}, SignedHeaders={signed_names},"
-        f" Signature={signature}"
-    )
-    return headers
 
 
 def send_message_batch(
