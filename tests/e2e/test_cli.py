@@ -177,3 +177,15 @@ def test_things_that_do_not_exist_are_named(database_url, command, error):
     message = refused(database_url, *[part.format(unknown=unknown) for part in command])
 
     assert message.startswith(error.format(unknown=unknown))
+
+
+def test_copy_media_is_switched_per_connection(database_url, admin, tenant):
+    created = threadline(database_url, "connection", "create", "--tenant", tenant, "--platform", "telegram")
+    connection_id = created["connection_id"]
+
+    switched = threadline(database_url, "connection", "update", connection_id, "--copy-media", "on")
+
+    assert switched["copy_media"] is True
+    assert count(admin, "SELECT count(*) FROM connections WHERE connection_id = %s AND copy_media", connection_id) == 1
+    assert threadline(database_url, "connection", "update", connection_id, "--copy-media", "off")["copy_media"] is False
+    assert "on or off" in refused(database_url, "connection", "update", connection_id, "--copy-media", "yes")
