@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 SAM_BUILD_ENV := PYENV_VERSION=$(shell $(PYTHON) -c 'import platform; print(platform.python_version())'):3.13.0
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install dev deploy-local test test-fast lint typecheck sam-validate build layer-requirements openapi schema docs bench bench-ingest bench-coldstart bench-read bench-expiry bench-events stop clean
+.PHONY: help install dev deploy-local test test-fast lint typecheck sam-validate build layer-requirements openapi schema docs bench bench-ingest bench-coldstart bench-read bench-expiry bench-events bench-media stop clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,13 +65,16 @@ sam-validate: install ## sam validate --lint (cfn-lint)
 build: install ## sam build (arm64 layer and functions) into .aws-sam/
 	$(SAM_BUILD_ENV) $(BIN)/sam build
 
-bench: bench-ingest bench-coldstart bench-read bench-expiry bench-events ## every benchmark
+bench: bench-ingest bench-coldstart bench-read bench-expiry bench-events bench-media ## every benchmark
 
 bench-expiry: install ## one window-expiry run over 1,000,000 closed windows (target < 5 s) vs a plain UPDATE
 	$(BIN)/python -m bench.expiry
 
 bench-events: install ## event log appends with/without the log vs COPY, dispatcher deliveries/s vs bare POSTs, catch-up p50/p99, commit-to-delivery
 	$(BIN)/python -m bench.events
+
+bench-media: install ## media copies/s through the real pipeline vs a bare download-and-put loop; webhook p99 with media vs text
+	$(BIN)/python -m bench.media
 
 bench-ingest: install ## messages/s through the real handler vs raw COPY and the seed's JSONB model
 	$(BIN)/python -m bench.ingest

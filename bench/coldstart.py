@@ -71,6 +71,7 @@ SAMPLE_EVENTS = {
     "EventsFunction": "list-events-v1.json",
     "WebhooksFunction": "webhooks-list-v1.json",
     "DeliveryDispatchFunction": "delivery-queue-message.json",
+    "CopyMediaFunction": "media-copy-job.json",
     "WebSocketAuthorizerFunction": "websocket-authorizer.json",
     "WebSocketFunction": "websocket-connect.json",
     "CaptureFunction": "session-message-user.json",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.cli_errors import CliError, JsonArgumentParser, error_message, uuid_argument, write_error
+from devtools.cli_teams import on_off
 from devtools.postgres import LOCAL_APP_ROLE_PASSWORD, ensure_database, stop_embedded_server
 from devtools.request_log import RAW_LOGS_VARIABLE, raw_logs_requested
 from threadline.vocabulary import PLATFORMS
@@ -141,6 +142,7 @@ def cmd_connection_create(args: argparse.Namespace, database_url: str) -> None:
 
 
 def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
+    from threadline.db.repositories.media import set_copy_media
     from threadline.domain.intake.connections import set_waba_id, update_reply_rule
     from threadline.domain.replies.connector_callbacks import set_outbound_url
 
@@ -153,6 +155,7 @@ def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
         )
         if hasattr(args, "waba_id"):
             record = set_waba_id(conn, args.connection_id, args.waba_id)
+        copy_media = set_copy_media(conn, args.connection_id, args.copy_media) if hasattr(args, "copy_media") else None
     _print(
         {
             "connection_id": record.connection_id,
@@ -161,6 +164,7 @@ def cmd_connection_update(args: argparse.Namespace, database_url: str) -> None:
             # The WhatsApp Business Account, when the connection records one or this command changed it.
             **({"waba_id": record.waba_id} if hasattr(args, "waba_id") or record.waba_id else {}),
             **(_outbound_fields(endpoint) if endpoint is not None else {}),
+            **({"copy_media": copy_media} if copy_media is not None else {}),
         }
     )
 
@@ -312,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         metavar="W|none",
         help="the WhatsApp Business Account whose templates this connection sends",
+    )
+    # A connector's media_url copied into the media bucket (docs/media.md), instead of listed as given.
+    connection_update.add_argument(
+        "--copy-media", type=on_off, default=argparse.SUPPRESS, metavar="on|off", help="copy media_url files"
     )
     connection_update.set_defaults(run=cmd_connection_update)
     connection_rotate = connection.add_parser(

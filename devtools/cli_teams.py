@@ -11,7 +11,7 @@ from devtools.cli_errors import CliError, uuid_argument
 from threadline.vocabulary import READ_RECEIPTS
 
 
-def _on_off(value: str) -> bool:
+def on_off(value: str) -> bool:
     if value not in ("on", "off"):
         raise argparse.ArgumentTypeError(f"on or off, not {value!r}")
     return value == "on"
@@ -27,7 +27,7 @@ def _cap(value: str) -> int | None:
 
 
 def _add_assignment_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--auto-assign", type=_on_off, metavar="on|off")
+    parser.add_argument("--auto-assign", type=on_off, metavar="on|off")
     parser.add_argument("--max-open-per-agent", type=_cap, default=argparse.SUPPRESS, metavar="N|none")
 
 

@@ -157,6 +157,10 @@ def _serve(*, port: int, database_url: str, with_demo: bool, request_log: Reques
     from devtools.local_dispatcher import start_local_dispatcher
 
     dispatcher = start_local_dispatcher()
+    # Media: a local S3 (moto's server) and the copy thread standing in for the copy queue and CopyMediaFunction.
+    from devtools.local_media import start_local_media
+
+    media = start_local_media()
     gateway = serve(
         port,
         websocket_port=int(os.environ["WS_PORT"]) if os.environ.get("WS_PORT") else None,
@@ -165,6 +169,7 @@ def _serve(*, port: int, database_url: str, with_demo: bool, request_log: Reques
     if gateway.websocket_url is not None:
         configure_local_websocket(gateway.base_url)  # publishers post frames to this gateway's management API
     print(_meta_lines(meta), flush=True)
+    print(media.notice, flush=True)
     token: str | None = None
     if with_demo:
         demo = ensure_demo(database_url)
@@ -182,5 +187,6 @@ def _serve(*, port: int, database_url: str, with_demo: bool, request_log: Reques
     finally:
         gateway.server_close()
         dispatcher.stop()
+        media.stop()
         if meta.sandbox is not None:
             meta.sandbox.stop()

@@ -12,18 +12,32 @@ A WhatsApp Business Account's templates: `add_template(waba_id, ...)` (or `set_t
 (`data`, `paging.cursors`, and `paging.next` while more follow; 25 a page unless `limit` says otherwise). An
 unknown WABA is Meta's 100 error, except in `make dev`'s sandbox (`demo_templates=True`), where every WABA lists
 DEMO_TEMPLATES; `template_requests` lists the reads.
+
+Media, as Meta serves them: `add_media(content, mime_type)` files a medium under a new media id; `GET
+/{version}/{media-id}` with a bearer token answers its metadata (url, mime_type, sha256 in hex, file_size as a
+string, id; an unknown id is Meta's error 100), and the URL serves the bytes only with the bearer token and only for
+`media_url_ttl_seconds` (Meta's URLs live about five minutes; an expired one answers 404). `media_unavailable(n)`
+answers the next n media requests 503 (Meta's front end having a bad moment), then serves again. `POST
+/{version}/{phone-number-id}/media` (an upload, multipart) answers a new media id and files the upload.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode
 
@@ -96,6 +110,17 @@ DEMO_TEMPLATES: list[dict[str, Any]] = [
         "components": [{"type": "BODY", "text": "Our spring sale starts today."}],
     },
 ]
+_MEDIA_INFO_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<media_id>\d+)$")
+_MEDIA_UPLOAD_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/media$")
+_MEDIA_DOWNLOAD_PATH = re.compile(
+    r"^/whatsapp_business/attachments/(?P<media_id>\d+)/(?P<expires>\d+)/(?P<sig>[0-9a-f]+)$"
+)
+MEDIA_URL_TTL_SECONDS = 300.0
+# A 1x1 transparent PNG: what make dev's sandbox serves for a media id nobody filed.
+SAMPLE_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
+)
 _MESSAGE_TYPES = frozenset(
     {"text", "image", "audio", "document", "video", "sticker", "template", "interactive", "location", "contacts"}
 )
@@ -122,6 +147,16 @@ class RecordedRequest(fake_server.RecordedRequest):
     @property
     def is_read_receipt(self) -> bool:
         return self.is_send and isinstance(self.json, dict) and "status" in self.json
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    media_id: str
+    content: bytes
+    mime_type: str
+    sha256: str  # what GET /{media-id} claims (hex): the bytes' own digest unless a test says otherwise
+    file_size: int
+    uploaded_type: str | None = None  # the `type` field of an upload
 
 
 @dataclass(frozen=True)
@@ -303,11 +338,19 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
         port: int = 0,
         announce: Callable[[str], None] | None = None,
         demo_templates: bool = False,
+        invent_media: bool = False,
     ):
         super().__init__(host=host, port=port, announce=announce)
+        # make dev's sandbox: an unknown media id is filed on first sight as a sample PNG (tests want Meta's 100).
+        self.invent_media = invent_media
         self.hook_errors: list[BaseException] = []
         self._templates: dict[str, list[dict[str, Any]]] = {}
         self._demo_templates = demo_templates
+        self.media: dict[str, StoredMedia] = {}
+        self.media_url_ttl_seconds = MEDIA_URL_TTL_SECONDS
+        self._media_failures = 0
+        self._media_lock = threading.Lock()
+        self._url_key = secrets.token_bytes(16)
 
     def set_templates(self, waba_id: str, templates: list[dict[str, Any]]) -> None:
         """The WABA's templates exactly as Meta lists them (`name`, `language`, `status`, `category`, ...)."""
@@ -365,7 +408,117 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
     def _forget(self) -> None:
         self.hook_errors.clear()
 
+    # -- media -----------------------------------------------------------------------------------------------------
+    def add_media(
+        self,
+        content: bytes,
+        mime_type: str,
+        *,
+        media_id: str | None = None,
+        sha256: str | None = None,
+        file_size: int | None = None,
+    ) -> str:
+        """File a medium (as if a customer had sent it) and return its media id. `sha256`/`file_size` override what
+        the metadata claims (to test the copy's check)."""
+        media_id = media_id or str(10**15 + secrets.randbelow(9 * 10**15))
+        stored = StoredMedia(
+            media_id=media_id,
+            content=content,
+            mime_type=mime_type,
+            sha256=sha256 or hashlib.sha256(content).hexdigest(),
+            file_size=len(content) if file_size is None else file_size,
+        )
+        with self._media_lock:
+            self.media[media_id] = stored
+        return media_id
+
+    def media_unavailable(self, times: int = 1) -> None:
+        """The next `times` media requests (metadata or download) answer 503."""
+        with self._media_lock:
+            self._media_failures += times
+
+    def _media_failure(self) -> Answer | None:
+        with self._media_lock:
+            if self._media_failures <= 0:
+                return None
+            self._media_failures -= 1
+        return 503, {"Content-Type": "text/plain"}, b"Service Unavailable"
+
+    def _url_signature(self, media_id: str, expires: str) -> str:
+        return hmac.new(self._url_key, f"{media_id}/{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _media_info(self, request: RecordedRequest, media_id: str) -> Answer:
+        if not re.match(r"^Bearer \S+$", request.headers.get("authorization", "")):
+            return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        stored = self.media.get(media_id)
+        if stored is None and self.invent_media:
+            self.add_media(SAMPLE_PNG, "image/png", media_id=media_id)
+            stored = self.media[media_id]
+            if self._announce is not None:
+                self._announce(f"SANDBOX: media {media_id} served as a sample PNG (not from WhatsApp)")
+        if stored is None:
+            return _graph_error(
+                400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist", "Invalid media id"
+            )
+        expires = str(int((time.time() + self.media_url_ttl_seconds) * 1000))
+        url = f"{self.base_url}/whatsapp_business/attachments/{media_id}/{expires}/{self._url_signature(media_id, expires)}"
+        body = {
+            "messaging_product": "whatsapp",
+            "url": url,
+            "mime_type": stored.mime_type,
+            "sha256": stored.sha256,
+            "file_size": str(stored.file_size),
+            "id": media_id,
+        }
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def _media_download(self, request: RecordedRequest, media_id: str, expires: str, signature: str) -> Answer:
+        if not re.match(r"^Bearer \S+$", request.headers.get("authorization", "")):
+            return 401, {"Content-Type": "text/plain"}, b"Unauthorized"
+        stored = self.media.get(media_id)
+        if (
+            stored is None
+            or not hmac.compare_digest(signature, self._url_signature(media_id, expires))
+            or int(expires) < time.time() * 1000
+        ):
+            return 404, {"Content-Type": "text/plain"}, b"URL signature expired"
+        return 200, {"Content-Type": stored.mime_type}, stored.content
+
+    def _media_upload(self, request: RecordedRequest) -> Answer:
+        if not re.match(r"^Bearer \S+$", request.headers.get("authorization", "")):
+            return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        content_type = request.headers.get("content-type", "")
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + request.body)
+        parts = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+        file_part, product = parts.get("file"), parts.get("messaging_product")
+        if file_part is None or product is None or product.get_content().strip() != "whatsapp":
+            return _invalid("An upload needs messaging_product=whatsapp and a file.")
+        payload = file_part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        uploaded_type = parts["type"].get_content().strip() if "type" in parts else None
+        mime_type = file_part.get_content_type()
+        if file_part.get_param("codecs") and mime_type == "audio/ogg":
+            mime_type = f"audio/ogg; codecs={file_part.get_param('codecs')}"
+        media_id = self.add_media(content, uploaded_type or mime_type)
+        with self._media_lock:
+            self.media[media_id] = replace(self.media[media_id], uploaded_type=uploaded_type)
+        return 200, {"Content-Type": "application/json"}, json.dumps({"id": media_id}).encode()
+
+    def _answer_media(self, request: RecordedRequest) -> Answer | None:
+        if request.method == "GET" and (found := _MEDIA_INFO_PATH.match(request.path)):
+            return self._media_failure() or self._media_info(request, found["media_id"])
+        if request.method == "GET" and (found := _MEDIA_DOWNLOAD_PATH.match(request.path)):
+            return self._media_failure() or self._media_download(
+                request, found["media_id"], found["expires"], found["sig"]
+            )
+        if request.method == "POST" and _MEDIA_UPLOAD_PATH.match(request.path):
+            return self._media_failure() or self._media_upload(request)
+        return None
+
     def _answer(self, request: RecordedRequest) -> Answer | None:
+        if not request.is_send and (media_answer := self._answer_media(request)) is not None:
+            self._receive(request, scripted=False)
+            return media_answer
         reply = self._receive(request, scripted=request.is_send) or Reply()
         if reply.before is not None:
             try:

@@ -90,7 +90,8 @@ def configure_local_meta(
     configured = {name: env.get(name) for name in ("META_GRAPH_URL", "META_ACCESS_TOKEN", "META_SECRET_ARN")}
     sandbox: FakeGraphApi | None = None
     if not any(configured.values()):
-        sandbox = FakeGraphApi(announce=announce, demo_templates=True).start()
+        # Any media id a hand-signed notification names gets a small sample image, so media copy end to end.
+        sandbox = FakeGraphApi(announce=announce, demo_templates=True, invent_media=True).start()
         env["META_GRAPH_URL"] = sandbox.base_url
         env["META_ACCESS_TOKEN"] = SANDBOX_ACCESS_TOKEN
         if default_phone_number_id and not env.get("META_PHONE_NUMBER_ID"):

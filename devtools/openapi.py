@@ -84,6 +84,7 @@ from threadline.models.sessions import (
     WorkspaceCreated,
 )
 from threadline.models.templates import TemplateList, TemplateListQuery
+from threadline.models.uploads import UploadRequest, UploadResponse
 from threadline.models.webhook_subscriptions import (
     Delivery,
     DeliveryList,
@@ -375,6 +376,19 @@ _SEND_TO_CONVERSATION = Operation(
     },
 )
 
+_UPLOAD = Operation(
+    summary="Upload a file to send: a presigned S3 POST",
+    description="Documented in docs/media.md. Declares the file (name, MIME type, size); the answer's form uploads it "
+    "straight to the private media bucket (its policy pins the key and type and bounds the size to the WhatsApp "
+    "medium's limit: images 5 MB, audio and video 16 MB, documents 100 MB). Send it with "
+    "`{media: {upload_id, caption?}}` within 24 hours.",
+    tag="Send",
+    envelope=ErrorEnvelope.PLAIN,
+    body=Body("The file to upload", UploadRequest),
+    responses={201: Body("The upload form", UploadResponse)},
+    errors={400: "the field at fault: a type WhatsApp does not take, or a size over the medium's limit"},
+)
+
 _CAPTURE_BODY_LIMITS = {"message": {"minLength": 1, "maxLength": MAX_MESSAGE_CHARS}}
 _CAPTURE_ERRORS = {
     400: "`Message is required and must be a string`, or the field at fault",
@@ -662,6 +676,8 @@ CATALOGUE: dict[str, Operation] = {
     "GET /api/agent/conversations/{conversation_id}/messages": _AGENT_MESSAGES,
     "POST /api/messages/send": _SEND,
     "POST /v1/messages/send": _SEND,
+    "POST /api/v1/uploads": _UPLOAD,
+    "POST /v1/uploads": _UPLOAD,
     "POST /api/v1/conversations/{id}/messages": _SEND_TO_CONVERSATION,
     "POST /v1/conversations/{id}/messages": _SEND_TO_CONVERSATION,
     "POST /api/workspace/{workspaceId}/session/{sessionId}/message/assistant": _CAPTURE_ASSISTANT,

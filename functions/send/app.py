@@ -2,7 +2,8 @@
 
 Contracts: docs/send-message-api.md (`POST /api/messages/send`) and the send half of docs/conversations-api.md
 (`POST /api/v1/conversations/{id}/messages`). An `Idempotency-Key` header makes a retried request replay the first
-answer instead of sending again.
+answer instead of sending again. `POST /v1/uploads` hands out a presigned S3 POST for a file an agent then sends
+with `{media: {upload_id}}` (docs/media.md).
 """
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 # Every request here may send through Meta: the Graph client (requests) loads at init, where SnapStart snapshots it,
 # not on a container's first send (the channel adapters import it only when they send).
 import threadline.meta.client  # noqa: F401
+from threadline.domain.media.uploads import create_upload
 from threadline.domain.replies.send import send_to_conversation, send_to_recipient
 from threadline.errors import NotFound
 from threadline.http.auth import caller_from_event
@@ -18,6 +20,7 @@ from threadline.http.errors import ErrorEnvelope, json_response
 from threadline.http.resolver import create_resolver
 from threadline.models.ids import parse_id
 from threadline.models.sending import ConversationSendRequest, SendRequest, parse_body
+from threadline.models.uploads import UploadRequest
 from threadline.observability import logger, metrics, tracer
 
 app = create_resolver(ErrorEnvelope.PLAIN)
@@ -52,6 +55,15 @@ def send_conversation_message(conversation_id: str):
         remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
     )
     return json_response(201, sent)
+
+
+@app.post("/api/v1/uploads")
+@app.post("/v1/uploads")
+def upload_file():
+    event = app.current_event
+    caller = caller_from_event(event.raw_event)
+    upload = create_upload(caller, parse_body(UploadRequest, event.decoded_body))
+    return json_response(201, upload)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

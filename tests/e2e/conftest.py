@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 
@@ -9,18 +10,29 @@ import pytest
 
 from devtools.gateway import LocalGateway
 from devtools.local_dispatcher import LocalDispatcher, start_local_dispatcher
+from devtools.local_s3 import start_local_s3
 from threadline.delivery.queue import register_local_queue
 from threadline.realtime.publisher import MANAGEMENT_URL_VARIABLE, reset_management_client
 
 
 @pytest.fixture(scope="session")
 def gateway(database_url: str) -> Iterator[LocalGateway]:
+    # As `make dev`: the media bucket on a local S3 (moto's server), so uploads and attachments' URLs work.
+    s3 = start_local_s3()
+    saved = {name: os.environ.get(name) for name in s3.environment()}
+    os.environ.update(s3.environment())
     server = LocalGateway(("127.0.0.1", 0))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+    s3.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

@@ -211,3 +211,15 @@ def test_a_connection_records_its_whatsapp_business_account_and_its_templates_sy
 
     forgotten = threadline(database_url, "connection", "update", connection_id, "--waba-id", "none")
     assert forgotten["waba_id"] is None
+
+
+def test_copy_media_is_switched_per_connection(database_url, admin, tenant):
+    created = threadline(database_url, "connection", "create", "--tenant", tenant, "--platform", "telegram")
+    connection_id = created["connection_id"]
+
+    switched = threadline(database_url, "connection", "update", connection_id, "--copy-media", "on")
+
+    assert switched["copy_media"] is True
+    assert count(admin, "SELECT count(*) FROM connections WHERE connection_id = %s AND copy_media", connection_id) == 1
+    assert threadline(database_url, "connection", "update", connection_id, "--copy-media", "off")["copy_media"] is False
+    assert "on or off" in refused(database_url, "connection", "update", connection_id, "--copy-media", "yes")

@@ -9,6 +9,9 @@ import pytest
 from tests.support.ingest import message
 from tests.support.read import add_agent, add_message, call, chat, ingest, make_tenant
 
+# A link listed as the message came with it (not a kept medium): the kept-media fields are null.
+AS_GIVEN = {"state": None, "sha256": None, "failure_reason": None, "url_expires_at": None, "disposition": None}
+
 
 @pytest.fixture
 def tenant(make_connector):
@@ -189,6 +192,7 @@ class TestTheDocumentsExample:
                 "type": "image/png",
                 "url": "https://media.example.com/screens/login-error.png",
                 "created_at": "2025-11-21T19:00:00Z",
+                **AS_GIVEN,
             }
         ]
 

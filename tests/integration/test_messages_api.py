@@ -7,6 +7,9 @@ import pytest
 from tests.support.ingest import message
 from tests.support.read import add_agent, add_message, call, chat, ingest, make_tenant
 
+# A link listed as the message came with it (not a kept medium): the kept-media fields are null.
+AS_GIVEN = {"state": None, "sha256": None, "failure_reason": None, "url_expires_at": None, "disposition": None}
+
 
 @pytest.fixture
 def tenant(make_connector):
@@ -184,6 +187,7 @@ class TestAuthorsAndMedia:
                 "type": "image/jpeg",
                 "url": "https://media.example.com/photos/red%20shoe.JPG?sig=abc",
                 "created_at": "2026-02-01T10:00:00Z",
+                **AS_GIVEN,
             }
         ]
         assert invoice["attachments"] == [
@@ -194,6 +198,7 @@ class TestAuthorsAndMedia:
                 "type": "application/pdf",
                 "url": "https://media.example.com/f/7f3a",
                 "created_at": "2026-02-01T10:05:00Z",
+                **AS_GIVEN,
             }
         ]
         assert unnamed["attachments"][0]["name"] == f"audio-{unnamed['id']}"

@@ -16,16 +16,15 @@ Values are cached per secret for `max_age_seconds` (a rotated secret reaches war
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from threadline.aws.sigv4 import ALGORITHM, AwsCredentials, current_credentials, sigv4_signature
+from threadline.aws.sigv4 import AwsCredentials, current_credentials, signed_json_headers
 
 SERVICE = "secretsmanager"
 _TARGET = "secretsmanager.GetSecretValue"
@@ -82,32 +81,16 @@ def signed_request_headers(
     *, url: str, body: bytes, region: str, credentials: AwsCredentials, now: datetime | None = None
 ) -> dict[str, str]:
     """The headers of a signed Secrets Manager JSON call to `url` carrying `body` (SigV4, every header signed)."""
-    timestamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"Content-Type": _CONTENT_TYPE, "Host": urlsplit(url).netloc, "X-Amz-Date": timestamp}
-    headers["X-Amz-Target"] = _TARGET
-    if credentials.session_token is not None:
-        headers["X-Amz-Security-Token"] = credentials.session_token
-    canonical = sorted((name.lower(), " ".join(value.split())) for name, value in headers.items())
-    signed_names = ";".join(name for name, _ in canonical)
-    canonical_request = "\n".join(
-        [
-            "POST",
-            urlsplit(url).path or "/",
-            "",  # no query string
-            *(f"{name}:{value}" for name, value in canonical),
-            "",
-            signed_names,
-            hashlib.sha256(body).hexdigest(),
-        ]
+    return signed_json_headers(
+        url=url,
+        body=body,
+        region=region,
+        service=SERVICE,
+        target=_TARGET,
+        content_type=_CONTENT_TYPE,
+        credentials=credentials,
+        now=now,
     )
-    scope = f"{timestamp[:8]}/{region}/{SERVICE}/aws4_request"
-    string_to_sign = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
-    signature = sigv4_signature(credentials, date=timestamp[:8], region=region, service=SERVICE, text=string_to_sign)
-    headers["Authorization"] = (
-        f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}, SignedHeaders={signed_names},"
-        f" Signature={signature}"
-    )
-    return headers
 
 
 def _get_secret_value(secret_id: str, *, region: str, endpoint: str, credentials: AwsCredentials) -> str:

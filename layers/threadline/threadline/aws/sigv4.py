@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 
@@ -52,3 +54,44 @@ def sigv4_signature(credentials: AwsCredentials, *, date: str, region: str, serv
     for part in (region, service, "aws4_request"):
         key = _hmac(key, part)
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def signed_json_headers(
+    *,
+    url: str,
+    body: bytes,
+    region: str,
+    service: str,
+    target: str,
+    content_type: str,
+    credentials: AwsCredentials,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """The headers of a signed AWS JSON-protocol POST (`X-Amz-Target`) of `body` to `url`, every header signed:
+    Secrets Manager's GetSecretValue, SQS's SendMessageBatch."""
+    timestamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = {"Content-Type": content_type, "Host": urlsplit(url).netloc, "X-Amz-Date": timestamp}
+    headers["X-Amz-Target"] = target
+    if credentials.session_token is not None:
+        headers["X-Amz-Security-Token"] = credentials.session_token
+    canonical = sorted((name.lower(), " ".join(value.split())) for name, value in headers.items())
+    signed_names = ";".join(name for name, _ in canonical)
+    canonical_request = "\n".join(
+        [
+            "POST",
+            urlsplit(url).path or "/",
+            "",  # no query string
+            *(f"{name}:{value}" for name, value in canonical),
+            "",
+            signed_names,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    scope = f"{timestamp[:8]}/{region}/{service}/aws4_request"
+    string_to_sign = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
+    signature = sigv4_signature(credentials, date=timestamp[:8], region=region, service=service, text=string_to_sign)
+    headers["Authorization"] = (
+        f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}, SignedHeaders={signed_names},"
+        f" Signature={signature}"
+    )
+    return headers

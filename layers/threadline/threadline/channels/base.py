@@ -102,8 +102,13 @@ class ChannelRoute:
 @dataclass(frozen=True)
 class MediaContent:
     type: MediaType
+    # A link the channel (or the provider) fetches; for an agent's upload, a presigned GET of the private bucket.
     url: str
     filename: str | None = None
+    # An agent's upload, read and checked: a channel that takes files (WhatsApp: POST /{phone-number-id}/media)
+    # sends these bytes instead of the link.
+    content: bytes | None = field(default=None, repr=False)
+    mime_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,27 @@ END
 $$;
 
 --
+-- Name: claim_pending_media(timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.claim_pending_media(p_now timestamp with time zone, p_stale_before timestamp with time zone, p_limit integer) RETURNS TABLE(tenant_id uuid, message_id bigint)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH due AS (
+        SELECT x.message_id FROM message_media x
+        WHERE x.state = 'pending' AND x.next_attempt_at <= p_now
+          AND (x.enqueued_at IS NULL OR x.enqueued_at < p_stale_before)
+        ORDER BY x.next_attempt_at
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE message_media x SET enqueued_at = p_now
+    FROM due WHERE x.message_id = due.message_id
+    RETURNING x.tenant_id, x.message_id
+$$;
+
+--
 -- Name: claim_unqueued_deliveries(timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -754,6 +775,82 @@ CREATE FUNCTION public.message_is_billable(p_pricing jsonb) RETURNS boolean
 $$;
 
 --
+-- Name: message_media_append_changed_events(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_media_append_changed_events() RETURNS trigger
+    LANGUAGE plpgsql
+    SET enable_nestloop TO 'off'
+    AS $$
+DECLARE
+    actor CONSTANT jsonb := event_actor();
+BEGIN
+    PERFORM append_events(
+        array_agg(changed.tenant_id ORDER BY changed.message_id),
+        array_agg('message.updated'::text ORDER BY changed.message_id),
+        array_agg(changed.conversation_id ORDER BY changed.message_id),
+        array_agg(changed.data ORDER BY changed.message_id))
+    FROM (
+        SELECT n.message_id, n.tenant_id, n.conversation_id,
+               message_event_data(m)
+                   || jsonb_build_object(
+                       'previous_status', m.status, 'media', message_media_event_data(n), 'actor', actor) AS data
+        FROM new_media n
+        JOIN old_media o ON o.message_id = n.message_id
+        JOIN messages m ON m.id = n.message_id
+        WHERE n.state IS DISTINCT FROM o.state
+    ) changed
+    HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: message_media; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.message_media (
+    message_id bigint NOT NULL,
+    tenant_id uuid NOT NULL,
+    conversation_id bigint NOT NULL,
+    source_kind text NOT NULL,
+    source_ref text NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    failure_reason text,
+    mime_type text,
+    file_name text,
+    size_bytes bigint,
+    sha256 text,
+    s3_key text,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    enqueued_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    stored_at timestamp with time zone,
+    detected_mime_type text,
+    CONSTRAINT message_media_failed_has_reason CHECK (((state <> 'failed'::text) OR (failure_reason IS NOT NULL))),
+    CONSTRAINT message_media_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT message_media_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT message_media_source_kind_check CHECK ((source_kind = ANY (ARRAY['channel'::text, 'url'::text, 'upload'::text]))),
+    CONSTRAINT message_media_source_ref_check CHECK ((length(source_ref) > 0)),
+    CONSTRAINT message_media_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'stored'::text, 'failed'::text]))),
+    CONSTRAINT message_media_stored_has_object CHECK (((state <> 'stored'::text) OR ((s3_key IS NOT NULL) AND (sha256 IS NOT NULL) AND (size_bytes IS NOT NULL))))
+);
+
+--
+-- Name: message_media_event_data(public.message_media); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_media_event_data(x public.message_media) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT jsonb_build_object(
+        'state', x.state, 'mime_type', x.mime_type, 'file_name', x.file_name, 'size', x.size_bytes,
+        'sha256', x.sha256, 'failure_reason', x.failure_reason)
+$$;
+
+--
 -- Name: message_status_rank(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1172,6 +1269,7 @@ CREATE TABLE public.connections (
     outbound_secret_ciphertext bytea,
     previous_outbound_secret_ciphertext bytea,
     previous_outbound_secret_expires_at timestamp with time zone,
+    copy_media boolean DEFAULT false NOT NULL,
     waba_id text,
     CONSTRAINT connections_api_secret_sha256_check CHECK ((api_secret_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT connections_connection_id_check CHECK (((length(connection_id) >= 1) AND (length(connection_id) <= 200))),
@@ -1404,6 +1502,26 @@ CREATE TABLE public.locations (
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT locations_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+--
+-- Name: media_uploads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.media_uploads (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    uploaded_by uuid,
+    file_name text NOT NULL,
+    mime_type text NOT NULL,
+    media_type text NOT NULL,
+    size_bytes bigint NOT NULL,
+    s3_key text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT media_uploads_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 240))),
+    CONSTRAINT media_uploads_media_type_check CHECK ((media_type = ANY (ARRAY['image'::text, 'audio'::text, 'video'::text, 'document'::text, 'sticker'::text]))),
+    CONSTRAINT media_uploads_size_bytes_check CHECK ((size_bytes > 0))
 );
 
 --
@@ -1770,6 +1888,20 @@ ALTER TABLE ONLY public.locations
 
 ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_name_key UNIQUE (tenant_id, name);
+
+--
+-- Name: media_uploads media_uploads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.media_uploads
+    ADD CONSTRAINT media_uploads_pkey PRIMARY KEY (id);
+
+--
+-- Name: message_media message_media_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_media
+    ADD CONSTRAINT message_media_pkey PRIMARY KEY (message_id);
 
 --
 -- Name: message_templates message_templates_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2175,6 +2307,12 @@ CREATE INDEX inbox_count_deltas_tenant_idx ON public.inbox_count_deltas USING bt
 CREATE UNIQUE INDEX labels_name_key ON public.labels USING btree (tenant_id, lower(name));
 
 --
+-- Name: message_media_pending; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX message_media_pending ON public.message_media USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+--
 -- Name: message_templates_provider_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2373,6 +2511,12 @@ CREATE TRIGGER inbox_counts_move_changed AFTER UPDATE OF status, assignee_id, te
 CREATE TRIGGER inbox_counts_remove_deleted AFTER DELETE ON public.conversations REFERENCING OLD TABLE AS deleted_conversations FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_counts_remove_deleted();
 
 --
+-- Name: message_media message_media_append_changed_events; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER message_media_append_changed_events AFTER UPDATE ON public.message_media REFERENCING OLD TABLE AS old_media NEW TABLE AS new_media FOR EACH STATEMENT EXECUTE FUNCTION public.message_media_append_changed_events();
+
+--
 -- Name: messages messages_append_changed_events; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2541,6 +2685,27 @@ ALTER TABLE ONLY public.labels
 
 ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: media_uploads media_uploads_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.media_uploads
+    ADD CONSTRAINT media_uploads_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: message_media message_media_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_media
+    ADD CONSTRAINT message_media_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
+
+--
+-- Name: message_media message_media_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_media
+    ADD CONSTRAINT message_media_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: message_templates message_templates_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2713,6 +2878,18 @@ ALTER TABLE public.labels ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.locations ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: media_uploads; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.media_uploads ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: message_media; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_media ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: message_templates; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2807,6 +2984,18 @@ CREATE POLICY tenant_isolation ON public.labels USING ((tenant_id = public.app_c
 --
 
 CREATE POLICY tenant_isolation ON public.locations USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: media_uploads tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.media_uploads USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: message_media tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.message_media USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
 -- Name: message_templates tenant_isolation; Type: POLICY; Schema: public; Owner: -

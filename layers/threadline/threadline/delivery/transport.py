@@ -57,6 +57,42 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = _tls_context().wrap_socket(raw, server_hostname=self.host)
 
 
+@dataclass(frozen=True)
+class Download:
+    status: int
+    content_type: str | None
+    body: bytes
+
+
+class DownloadTooLarge(Exception):
+    """The body grew past the caller's limit: the rest was not read."""
+
+
+def get(destination: Destination, *, max_bytes: int, timeout: float = 60.0) -> Download:
+    """One GET to a checked destination (pinned to its checked address, as `post`), the body read up to `max_bytes`.
+    Redirects are not followed (a Location could name an address nobody checked): the 3xx is the answer."""
+    connection_class = _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(destination, timeout)
+    try:
+        connection.request("GET", destination.path, headers={"User-Agent": "threadline-media-copy"})
+        response = connection.getresponse()
+        declared = response.getheader("Content-Length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise DownloadTooLarge(f"the file is {declared} bytes, over the {max_bytes}-byte limit")
+        body = response.read(max_bytes + 1)
+        if len(body) > max_bytes:
+            raise DownloadTooLarge(f"the file is over the {max_bytes}-byte limit")
+        return Download(status=response.status, content_type=response.getheader("Content-Type"), body=body)
+    except TimeoutError:
+        raise TransportFailed(f"no answer within {timeout:g} s") from None
+    except ssl.SSLError as error:
+        raise TransportFailed(f"TLS failed: {error.reason or type(error).__name__}") from None
+    except (OSError, http.client.HTTPException) as error:
+        raise TransportFailed(f"{type(error).__name__}: {error}"[:300]) from None
+    finally:
+        connection.close()
+
+
 def post(destination: Destination, *, headers: Mapping[str, str], body: bytes) -> Answer:
     connection_class = _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(destination, ANSWER_TIMEOUT_SECONDS)

@@ -50,6 +50,41 @@ _NOT_RETRIED_IN_CALL_CODES = frozenset({131056})
 
 
 @dataclass(frozen=True)
+class MediaInfo:
+    """GET /{media-id}: where the file is (a URL that lives about five minutes and answers only with the access
+    token), and what Meta says it is. `sha256` is the file's hex digest; `file_size` its bytes (Meta sends it as a
+    string or a number)."""
+
+    media_id: str
+    url: str
+    mime_type: str | None
+    sha256: str | None
+    file_size: int | None
+
+
+def _media_info(media_id: str, body: Any) -> MediaInfo | None:
+    if not isinstance(body, Mapping) or not isinstance(body.get("url"), str) or not body["url"]:
+        return None
+    size = body.get("file_size")
+    try:
+        file_size = int(size) if size is not None and not isinstance(size, bool) else None
+    except (TypeError, ValueError):
+        file_size = None
+    mime_type, sha256 = body.get("mime_type"), body.get("sha256")
+    return MediaInfo(
+        media_id=str(body.get("id") or media_id),
+        url=body["url"],
+        mime_type=mime_type if isinstance(mime_type, str) and mime_type else None,
+        sha256=sha256 if isinstance(sha256, str) and sha256 else None,
+        file_size=file_size,
+    )
+
+
+class MediaTooLarge(MetaError):
+    """The download grew past the caller's limit: the rest is not read."""
+
+
+@dataclass(frozen=True)
 class SentMessage:
     wamid: str  # messages[0].id: the id Meta's status webhooks will name
     wa_id: str | None  # contacts[0].wa_id: the recipient's WhatsApp id, when Meta returns it
@@ -248,6 +283,97 @@ class MetaClient:
         raise meta_error_from_response(
             response.status_code, body if body is not None else response.text, headers=response.headers
         )
+
+    def upload_media(
+        self, phone_number_id: str, content: bytes, *, mime_type: str, filename: str, deadline: float | None = None
+    ) -> str:
+        """POST /{version}/{phone-number-id}/media (multipart: messaging_product, type, file): the media id a
+        message then names. An upload sends nothing to anyone, so it is retried like a refused send (5xx, 429,
+        connection failures) within the deadline. Raises a MetaError subclass."""
+        url = f"{self._settings.graph_url.rstrip('/')}/{self._settings.api_version}/{phone_number_id}/media"
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        last_error: MetaError | None = None
+        for attempt in range(1, self._settings.max_attempts + 1):
+            timeout = self._timeout(deadline)
+            if timeout is None:
+                break
+            try:
+                response = self._session.post(
+                    url,
+                    headers=headers,
+                    data={"messaging_product": "whatsapp", "type": mime_type},
+                    files={"file": (filename, content, mime_type)},
+                    timeout=(timeout[0], max(timeout[1], 30.0)),
+                )
+            except requests.RequestException as error:
+                last_error = _transport_error(error)
+                last_error.retryable = True  # an upload reaches no one: safe to repeat
+            else:
+                body = _json_or_none(response)
+                media_id = body.get("id") if isinstance(body, Mapping) else None
+                if 200 <= response.status_code < 300 and isinstance(media_id, str) and media_id:
+                    return media_id
+                last_error = meta_error_from_response(
+                    response.status_code, body if body is not None else response.text, headers=response.headers
+                )
+            if not (last_error.retryable or _retry_in_call(last_error)) or attempt >= self._settings.max_attempts:
+                break
+            delay = self._backoff(attempt, last_error.retry_after_seconds)
+            if delay is None or (deadline is not None and self._clock() + delay + MIN_ATTEMPT_SECONDS > deadline):
+                break
+            self._sleep(delay)
+        if last_error is None:
+            raise MetaUnavailable("No time left to call Meta before the deadline", retryable=True)
+        last_error.outcome_unknown = False  # whatever happened to the upload, no message went out
+        raise last_error
+
+    def media_info(self, media_id: str) -> MediaInfo:
+        """GET /{version}/{media-id} with the access token: one attempt (the copy step's queue retries for hours,
+        so a failure is reported, not slept through). Raises a MetaError subclass; `retryable` says whether a later
+        attempt may succeed (an id Meta no longer knows answers code 100 and is not)."""
+        url = f"{self._settings.graph_url.rstrip('/')}/{self._settings.api_version}/{media_id}"
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        try:
+            response = self._session.get(url, headers=headers, timeout=self._timeout(None))
+        except requests.RequestException as error:
+            raise _transport_error(error) from error
+        body = _json_or_none(response)
+        if 200 <= response.status_code < 300 and (info := _media_info(media_id, body)) is not None:
+            return info
+        raise meta_error_from_response(
+            response.status_code, body if body is not None else response.text, headers=response.headers
+        )
+
+    def download_media(self, url: str, *, max_bytes: int) -> bytes:
+        """GET the file at a media URL (from media_info) with the access token, read in chunks and refused past
+        `max_bytes`. An expired URL answers 4xx: a later attempt asks media_info for a fresh one."""
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        connect, _ = self._settings.connect_timeout_seconds, self._settings.read_timeout_seconds
+        try:
+            with self._session.get(url, headers=headers, timeout=(connect, 60.0), stream=True) as response:
+                if not 200 <= response.status_code < 300:
+                    body = response.content[:4096]
+                    raise MetaUnavailable(
+                        f"media download answered HTTP {response.status_code}",
+                        http_status=response.status_code,
+                        details=body.decode("utf-8", "replace")[:200] or None,
+                        retryable=True,
+                    )
+                declared = response.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise MediaTooLarge(f"media is {declared} bytes, over the {max_bytes}-byte limit")
+                chunks: list[bytes] = []
+                received = 0
+                for chunk in response.iter_content(chunk_size=256 * 1024):
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise MediaTooLarge(f"media is over the {max_bytes}-byte limit")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except requests.RequestException as error:
+            failure = _transport_error(error)
+            failure.retryable = True  # a download changes nothing at Meta: any transport failure may be retried
+            raise failure from error
 
     def graph_get(self, path: str, params: dict[str, str], *, deadline: float | None = None) -> Any:
         """GET /{version}/{path} with `params`: the parsed JSON of a 2xx answer. One attempt (the reads that use it

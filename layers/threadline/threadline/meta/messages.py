@@ -63,13 +63,15 @@ def media_payload(
     filename: str | None = None,
     reply_to: str | None = None,
     callback_data: str | None = None,
+    media_id: str | None = None,
 ) -> dict[str, Any]:
-    """A media message by link: Meta downloads the file from `url` (which must be reachable over HTTP(S))."""
+    """A media message by link (Meta downloads the file from `url`, which must be reachable over HTTP(S)), or by
+    `media_id`, a file uploaded to Meta first (POST /{phone-number-id}/media)."""
     if media_type not in ("image", "document", "audio", "video"):
         raise ValueError(f"unsupported media type {media_type!r}")
-    if not url:
-        raise ValueError("a media message needs a link")
-    media: dict[str, Any] = {"link": url}
+    if not url and not media_id:
+        raise ValueError("a media message needs a link or a media id")
+    media: dict[str, Any] = {"id": media_id} if media_id else {"link": url}
     if caption:
         if media_type not in _CAPTIONED:
             raise ValueError(f"{media_type} messages take no caption")

@@ -115,11 +115,26 @@ class MessageStatusChangedData(MessageData):
         return self
 
 
+class MediaData(EventData):
+    """A kept medium as the message views' `attachments` list it, without its URL (a presigned URL expires: read
+    the messages for one)."""
+
+    state: Literal["pending", "stored", "failed"]
+    mime_type: str | None
+    file_name: str | None
+    size: int | None = Field(description="bytes")
+    sha256: str | None = Field(description="hex SHA-256 of the stored file")
+    failure_reason: str | None = Field(description="why the copy failed (state failed)")
+
+
 class MessageUpdatedData(MessageData):
     """Anything else a reader sees of the message changed, its status did not (content, the channel's id, the
-    error: e.g. Meta did not confirm a send)."""
+    error: e.g. Meta did not confirm a send; a kept medium was stored or failed)."""
 
     previous_status: MessageStatus = Field(description="its status, unchanged")
+    media: MediaData | None = Field(
+        default=None, description="only when the change is its medium's copy: the medium as it is now"
+    )
 
     @model_validator(mode="after")
     def _status_kept(self) -> Self:

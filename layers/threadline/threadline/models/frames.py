@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, with_config
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, with_config
 from typing_extensions import TypedDict
 
+from threadline.models.messages import Attachment
 from threadline.models.timestamps import JsTimestamp
 from threadline.vocabulary import ConversationStatus, Direction, EventType, InboxEventKind, MessageStatus, Priority
 
@@ -118,6 +119,18 @@ class FrameMessage(Frame):
         description="set when the message failed or its channel did not confirm it, else null"
     )
     private: bool = Field(description="an agent's private note: shown to agents only, never sent to the customer")
+    attachments: list[Attachment] | None = Field(
+        default=None,
+        description="only on the `updated` frame of a kept medium that was just copied (or failed): the medium as "
+        "the message views list it, with its presigned URL; absent from every other frame",
+    )
+
+    @model_serializer(mode="wrap")
+    def _attachments_only_when_given(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = serialize(self)
+        if data.get("attachments") is None:
+            data.pop("attachments", None)
+        return data
 
 
 class ConversationMessageFrame(PushedFrame):

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from threadline.models.validation import ModelT, NulFreeText, parse_json_body, reject_nul
 from threadline.vocabulary import MediaType
@@ -52,13 +62,32 @@ class SendRequest(_Strict):
 
 
 class MediaAttachment(_Strict):
-    type: MediaType
-    url: Annotated[Text, Field(max_length=MAX_URL_CHARS), AfterValidator(_http_url)]
+    """A link (`type` and `url`: Meta, or the connector, fetches it) or an agent's upload (`upload_id` from
+    `POST /v1/uploads`: its type and file name are the upload's)."""
+
+    # First, so that the link's fields know whether they are required (validated in declaration order).
+    upload_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    type: Annotated[MediaType | None, Field(validate_default=True)] = None
+    url: Annotated[
+        Annotated[Text, Field(max_length=MAX_URL_CHARS), AfterValidator(_http_url)] | None,
+        Field(validate_default=True),
+    ] = None
     caption: Annotated[Text, Field(max_length=MAX_CAPTION_CHARS)] | None = None
     filename: Annotated[Name, StringConstraints(max_length=240)] | None = None
 
+    @field_validator("type", "url")
+    @classmethod
+    def _required_for_a_link(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("upload_id") is None:
+            raise PydanticCustomError("missing", "Field required")
+        return value
+
     @model_validator(mode="after")
-    def _filename_only_for_documents(self) -> MediaAttachment:
+    def _a_link_or_an_upload(self) -> MediaAttachment:
+        if self.upload_id is not None:
+            if self.url is not None or self.type is not None or self.filename is not None:
+                raise ValueError("upload_id cannot be combined with type, url or filename (they are the upload's)")
+            return self
         # Meta's link messages take `filename` for documents only; for the others it refuses the request.
         if self.filename is not None and self.type != "document":
             raise ValueError(f"filename is only for document media, not {self.type}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache, wraps
@@ -42,7 +42,13 @@ from threadline.db.repositories.realtime import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.outbox import hand_over_deliveries
-from threadline.models.frames import InboxCountsFrame, InboxFrame, PushedFrame, SessionFrameMessage
+from threadline.models.frames import (
+    ConversationMessageFrame,
+    InboxCountsFrame,
+    InboxFrame,
+    PushedFrame,
+    SessionFrameMessage,
+)
 from threadline.observability import logger, metrics
 from threadline.realtime.actions import INBOX_TOPIC_ID
 from threadline.realtime.frames import (
@@ -272,10 +278,17 @@ def publish_message_event(tenant_id: UUID, kind: MessageEventKind, message: Real
 
 
 @_never_raises
-def publish_stored_messages(tenant_id: UUID, kind: MessageEventKind, message_ids: Sequence[int]) -> None:
+def publish_stored_messages(
+    tenant_id: UUID,
+    kind: MessageEventKind,
+    message_ids: Sequence[int],
+    *,
+    message_extras: Mapping[int, Mapping[str, Any]] | None = None,
+) -> None:
     """An event for each of these stored messages, read back in the same query that finds their subscribers (for
     writers that know only the ids they wrote, e.g. Meta's webhooks: `created` for inbound messages, `status` for
-    delivery statuses)."""
+    delivery statuses). `message_extras` adds keys to a frame's `message` (the copy step's `attachments`, with the
+    stored medium's presigned URL)."""
     if not message_ids:
         return
 
@@ -285,7 +298,11 @@ def publish_stored_messages(tenant_id: UUID, kind: MessageEventKind, message_ids
             return None
         delivery = _Delivery()
         for subscribed in found:
-            delivery.add(subscribed.connection_id, conversation_message_event(kind, subscribed.message).frame)
+            frame = conversation_message_event(kind, subscribed.message).frame
+            extra = (message_extras or {}).get(subscribed.message.id)
+            if extra and isinstance(frame, ConversationMessageFrame):
+                frame = frame.model_copy(update={"message": frame.message.model_copy(update=dict(extra))})
+            delivery.add(subscribed.connection_id, frame)
         return delivery
 
     _publish(tenant_id, plan)

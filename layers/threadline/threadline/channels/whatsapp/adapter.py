@@ -29,6 +29,7 @@ from threadline.errors import InvalidRequest
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
 from threadline.meta.messages import media_payload, template_payload, text_payload
+from threadline.models.uploads import VOICE_NOTE_TYPE
 from threadline.vocabulary import Platform
 
 CUSTOMER_SERVICE_WINDOW_HOURS = 24
@@ -79,7 +80,20 @@ class WhatsAppChannel:
         from threadline.meta.client import get_meta_client
 
         try:
-            sent = get_meta_client().send_message(message.route.sender, meta_payload(message), deadline=deadline)
+            media_id = None
+            media = message.content.media
+            if media is not None and media.content is not None:
+                # An agent's upload goes to Meta first and is sent by id (a voice note as audio/ogg; codecs=opus).
+                media_id = get_meta_client().upload_media(
+                    message.route.sender,
+                    media.content,
+                    mime_type=whatsapp_upload_type(media.mime_type),
+                    filename=media.filename or "file",
+                    deadline=deadline,
+                )
+            sent = get_meta_client().send_message(
+                message.route.sender, meta_payload(message, media_id=media_id), deadline=deadline
+            )
         except MetaWindowClosed as error:
             return WindowClosed(code=error.code, title=error.title, details=error.details)
         except MetaApiError as error:
@@ -105,7 +119,14 @@ class WhatsAppChannel:
         return Sent(external_id=sent.wamid)
 
 
-def meta_payload(message: OutboundMessage) -> dict[str, object]:
+def whatsapp_upload_type(mime_type: str | None) -> str:
+    """Meta takes audio/ogg only as Opus, and a voice note is exactly that: say so."""
+    if mime_type is None:
+        return "application/octet-stream"
+    return VOICE_NOTE_TYPE if mime_type.split(";", 1)[0].strip().lower() == "audio/ogg" else mime_type
+
+
+def meta_payload(message: OutboundMessage, *, media_id: str | None = None) -> dict[str, object]:
     """Meta's body for one message. Our external id travels as `biz_opaque_callback_data`, so Meta's status
     webhooks can complete the row even when our own update never happened."""
     to, content, callback = message.route.recipient, message.content, message.external_id
@@ -119,9 +140,10 @@ def meta_payload(message: OutboundMessage) -> dict[str, object]:
             media.type,
             media.url,
             caption=content.text,
-            filename=media.filename,
+            filename=media.filename if media.type == "document" else None,
             reply_to=content.reply_to,
             callback_data=callback,
+            media_id=media_id,
         )
     assert content.text is not None
     return text_payload(to, content.text, reply_to=content.reply_to, callback_data=callback)

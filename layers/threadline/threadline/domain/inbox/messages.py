@@ -18,7 +18,9 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 
+from threadline.aws.s3 import MediaBucket
 from threadline.caller import Caller
+from threadline.db.repositories.media import KeptMedia, find_kept_media
 from threadline.db.repositories.messages import (
     ConversationHeader,
     MessageRow,
@@ -28,6 +30,7 @@ from threadline.db.repositories.messages import (
     list_messages_page,
 )
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.media.attachments import kept_attachment
 from threadline.domain.pagination import (
     InvalidCursor,
     decode_cursor,
@@ -58,6 +61,8 @@ UNNAMED_AGENT = "Agent"
 # Only Python's built-in table: the answer must not depend on the host's /etc/mime.types.
 _MIME_TYPES = mimetypes.MimeTypes(filenames=())
 _UNKNOWN_MIME_TYPE = "application/octet-stream"
+# Message types that may carry a medium (the others never have a message_media row).
+_MEDIA_MESSAGE_TYPES = frozenset({"image", "audio", "video", "file"})
 _OPPOSITE_ORDER: dict[SortOrder, SortOrder] = {"asc": "desc", "desc": "asc"}
 
 
@@ -95,8 +100,13 @@ def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
     )
 
 
-def attachments_of(message: MessageRow) -> list[Attachment]:
-    """A message carries at most one medium; it is listed when the message has its URL."""
+def attachments_of(
+    message: MessageRow, kept: KeptMedia | None = None, bucket: MediaBucket | None = None
+) -> list[Attachment]:
+    """A message carries at most one medium: a kept one (copied into the media bucket) with its state and a presigned
+    URL, else the URL the message came with, as given."""
+    if kept is not None:
+        return [kept_attachment(kept, message_type=message.type, created_at=message.sent_at, bucket=bucket)]
     if not message.media_url:
         return []
     path = urlsplit(message.media_url).path
@@ -114,7 +124,7 @@ def attachments_of(message: MessageRow) -> list[Attachment]:
     ]
 
 
-def message_view(message: MessageRow, conversation: ConversationHeader) -> MessageView:
+def message_view(message: MessageRow, conversation: ConversationHeader, media: _PageMedia | None = None) -> MessageView:
     failed = message.error_code is not None or message.error_title is not None
     return MessageView(
         id=message.id,
@@ -126,7 +136,7 @@ def message_view(message: MessageRow, conversation: ConversationHeader) -> Messa
         is_system=message.is_system,
         private=message.is_private,
         author=author_of(message, conversation),
-        attachments=attachments_of(message),
+        attachments=media.attachments(message) if media else attachments_of(message),
         error=DeliveryError(code=message.error_code, title=message.error_title, details=message.error_details)
         if failed
         else None,
@@ -160,7 +170,7 @@ def billing_conversation_of(message: MessageRow) -> BillingConversation | None:
     )
 
 
-def _agent_message(message: MessageRow, conversation: ConversationHeader) -> AgentMessage:
+def _agent_message(message: MessageRow, conversation: ConversationHeader, media: _PageMedia) -> AgentMessage:
     author = author_of(message, conversation)
     return AgentMessage(
         id=message.id,
@@ -170,10 +180,26 @@ def _agent_message(message: MessageRow, conversation: ConversationHeader) -> Age
         is_private=message.is_private,
         created_at=message.sent_at,
         author=author,
-        attachments=attachments_of(message),
+        attachments=media.attachments(message),
         pricing=pricing_of(message),
         billing_conversation=billing_conversation_of(message),
     )
+
+
+@dataclass(frozen=True)
+class _PageMedia:
+    """A page's kept media (one primary-key read, only when the page has media messages) and where they are."""
+
+    kept: dict[int, KeptMedia]
+    bucket: MediaBucket | None
+
+    def attachments(self, message: MessageRow) -> list[Attachment]:
+        return attachments_of(message, self.kept.get(message.id), self.bucket)
+
+
+def _page_media(conn: psycopg.Connection[Any], rows: list[MessageRow]) -> _PageMedia:
+    with_media = [row.id for row in rows if row.type in _MEDIA_MESSAGE_TYPES]
+    return _PageMedia(find_kept_media(conn, with_media) if with_media else {}, MediaBucket.from_environment())
 
 
 def message_list_fingerprint(conversation_id: int) -> str:
@@ -193,13 +219,14 @@ def conversation_messages(caller: Caller, conversation_id: int, query: MessageLi
             raise InvalidRequest("before is not valid for this conversation (not a cursor)")
         before = TimelinePosition(sent_at, message_id)
 
-    def read(conn: psycopg.Connection[Any]) -> tuple[ConversationHeader | None, list[MessageRow]]:
+    def read(conn: psycopg.Connection[Any]) -> tuple[ConversationHeader | None, list[MessageRow], _PageMedia | None]:
         conversation = find_conversation_header(conn, conversation_id)
         if conversation is None:
-            return None, []
-        return conversation, list_messages_before(conn, conversation, before=before, limit=query.limit + 1)
+            return None, [], None
+        rows = list_messages_before(conn, conversation, before=before, limit=query.limit + 1)
+        return conversation, rows, _page_media(conn, rows[: query.limit])
 
-    conversation, rows = run_in_transaction(read, tenant_id=caller.tenant_id)
+    conversation, rows, media = run_in_transaction(read, tenant_id=caller.tenant_id)
     if conversation is None:
         raise NotFound(CONVERSATION_NOT_FOUND)
     page, has_more = rows[: query.limit], len(rows) > query.limit
@@ -207,7 +234,7 @@ def conversation_messages(caller: Caller, conversation_id: int, query: MessageLi
         conversation_id=conversation.id,
         total=conversation.message_count,
         limit=query.limit,
-        messages=[message_view(row, conversation) for row in page],
+        messages=[message_view(row, conversation, media) for row in page],
         next_cursor=encode_cursor(fingerprint, page[-1].sent_at, page[-1].id) if has_more else None,
     )
 
@@ -216,6 +243,7 @@ def conversation_messages(caller: Caller, conversation_id: int, query: MessageLi
 class _AgentPage:
     conversation: ConversationHeader | None
     rows: list[MessageRow]
+    media: _PageMedia | None = None
 
 
 def _read_agent_page(caller: Caller, conversation_id: int, query: AgentMessageQuery) -> _AgentPage:
@@ -233,7 +261,7 @@ def _read_agent_page(caller: Caller, conversation_id: int, query: AgentMessageQu
             offset=plan.offset,
             limit=plan.limit,
         )
-        return _AgentPage(conversation, rows[::-1] if plan.order_reversed else rows)
+        return _AgentPage(conversation, rows[::-1] if plan.order_reversed else rows, _page_media(conn, rows))
 
     # A StorageError becomes the agent contract's own 500 in threadline.http.errors.
     return run_in_transaction(read, tenant_id=caller.tenant_id)
@@ -253,6 +281,6 @@ def agent_conversation_messages(
             limit=query.limit,
             total=conversation.message_count,
             total_pages=math.ceil(conversation.message_count / query.limit),
-            messages=[_agent_message(row, conversation) for row in read.rows],
+            messages=[_agent_message(row, conversation, read.media or _PageMedia({}, None)) for row in read.rows],
         )
     )

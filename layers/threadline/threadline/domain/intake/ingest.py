@@ -6,7 +6,7 @@ platform), the key, the connection's active flag. Nothing is written unless all 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +17,12 @@ from threadline.db.errors import RowsRefused
 from threadline.db.repositories.connections import ConnectionForAuth, find_connection_for_auth
 from threadline.db.repositories.ingest import ConversationBatch, StoredConversation, store_conversation_batch
 from threadline.db.repositories.lifecycle import InboundFollowUp, Reopened, find_inbound_follow_up
+from threadline.db.repositories.media import record_linked_media
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.delivery.outbox import hand_over_deliveries
 from threadline.domain.intake.inbound import after_inbound_committed, reopen_for_ingested
 from threadline.domain.intake.secrets import api_secret_matches
+from threadline.domain.media.handover import hand_over_media
 from threadline.errors import Forbidden, Unauthorized
 from threadline.identifiers import normalise_identifier
 from threadline.models.ingest import IngestConversation, IngestRequest, IngestResponse, IngestResult
@@ -128,6 +130,8 @@ class _Stored:
     results_by_id: dict[str, IngestResult]
     reopened: list[Reopened]
     follow_up: InboundFollowUp
+    # Media the copy step owes (a connection with copy_media on), handed over after the commit.
+    media_message_ids: list[int] = field(default_factory=list)
 
 
 def require_api_key(api_key: str | None) -> str:
@@ -156,13 +160,38 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
         results_by_id = {row.external_conversation_id: _result_for(row) for row in stored}
         reopenable = {row.conversation_id for row in stored if row.reopenable}
         reopened = _reopen(conn, connection.tenant_id, results_by_id, reopenable)
-        return _Stored(connection.tenant_id, results_by_id, reopened, follow_up)
+        media = _linked_media(conn, connection, results_by_id)
+        return _Stored(connection.tenant_id, results_by_id, reopened, follow_up, media)
 
     def store_conversation_by_conversation(conn: psycopg.Connection[Any]) -> _Stored:
         connection, follow_up = authorise_and_scope(conn)
         results_by_id, reopenable = _store_one_by_one(conn, connection, request)
         reopened = _reopen(conn, connection.tenant_id, results_by_id, reopenable)
-        return _Stored(connection.tenant_id, results_by_id, reopened, follow_up)
+        media = _linked_media(conn, connection, results_by_id)
+        return _Stored(connection.tenant_id, results_by_id, reopened, follow_up, media)
+
+    def _linked_media(
+        conn: psycopg.Connection[Any], connection: ConnectionForAuth, results_by_id: dict[str, IngestResult]
+    ) -> list[int]:
+        # Only a request that carries media_urls pays this statement (and it writes only for a connection that
+        # copies media: `--copy-media on`).
+        linked = [
+            (result.conversation_id, message.id)
+            for conversation in request.conversations
+            if (result := results_by_id[conversation.external_conversation_id]).conversation_id is not None
+            and result.messages_added > 0
+            for message in conversation.messages
+            if message.media_url
+        ]
+        if not linked:
+            return []
+        return record_linked_media(
+            conn,
+            tenant_id=connection.tenant_id,
+            connection_uuid=connection.id,
+            conversation_ids=[conversation_id for conversation_id, _ in linked if conversation_id is not None],
+            external_ids=[external_id for _, external_id in linked],
+        )
 
     def _reopen(
         conn: psycopg.Connection[Any], tenant_id: UUID, results_by_id: dict[str, IngestResult], reopenable: set[int]
@@ -193,6 +222,8 @@ def ingest_conversations(*, api_key: str, request: IngestRequest) -> IngestRespo
         publish_ingested_messages(done.tenant_id, _ingested(request, results))  # hands deliveries over too
     elif done.follow_up.anyone_hooked:
         hand_over_deliveries(done.tenant_id)
+    if done.media_message_ids:
+        hand_over_media(done.tenant_id, done.media_message_ids)
     created = sorted({r.conversation_id for r in results if r.status == "created" and r.conversation_id is not None})
     if created or done.reopened:
         after_inbound_committed(done.tenant_id, created=created, reopened=done.reopened, follow_up=done.follow_up)

@@ -32,6 +32,7 @@ from threadline.db.repositories.lifecycle import (
     conversations_created_now,
     find_inbound_follow_up,
 )
+from threadline.db.repositories.media import CHANNEL_MEDIA_KEY, record_channel_media
 from threadline.db.repositories.whatsapp_inbound import (
     AppliedStatuses,
     StoredInbound,
@@ -43,6 +44,7 @@ from threadline.db.repositories.whatsapp_inbound import (
 from threadline.db.tenancy import run_in_transaction
 from threadline.delivery.outbox import hand_over_deliveries
 from threadline.domain.intake.inbound import after_inbound_committed, reopen_for_inbound_messages
+from threadline.domain.media.handover import hand_over_media
 from threadline.domain.templates.notifications import apply_template_notifications
 from threadline.errors import PayloadTooLarge
 from threadline.models.whatsapp_notifications import MAX_NOTIFICATION_BYTES, NOTIFICATION_TOO_LARGE_MESSAGE
@@ -68,12 +70,16 @@ class _InboxChanges:
     created: list[int] = field(default_factory=list)
     reopened: list[Reopened] = field(default_factory=list)
     follow_up: InboundFollowUp | None = None
+    # Messages whose media the copy step owes (pending rows written in this transaction).
+    media_message_ids: list[int] = field(default_factory=list)
 
 
 def _store_delivery(
     connection: WhatsAppConnection, delivery: NumberDelivery
 ) -> tuple[StoredInbound, AppliedStatuses, _InboxChanges]:
     inbound = delivery.inbound_batch()
+    # Only a delivery with media pays the statement that records them.
+    carries_media = any(CHANNEL_MEDIA_KEY in payload for payload in inbound.message_payloads)
 
     def store(conn: psycopg.Connection[Any]) -> tuple[StoredInbound, AppliedStatuses, _InboxChanges]:
         stored = StoredInbound(messages_added=0, conversations_touched=0)
@@ -87,6 +93,9 @@ def _store_delivery(
                 inbox = _InboxChanges(
                     created=conversations_created_now(conn, stored.message_ids),
                     reopened=reopen_for_inbound_messages(conn, connection.tenant_id, stored.message_ids),
+                    media_message_ids=record_channel_media(conn, connection.tenant_id, stored.message_ids)
+                    if carries_media
+                    else [],
                 )
         if delivery.statuses.meta_ids:
             applied = apply_status_updates(
@@ -142,6 +151,8 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
             publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
         elif inbox.follow_up is None or inbox.follow_up.anyone_hooked:
             hand_over_deliveries(connection.tenant_id)
+        if inbox.media_message_ids:
+            hand_over_media(connection.tenant_id, inbox.media_message_ids)
         if inbox.created or inbox.reopened:
             after_inbound_committed(
                 connection.tenant_id, created=inbox.created, reopened=inbox.reopened, follow_up=inbox.follow_up

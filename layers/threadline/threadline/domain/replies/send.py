@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
@@ -73,6 +73,13 @@ from threadline.db.repositories.sending import (
 )
 from threadline.db.tenancy import run_in_transaction
 from threadline.domain.inbox.read_receipts import send_read_receipt_after_reply
+from threadline.domain.media.uploads import (
+    UploadedFile,
+    find_sendable_upload,
+    keep_uploaded_file,
+    read_upload,
+    uploaded_file_link,
+)
 from threadline.domain.replies.replay import error_record, message_view, replay
 from threadline.errors import (
     Forbidden,
@@ -91,7 +98,7 @@ from threadline.models.sending import (
 from threadline.observability import logger
 from threadline.realtime.frames import MessageEventKind, outbound_message
 from threadline.realtime.publisher import ExpiredWindow, publish_message_event, publish_window_expiries
-from threadline.vocabulary import Platform
+from threadline.vocabulary import MediaType, Platform
 
 WINDOW_EXPIRED_MESSAGE = "Session window expired"
 SOURCE = "manual_ui"
@@ -253,6 +260,8 @@ def send_to_conversation(
     """`POST /api/v1/conversations/{id}/messages`: text, media or a template through the conversation's own channel
     and connection, by that connection's reply rule."""
     target_id = conversation_id
+    # An agent's upload is read back and checked before anything is written (a 400 leaves nothing behind).
+    uploaded = _uploaded_file(caller, request)
 
     def plan(conn: psycopg.Connection[Any]) -> _Plan:
         conversation = find_conversation_for_send(conn, target_id)
@@ -278,7 +287,7 @@ def send_to_conversation(
             )
         )
         reply_to = _reply_target(conn, target_id, request.reply_to)
-        columns, content = _conversation_message(request, reply_to=reply_to)
+        columns, content = _conversation_message(request, reply_to=reply_to, uploaded=uploaded)
         return _Plan(
             channel=channel,
             route=channel_route,
@@ -294,13 +303,17 @@ def send_to_conversation(
             ),
         )
 
-    return _send(
+    response = _send(
         caller=caller,
         fingerprint=_fingerprint(f"POST /api/v1/conversations/{target_id}/messages", request),
         idempotency_key=_checked_idempotency_key(idempotency_key),
         remaining_ms=remaining_ms,
         plan=plan,
     )
+    if uploaded is not None:
+        # The sent file is the message's kept medium: both message views list it with a presigned GET.
+        keep_uploaded_file(caller.tenant_id, response.message.id, uploaded)
+    return response
 
 
 def _reply_target(conn: psycopg.Connection[Any], conversation_id: int, reply_to: str | None) -> str | None:
@@ -317,8 +330,17 @@ def _reply_target(conn: psycopg.Connection[Any], conversation_id: int, reply_to:
     return target
 
 
+def _uploaded_file(caller: Caller, request: ConversationSendRequest) -> UploadedFile | None:
+    if request.media is None or request.media.upload_id is None:
+        return None
+    uploaded = read_upload(find_sendable_upload(caller.tenant_id, request.media.upload_id))
+    if uploaded.upload.media_type == "audio" and (request.media.caption or request.content):
+        raise InvalidRequest("audio messages cannot carry a caption")
+    return uploaded
+
+
 def _conversation_message(
-    request: ConversationSendRequest, *, reply_to: str | None
+    request: ConversationSendRequest, *, reply_to: str | None, uploaded: UploadedFile | None = None
 ) -> tuple[dict[str, Any], OutboundContent]:
     """The stored columns and the channel's content for the one kind of message the request carries."""
     if request.template is not None:
@@ -334,8 +356,28 @@ def _conversation_message(
             template=TemplateContent(template.name, template.language, template.components), reply_to=None
         )
         return columns, content
+    if request.media is not None and uploaded is not None:
+        caption = request.media.caption or request.content or None
+        upload = uploaded.upload
+        media_type = cast(MediaType, upload.media_type)
+        upload_columns: dict[str, Any] = {
+            "type": _MEDIA_MESSAGE_TYPES[media_type],
+            "content": caption or "",
+            "media_url": None,  # the kept medium lists it (a presigned GET per read)
+            "media_filename": upload.file_name,
+            "payload": {"upload_id": str(upload.id)},
+        }
+        media_content = MediaContent(
+            media_type,
+            uploaded_file_link(uploaded),
+            upload.file_name,
+            content=uploaded.content,
+            mime_type=upload.mime_type,
+        )
+        return upload_columns, OutboundContent(text=caption, media=media_content, reply_to=reply_to)
     if request.media is not None:
         media = request.media
+        assert media.type is not None and media.url is not None  # the model's rule: a link or an upload
         caption = media.caption or request.content or None
         columns = {
             "type": _MEDIA_MESSAGE_TYPES[media.type],
