@@ -216,8 +216,9 @@ _WEBHOOK_VERIFY = Operation(
 _WEBHOOK_RECEIVE = Operation(
     summary="WhatsApp webhook notifications (messages and statuses)",
     description="Meta's notifications of inbound messages and of sent messages' statuses, authenticated by "
-    "`X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret). Numbers without an active "
-    "connection are acknowledged and ignored.",
+    "`X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret). A verified notification is always "
+    "answered 200: what Threadline cannot place (numbers without an active connection, shapes it does not model, "
+    "messages without a sender it can resolve) is kept as a dead letter with the reason.",
     tag="WhatsApp webhook",
     auth=Auth.SIGNATURE,
     envelope=ErrorEnvelope.PLAIN,
@@ -232,7 +233,8 @@ _WEBHOOK_RECEIVE = Operation(
     body=Body("Meta's notification", WhatsAppNotification),
     responses={200: Body("Stored (or acknowledged)", WebhookAcknowledged)},
     errors={
-        400: "The body is not JSON or not shaped like Meta's notification",
+        400: "`Request body is not valid base64`: API Gateway's encoding of the body is broken (a verified "
+        "notification is always 200: what cannot be placed is kept as a dead letter)",
         401: "`Missing X-Hub-Signature-256 header` or `Invalid signature`",
         413: "`Request body too large: at most 6000000 bytes (Lambda's request payload limit)`, checked before "
         "the signature; in AWS, Lambda refuses such a body before the function runs",

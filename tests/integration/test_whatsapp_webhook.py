@@ -277,9 +277,21 @@ class TestSignature:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Bad input: the error shape, and not a row changed
+# Nothing refused, nothing lost: what cannot be placed is kept, raw, with the reason
 # ---------------------------------------------------------------------------------------------------------------
-class TestBadInput:
+def dead_letters(admin: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    with admin.cursor(row_factory=dict_row) as cursor:
+        return cursor.execute("SELECT * FROM whatsapp_dead_letters ORDER BY id").fetchall()
+
+
+@pytest.fixture
+def no_dead_letters(admin):
+    """The session's database keeps what earlier tests' notifications left; a test that counts starts from none."""
+    admin.execute("DELETE FROM whatsapp_dead_letters")
+
+
+@pytest.mark.usefixtures("no_dead_letters")
+class TestWhatCannotBePlacedIsKept:
     @pytest.fixture
     def before(self, number, admin):
         # Something a bad delivery could have touched if it were half-applied.
@@ -287,22 +299,37 @@ class TestBadInput:
         return fingerprint(admin)
 
     @pytest.mark.parametrize(
-        ("body", "error"),
+        ("body", "reason"),
         [
             ("{not json", "Request body must be valid JSON"),
             ("", "Request body must be valid JSON"),
             (b"\xff\xfe not utf-8", "Request body must be valid JSON"),
             ("[1, 2]", "Request body must be a JSON object"),
             ('{"entry": []}', "object: is required"),
+            ('{"object": "whatsapp_business_account", "entry": {}}', "entry: must be an array"),
         ],
     )
-    def test_a_body_that_is_not_a_notification_is_400(self, before, admin, body, error):
+    def test_a_verified_body_that_is_not_a_notification_is_acknowledged_and_kept_whole(
+        self, before, admin, body, reason
+    ):
         answer = post(body)
 
-        assert (answer.status, answer.body) == (400, {"error": error})
+        assert (answer.status, answer.body) == (200, {"success": True})
         assert fingerprint(admin) == before
+        [letter] = dead_letters(admin)
+        raw = body if isinstance(body, bytes) else body.encode()
+        assert (letter["reason"], bytes(letter["raw"]), letter["tenant_id"], letter["phone_number_id"]) == (
+            reason,
+            raw,
+            None,
+            None,
+        )
 
-    def test_one_malformed_change_refuses_the_whole_delivery(self, number, before, admin):
+    def test_an_unverified_body_is_still_refused_and_nothing_is_kept(self, before, admin):
+        assert post("{not json", secret="another-secret").status == 401
+        assert dead_letters(admin) == []
+
+    def test_a_malformed_change_is_kept_for_its_tenant_and_the_others_are_stored(self, number, before, admin):
         body = notification(
             change(number.phone_number_id, statuses=[status("wamid.sent-before", "read")]),
             {"field": "messages", "value": {"metadata": {}, "messages": []}},
@@ -310,57 +337,82 @@ class TestBadInput:
 
         answer = post(body)
 
-        assert answer.status == 400
-        assert answer.body == {"error": "entry[0].changes[1].value.metadata.phone_number_id: is required"}
-        assert message_state(admin, self.sent_id)["status"] == "sent"
-        assert fingerprint(admin) == before
+        assert (answer.status, answer.body) == (200, {"success": True})
+        assert message_state(admin, self.sent_id)["status"] == "read"
+        [letter] = dead_letters(admin)
+        assert letter["reason"] == "value.metadata.phone_number_id: is required"
+        assert letter["tenant_id"] is None
+        kept = json.loads(bytes(letter["raw"]))
+        assert kept["entry"][0]["changes"] == [{"field": "messages", "value": {"metadata": {}, "messages": []}}]
 
     @pytest.mark.parametrize(
-        ("message", "error"),
+        ("message", "reason"),
         [
             (
                 {"id": "wamid.x", "timestamp": "soon", "type": "text", "from": "1"},
-                "entry[0].changes[0].value.messages[0].timestamp: must be a Unix timestamp in seconds",
-            ),
-            (
-                {"id": "wamid.x", "timestamp": "1769941800", "type": "text"},
-                "entry[0].changes[0].value.messages[0]: a message needs `from` or `from_user_id`",
+                "messages[0].timestamp: must be a Unix timestamp in seconds",
             ),
             (
                 {"timestamp": "1769941800", "type": "text", "from": "1"},
-                "entry[0].changes[0].value.messages[0].id: is required",
+                "messages[0].id: is required",
             ),
             (
                 {"id": "", "timestamp": "1769941800", "type": "text", "from": "1"},
-                "entry[0].changes[0].value.messages[0].id: must not be empty",
+                "messages[0].id: must not be empty",
+            ),
+            (
+                {"id": "wamid.x", "timestamp": "1769941800", "type": "text", "text": {"body": "Who am I?"}},
+                "messages[0]: no sender (no from, no from_user_id, and not exactly one contact)",
+            ),
+            (
+                {"id": "wamid.x", "timestamp": "1769941800", "type": "text", "from": "1", "group_id": "G1"},
+                "messages[0]: a group message (Threadline's conversations are 1:1)",
             ),
         ],
     )
-    def test_a_message_without_what_threadline_needs_is_400(self, number, before, admin, message, error):
-        answer = post(notification(change(number.phone_number_id, messages=[message])))
+    def test_a_message_threadline_cannot_place_is_kept_for_the_number_s_tenant(
+        self, number, before, admin, message, reason
+    ):
+        good = wamid()
+        contacts = [contact(wa_id="16505551234"), contact("Bob", wa_id="16505550000")]
+        body = notification(
+            change(number.phone_number_id, contacts=contacts, messages=[message, text_message(good, "Placed")])
+        )
 
-        assert (answer.status, answer.body) == (400, {"error": error})
-        assert fingerprint(admin) == before
+        answer = post(body)
 
-    def test_a_status_without_a_timestamp_is_400(self, number, before, admin):
+        assert (answer.status, answer.body) == (200, {"success": True})
+        assert stored_message(admin, number.tenant_id, good)["content"] == "Placed"
+        [letter] = dead_letters(admin)
+        assert (letter["reason"], letter["tenant_id"], letter["phone_number_id"]) == (
+            reason,
+            number.tenant_id,
+            number.phone_number_id,
+        )
+        assert json.loads(bytes(letter["raw"]))["entry"][0]["changes"][0]["value"]["messages"][0] == message
+
+    def test_a_status_without_a_timestamp_is_kept(self, number, before, admin):
         update = status("wamid.sent-before", "read")
         del update["timestamp"]
 
         answer = post(notification(change(number.phone_number_id, statuses=[update])))
 
-        assert answer.status == 400
-        assert answer.body == {"error": "entry[0].changes[0].value.statuses[0].timestamp: is required"}
+        assert answer.status == 200
         assert fingerprint(admin) == before
+        assert [letter["reason"] for letter in dead_letters(admin)] == ["statuses[0].timestamp: is required"]
 
-    def test_an_unknown_phone_number_id_is_acknowledged_and_nothing_is_written(self, before, admin):
+    def test_an_unknown_phone_number_id_is_kept_without_a_tenant(self, before, admin):
         body = notification(change("999000111222333", contacts=[contact()], messages=[text_message(wamid(), "Hi")]))
 
         answer = post(body)
 
         assert (answer.status, answer.body) == (200, {"success": True})
         assert fingerprint(admin) == before
+        [letter] = dead_letters(admin)
+        assert letter["reason"] == "phone_number_id 999000111222333 has no WhatsApp connection"
+        assert (letter["tenant_id"], letter["phone_number_id"]) == (None, "999000111222333")
 
-    def test_a_deactivated_connection_is_acknowledged_and_nothing_is_written(self, number, before, admin):
+    def test_a_deactivated_connection_s_notification_is_kept_for_its_tenant(self, number, before, admin):
         admin.execute("UPDATE connections SET is_active = false WHERE id = %s", (number.connection_uuid,))
         body = notification(
             change(
@@ -373,16 +425,48 @@ class TestBadInput:
 
         assert post(body).status == 200
         assert fingerprint(admin) == before
+        [letter] = dead_letters(admin)
+        assert letter["tenant_id"] == number.tenant_id
+        assert letter["reason"] == f"the WhatsApp connection of phone_number_id {number.phone_number_id} is deactivated"
 
-    def test_other_objects_and_other_fields_are_acknowledged_and_ignored(self, number, before, admin):
+    def test_other_objects_and_other_fields_are_acknowledged_and_kept(self, number, before, admin):
         page = {"object": "page", "entry": [{"id": "1", "messaging": []}]}
         template_review = notification(
-            {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 1}}
+            {
+                "field": "message_template_status_update",
+                "value": {"event": "APPROVED", "message_template_id": 1},
+            }
         )
 
         assert post(page).status == 200
         assert post(template_review).status == 200
         assert fingerprint(admin) == before
+        assert [letter["reason"] for letter in dead_letters(admin)] == [
+            "object 'page' is not a WhatsApp notification",
+            "field 'message_template_status_update' is not one Threadline handles",
+        ]
+
+    def test_meta_re_sending_what_was_kept_keeps_it_once(self, before, admin):
+        body = notification(change("999000111222333", messages=[text_message(wamid(), "Hi")]))
+
+        assert post(body).status == 200
+        assert post(body).status == 200
+
+        assert len(dead_letters(admin)) == 1
+
+    def test_dead_letters_are_isolated_by_tenant(self, make_number, admin):
+        from tests.integration.test_tenant_isolation import _app_connection
+
+        ours, theirs = make_number(), make_number()
+        for number in (ours, theirs):
+            post(notification(change(number.phone_number_id, messages=[{"id": wamid(), "type": "text"}])))
+        post("{not json")
+        assert len(dead_letters(admin)) == 3
+
+        with _app_connection() as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(ours.tenant_id),))
+            visible = conn.execute("SELECT tenant_id FROM whatsapp_dead_letters").fetchall()
+        assert visible == [(ours.tenant_id,)]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -971,6 +971,31 @@ END
 $$;
 
 --
+-- Name: record_whatsapp_dead_letters(text[], text[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.record_whatsapp_dead_letters(p_phone_number_ids text[], p_reasons text[], p_raws bytea[]) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH input AS (
+        SELECT d.phone_number_id, d.reason, d.raw, d.position
+        FROM unnest(p_phone_number_ids, p_reasons, p_raws) WITH ORDINALITY AS d (phone_number_id, reason, raw, position)
+    ),
+    inserted AS (
+        INSERT INTO whatsapp_dead_letters (tenant_id, phone_number_id, reason, raw, raw_sha256)
+        SELECT (SELECT c.tenant_id FROM connections c
+                WHERE c.platform = 'whatsapp' AND c.phone_number_id = i.phone_number_id),
+               i.phone_number_id, left(i.reason, 4000), i.raw, sha256(i.raw)
+        FROM input i
+        ORDER BY i.position
+        ON CONFLICT (raw_sha256) DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM inserted
+$$;
+
+--
 -- Name: search_contact_candidates(text, text, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1489,6 +1514,38 @@ CREATE TABLE public.websocket_subscriptions (
 );
 
 --
+-- Name: whatsapp_dead_letters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.whatsapp_dead_letters (
+    id bigint NOT NULL,
+    tenant_id uuid,
+    phone_number_id text,
+    reason text NOT NULL,
+    raw bytea NOT NULL,
+    raw_sha256 bytea NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    replayed_at timestamp with time zone,
+    replay_attempts integer DEFAULT 0 NOT NULL,
+    last_replay_at timestamp with time zone,
+    CONSTRAINT whatsapp_dead_letters_reason_check CHECK ((length(reason) > 0)),
+    CONSTRAINT whatsapp_dead_letters_replay_attempts_check CHECK ((replay_attempts >= 0))
+);
+
+--
+-- Name: whatsapp_dead_letters_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.whatsapp_dead_letters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.whatsapp_dead_letters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: window_expiry_progress; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1838,6 +1895,20 @@ ALTER TABLE ONLY public.websocket_subscriptions
     ADD CONSTRAINT websocket_subscriptions_pkey PRIMARY KEY (connection_id, topic, topic_id);
 
 --
+-- Name: whatsapp_dead_letters whatsapp_dead_letters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_dead_letters
+    ADD CONSTRAINT whatsapp_dead_letters_pkey PRIMARY KEY (id);
+
+--
+-- Name: whatsapp_dead_letters whatsapp_dead_letters_raw_sha256_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_dead_letters
+    ADD CONSTRAINT whatsapp_dead_letters_raw_sha256_key UNIQUE (raw_sha256);
+
+--
 -- Name: window_expiry_progress window_expiry_progress_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2150,6 +2221,18 @@ CREATE INDEX websocket_connections_expiry_idx ON public.websocket_connections US
 --
 
 CREATE INDEX websocket_subscriptions_topic_idx ON public.websocket_subscriptions USING btree (tenant_id, topic, topic_id);
+
+--
+-- Name: whatsapp_dead_letters_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX whatsapp_dead_letters_open_idx ON public.whatsapp_dead_letters USING btree (received_at, id) WHERE (replayed_at IS NULL);
+
+--
+-- Name: whatsapp_dead_letters_tenant_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX whatsapp_dead_letters_tenant_idx ON public.whatsapp_dead_letters USING btree (tenant_id, received_at) WHERE (tenant_id IS NOT NULL);
 
 --
 -- Name: workspace_sessions_workspace_idx; Type: INDEX; Schema: public; Owner: -
@@ -2493,6 +2576,13 @@ ALTER TABLE ONLY public.websocket_subscriptions
     ADD CONSTRAINT websocket_subscriptions_tenant_id_connection_id_fkey FOREIGN KEY (tenant_id, connection_id) REFERENCES public.websocket_connections(tenant_id, connection_id) ON DELETE CASCADE;
 
 --
+-- Name: whatsapp_dead_letters whatsapp_dead_letters_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_dead_letters
+    ADD CONSTRAINT whatsapp_dead_letters_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
 -- Name: workspace_sessions workspace_sessions_tenant_id_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2731,6 +2821,12 @@ CREATE POLICY tenant_isolation ON public.websocket_connections USING ((tenant_id
 CREATE POLICY tenant_isolation ON public.websocket_subscriptions USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
+-- Name: whatsapp_dead_letters tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.whatsapp_dead_letters USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
 -- Name: workspace_sessions tenant_isolation; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -2771,6 +2867,12 @@ ALTER TABLE public.websocket_connections ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.websocket_subscriptions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: whatsapp_dead_letters; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.whatsapp_dead_letters ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: workspace_sessions; Type: ROW SECURITY; Schema: public; Owner: -

@@ -17,7 +17,13 @@ from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatc
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.identifiers import normalise_identifier
 from threadline.meta.config import get_meta_settings
-from threadline.meta.webhook import InboundMessage, MessagesValue, parse_notification, signature_matches
+from threadline.meta.webhook import (
+    InboundMessage,
+    MessagesChange,
+    Unplaced,
+    read_notification,
+    signature_matches,
+)
 from threadline.models.whatsapp_notifications import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
 from threadline.vocabulary import PREVIEW_CHARS, TRACKED_STATUSES, Platform
 
@@ -150,23 +156,32 @@ def _reply_to(message: InboundMessage) -> str | None:
 class _Sender:
     wa_id: str | None
     whatsapp_user_id: str | None
+    parent_user_id: str | None
     name: str | None
     messages: list[tuple[InboundMessage, InboundContent]] = field(default_factory=list)
 
 
 @dataclass
 class NumberDelivery:
-    """Everything one notification says about one business phone number."""
+    """Everything one notification says about one business phone number, and the changes it came in (each kept
+    with its raw notification and the problems found in it, for its dead letter)."""
 
     phone_number_id: str
     senders: dict[str, _Sender] = field(default_factory=dict)
     statuses: StatusBatch = field(default_factory=StatusBatch)
     seen_message_ids: set[str] = field(default_factory=set)
-    group_messages_skipped: int = 0
+    changes: list[MessagesChange] = field(default_factory=list)
+    # Each message's change (an index into `changes`) and its place in it: a problem found while storing it (the
+    # message it reacts to is unknown) is that change's.
+    message_places: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def message_count(self) -> int:
         return len(self.seen_message_ids)
+
+    def note_unplaced(self, meta_id: str, reason: str) -> None:
+        change_index, position = self.message_places[meta_id]
+        self.changes[change_index].problems.append(f"messages[{position}]: {reason}")
 
     def inbound_batch(self) -> InboundBatch:
         batch = InboundBatch()
@@ -200,38 +215,55 @@ class NumberDelivery:
         return batch
 
 
-def _add_messages(delivery: NumberDelivery, value: MessagesValue) -> None:
-    # Meta lists who wrote in `contacts`; a message names its author by wa_id (`from`) and/or BSUID.
-    by_wa_id = {contact.wa_id: contact for contact in value.contacts if contact.wa_id}
-    by_user_id = {contact.user_id: contact for contact in value.contacts if contact.user_id}
-    for message in value.messages:
+def _sender_of(message: InboundMessage, change: MessagesChange) -> _Sender | None:
+    """Who wrote the message: its `from` (the phone number), else its `from_user_id` (the BSUID), else the one
+    contact the change names (`user_id` / `wa_id`); None when none of these names anyone. The contact Meta lists
+    for the sender fills in what the message leaves out (the BSUID beside a phone number, the name)."""
+    by_wa_id = {contact.wa_id: contact for contact in change.contacts if contact.wa_id}
+    by_user_id = {contact.user_id: contact for contact in change.contacts if contact.user_id}
+    contact = (by_user_id.get(message.from_user_id) if message.from_user_id else None) or (
+        by_wa_id.get(message.from_) if message.from_ else None
+    )
+    if contact is None and not message.from_ and not message.from_user_id and len(change.contacts) == 1:
+        contact = change.contacts[0]
+    wa_id = message.from_ or (contact.wa_id if contact else None)
+    user_id = message.from_user_id or (contact.user_id if contact else None)
+    if not wa_id and not user_id:
+        return None
+    parent_user_id = message.from_parent_user_id or (contact.parent_user_id if contact else None)
+    profile = contact.profile if contact else None
+    name = (profile.name or profile.username) if profile else None
+    return _Sender(wa_id, user_id, parent_user_id, name)
+
+
+def _add_messages(delivery: NumberDelivery, change: MessagesChange, change_index: int) -> None:
+    for position, message in change.messages:
         if message.group_id:
             # Threadline's conversations are one-to-one: a group message belongs to no customer's conversation.
-            delivery.group_messages_skipped += 1
+            change.problems.append(f"messages[{position}]: a group message (Threadline's conversations are 1:1)")
+            continue
+        sender = _sender_of(message, change)
+        if sender is None:
+            change.problems.append(
+                f"messages[{position}]: no sender (no from, no from_user_id, and not exactly one contact)"
+            )
             continue
         if message.id in delivery.seen_message_ids:
             continue
         delivery.seen_message_ids.add(message.id)
-        contact = (by_user_id.get(message.from_user_id) if message.from_user_id else None) or (
-            by_wa_id.get(message.from_) if message.from_ else None
-        )
-        wa_id = message.from_ or (contact.wa_id if contact else None)
-        whatsapp_user_id = message.from_user_id or (contact.user_id if contact else None)
-        if whatsapp_user_id is None and wa_id in by_wa_id:
-            whatsapp_user_id = by_wa_id[wa_id].user_id
-        profile = contact.profile if contact else None
-        name = (profile.name or profile.username) if profile else None
+        delivery.message_places[message.id] = (change_index, position)
         # The BSUID is the stable key (it stays when the phone number is hidden); the wa_id serves until Meta sends one.
-        sender_key = whatsapp_user_id or wa_id
-        assert sender_key is not None  # the model requires `from` or `from_user_id`
-        sender = delivery.senders.setdefault(sender_key, _Sender(wa_id, whatsapp_user_id, name))
-        sender.wa_id = sender.wa_id or wa_id
-        sender.name = sender.name or name
-        sender.messages.append((message, inbound_content(message)))
+        sender_key = sender.whatsapp_user_id or sender.wa_id
+        assert sender_key is not None  # _sender_of names someone
+        known = delivery.senders.setdefault(sender_key, sender)
+        known.wa_id = known.wa_id or sender.wa_id
+        known.parent_user_id = known.parent_user_id or sender.parent_user_id
+        known.name = known.name or sender.name
+        known.messages.append((message, inbound_content(message)))
 
 
-def _add_statuses(delivery: NumberDelivery, value: MessagesValue) -> None:
-    for status in value.statuses:
+def _add_statuses(delivery: NumberDelivery, change: MessagesChange) -> None:
+    for status in change.statuses:
         if status.status not in TRACKED_STATUSES:
             continue
         error = status.errors[0] if status.status == "failed" and status.errors else None
@@ -244,19 +276,30 @@ def _add_statuses(delivery: NumberDelivery, value: MessagesValue) -> None:
         delivery.statuses.error_details.append(error.error_data.details if error and error.error_data else None)
 
 
-def deliveries_by_number(values: Iterable[MessagesValue]) -> dict[str, NumberDelivery]:
+@dataclass(frozen=True)
+class Notification:
+    """A verified notification in Threadline's terms: what it says per business number, and what it holds that
+    names no number Threadline could read (kept as dead letters)."""
+
+    deliveries: dict[str, NumberDelivery]
+    unplaced: list[Unplaced]
+
+
+def deliveries_by_number(changes: Iterable[MessagesChange]) -> dict[str, NumberDelivery]:
     deliveries: dict[str, NumberDelivery] = {}
-    for value in values:
-        number = value.metadata.phone_number_id
+    for change in changes:
+        number = change.phone_number_id
         delivery = deliveries.setdefault(number, NumberDelivery(number))
-        _add_messages(delivery, value)
-        _add_statuses(delivery, value)
+        delivery.changes.append(change)
+        _add_messages(delivery, change, len(delivery.changes) - 1)
+        _add_statuses(delivery, change)
     return deliveries
 
 
-def notifications_by_number(body: bytes) -> dict[str, NumberDelivery]:
-    """A verified notification's messages and statuses, by business phone number (400 when it is not Meta's shape)."""
-    return deliveries_by_number(parse_notification(body))
+def read_whatsapp_notification(body: bytes) -> Notification:
+    """A verified notification's messages and statuses by business phone number, and what could not be placed."""
+    reading = read_notification(body)
+    return Notification(deliveries_by_number(reading.changes), reading.unplaced)
 
 
 def authenticate_notification(body: bytes, signature: str | None) -> None:

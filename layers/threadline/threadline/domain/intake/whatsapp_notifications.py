@@ -1,11 +1,13 @@
 """Meta's WhatsApp notifications (its webhook): what a verified notification does.
 
 A body over Lambda's 6 MB request payload limit is refused first (413), unread. A notification is trusted only
-once its signature matches (401 otherwise) and is refused whole when it is not Meta's shape (400): nothing is
-written in any of these cases. A verified one is grouped by business phone number; each
-number's connection names the tenant, and that tenant's inbound messages and statuses are written in one
-transaction. A number Threadline does not know (or a deactivated connection) is logged and acknowledged:
-answering anything but 200 would only make Meta re-send it for days.
+once its signature matches (401 otherwise); nothing is written in either case. A verified notification is always
+answered 200 (anything else only makes Meta re-send it for days, then give up on it): it is grouped by business
+phone number, each number's connection names the tenant, and that tenant's inbound messages and statuses are written
+in one transaction. What cannot be placed (a shape Threadline does not model, a message without a sender it can
+resolve, a number without an active connection, ...) is kept raw as a dead letter with the reason (migration 0031),
+counted in the WhatsAppDeadLetters metric, and can be replayed through these same steps once a fix lands
+(`threadline whatsapp replay ID`).
 """
 
 from __future__ import annotations
@@ -20,18 +22,21 @@ from threadline.channels.whatsapp.inbound import (
     PLATFORM,
     WINDOW_CLOSED_ERROR_CODE,
     NumberDelivery,
+    Unplaced,
     authenticate_notification,
-    notifications_by_number,
+    read_whatsapp_notification,
 )
 from threadline.channels.whatsapp.inbound import (
     verify_subscription as verify_subscription,  # the handshake is all Meta's: the function calls it through here
 )
+from threadline.db.errors import RowsRefused
 from threadline.db.repositories.lifecycle import (
     InboundFollowUp,
     Reopened,
     conversations_created_now,
     find_inbound_follow_up,
 )
+from threadline.db.repositories.whatsapp_dead_letters import NewDeadLetter, record_dead_letters
 from threadline.db.repositories.whatsapp_inbound import (
     AppliedStatuses,
     StoredInbound,
@@ -54,8 +59,10 @@ class WebhookReceipt:
     messages_added: int = 0
     statuses_applied: int = 0
     windows_closed: int = 0
-    # Phone number ids with no (active) connection: acknowledged, nothing written.
+    # Phone number ids with no (active) connection: acknowledged, kept as dead letters.
     ignored_numbers: tuple[str, ...] = ()
+    # Why each thing Threadline could not place was not placed (kept as dead letters unless replaying).
+    unplaced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,10 +113,20 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         # First, before the signature's HMAC and the JSON: nothing of such a body is read, signed or not.
         raise PayloadTooLarge(NOTIFICATION_TOO_LARGE_MESSAGE)
     authenticate_notification(body, signature)
-    deliveries = notifications_by_number(body)
-    if not deliveries:
-        return WebhookReceipt()
-    found = run_in_transaction(lambda conn: find_whatsapp_connections(conn, sorted(deliveries)))
+    return _process(body, keep_unplaced=True)
+
+
+def replay_notification(raw: bytes) -> WebhookReceipt:
+    """A kept notification (a dead letter's raw) through the same steps as when it arrived, its signature having
+    been checked then. Nothing new is kept: what still cannot be placed is in the receipt's `unplaced`."""
+    return _process(raw, keep_unplaced=False)
+
+
+def _process(body: bytes, *, keep_unplaced: bool) -> WebhookReceipt:
+    notification = read_whatsapp_notification(body)
+    unplaced = list(notification.unplaced)
+    deliveries = notification.deliveries
+    found = run_in_transaction(lambda conn: find_whatsapp_connections(conn, sorted(deliveries))) if deliveries else []
     connections = {connection.phone_number_id: connection for connection in found}
     messages_added = statuses_applied = windows_closed = 0
     ignored: list[str] = []
@@ -117,7 +134,7 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         connection = connections.get(number)
         if connection is None or not connection.is_active:
             logger.warning(
-                "WhatsApp webhook for a number without an active connection; acknowledged, nothing stored",
+                "WhatsApp webhook for a number without an active connection; kept as a dead letter",
                 extra={
                     "phone_number_id": number,
                     "known": connection is not None,
@@ -126,10 +143,27 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
                 },
             )
             ignored.append(number)
+            reason = (
+                f"phone_number_id {number} has no WhatsApp connection"
+                if connection is None
+                else f"the WhatsApp connection of phone_number_id {number} is deactivated"
+            )
+            unplaced += [Unplaced(reason, number, change.raw) for change in delivery.changes]
             continue
-        if delivery.group_messages_skipped:
-            logger.info("group messages skipped", extra={"count": delivery.group_messages_skipped})
-        stored, applied, inbox = _store_delivery(connection, delivery)
+        try:
+            stored, applied, inbox = _store_delivery(connection, delivery)
+        except RowsRefused as refusal:
+            # The database refused the data itself: retrying would be refused again, so it is kept, not re-sent.
+            logger.error(
+                "WhatsApp notification refused by the database; kept as a dead letter",
+                extra={"phone_number_id": number},
+            )
+            reason = f"the database refused it: {refusal.reason}"
+            unplaced += [Unplaced(reason, number, change.raw) for change in delivery.changes]
+            continue
+        unplaced += [
+            Unplaced("; ".join(change.problems), number, change.raw) for change in delivery.changes if change.problems
+        ]
         # After the commit, and never failing the delivery: subscribers (when the tenant has any) hear of new
         # messages and moved statuses.
         if inbox.follow_up is not None and inbox.follow_up.anyone_subscribed:
@@ -145,6 +179,8 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         messages_added += stored.messages_added
         statuses_applied += applied.messages_advanced
         windows_closed += applied.windows_closed
+    if unplaced and keep_unplaced:
+        _keep(unplaced)
     metrics.add_metric(name="WhatsAppMessagesReceived", unit=MetricUnit.Count, value=messages_added)
     metrics.add_metric(name="WhatsAppStatusesApplied", unit=MetricUnit.Count, value=statuses_applied)
     return WebhookReceipt(
@@ -152,4 +188,18 @@ def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> Webh
         statuses_applied=statuses_applied,
         windows_closed=windows_closed,
         ignored_numbers=tuple(ignored),
+        unplaced=tuple(item.reason for item in unplaced),
     )
+
+
+def _keep(unplaced: list[Unplaced]) -> None:
+    """The dead letters, in their own transaction: a failure here is a 500, and Meta sends the notification again
+    (what was stored meanwhile is not stored twice)."""
+    letters = [NewDeadLetter(item.phone_number_id, item.reason, item.raw) for item in unplaced]
+    kept = run_in_transaction(lambda conn: record_dead_letters(conn, letters))
+    # The reasons name fields and positions, never the customer's text: safe to log.
+    logger.warning(
+        "WhatsApp notification content kept as dead letters",
+        extra={"dead_letters": len(letters), "new": kept, "reasons": [letter.reason[:300] for letter in letters]},
+    )
+    metrics.add_metric(name="WhatsAppDeadLetters", unit=MetricUnit.Count, value=len(letters))
