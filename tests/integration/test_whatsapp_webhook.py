@@ -19,10 +19,13 @@ from tests.support.factories import Number
 from tests.support.ingest import call_ingest
 from tests.support.meta_payloads import (
     APP_SECRET,
+    EXAMPLE_BSUID,
+    EXAMPLE_PARENT_BSUID,
     VERIFY_TOKEN,
     Answer,
     change,
     contact,
+    inbound,
     invoke,
     notification,
     now_seconds,
@@ -758,6 +761,145 @@ class TestInboundMessages:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Username-only customers: business-scoped user ids (BSUIDs)
+# ---------------------------------------------------------------------------------------------------------------
+class TestUsernameOnlyCustomers:
+    def stored_contact(self, admin: psycopg.Connection[Any], number: Number, meta_id: str) -> dict[str, Any]:
+        return contact_row(admin, stored_message(admin, number.tenant_id, meta_id)["contact_id"])
+
+    def test_a_message_naming_no_sender_is_the_one_contact_s_and_keeps_the_parent_bsuid(self, number, admin):
+        message_id = wamid()
+        meta_contact = contact(
+            "Sheena Nelson", wa_id=None, user_id=EXAMPLE_BSUID, parent_user_id=EXAMPLE_PARENT_BSUID, username="@sheena"
+        )
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[meta_contact],
+                messages=[inbound(message_id, "text", {"body": "Hello from a username"}, sender=None)],
+            )
+        )
+
+        assert post(body).status == 200
+
+        person = self.stored_contact(admin, number, message_id)
+        assert (person["whatsapp_user_id"], person["whatsapp_parent_user_id"], person["phone_digits"]) == (
+            EXAMPLE_BSUID,
+            EXAMPLE_PARENT_BSUID,
+            None,
+        )
+        row = stored_message(admin, number.tenant_id, message_id)
+        assert row["external_conversation_id"] == f"whatsapp:{number.phone_number_id}:{EXAMPLE_BSUID}"
+
+    def test_a_contact_known_by_phone_learns_its_bsuid_from_a_status_and_is_then_found_by_it(self, number, admin):
+        sent = outbound_message(admin, number, meta_id="wamid.to-phone", wa_id="16505550199")
+        bsuid = f"US.{uuid.uuid4().int % 10**20}"
+        # A status of a message sent to a phone number: Meta names the recipient's BSUID too.
+        update = status("wamid.to-phone", "delivered", recipient_user_id=bsuid, parent_recipient_user_id="US.ENT.77")
+        update.pop("recipient_id")
+
+        assert post(notification(change(number.phone_number_id, statuses=[update]))).status == 200
+
+        conversation_id = admin.execute("SELECT conversation_id FROM messages WHERE id = %s", (sent,)).fetchone()[0]  # type: ignore[index]
+        person = one_row(
+            admin, "SELECT c.* FROM contacts c JOIN conversations v ON v.contact_id = c.id WHERE v.id = %s",
+            conversation_id,
+        )  # fmt: skip
+        assert (person["whatsapp_user_id"], person["whatsapp_parent_user_id"]) == (bsuid, "US.ENT.77")
+        # Later the customer writes with the BSUID only (they hid their number): same contact, same conversation.
+        reply = wamid()
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact("Jo", wa_id=None, user_id=bsuid)],
+                messages=[inbound(reply, "text", {"body": "Got it"}, sender=None, user_id=bsuid)],
+            )
+        )
+        assert post(body).status == 200
+        assert stored_message(admin, number.tenant_id, reply)["conversation_id"] == conversation_id
+
+    def test_the_other_spelling_of_the_recipient_s_parent_bsuid_is_read_too(self, number, admin):
+        sent = outbound_message(admin, number, meta_id="wamid.spelling", wa_id="16505550188")
+        update = status("wamid.spelling", "read", recipient_parent_user_id="US.ENT.88")
+
+        assert post(notification(change(number.phone_number_id, statuses=[update]))).status == 200
+
+        person = one_row(
+            admin,
+            "SELECT c.* FROM contacts c JOIN conversations v ON v.contact_id = c.id"
+            " JOIN messages m ON m.conversation_id = v.id WHERE m.id = %s",
+            sent,
+        )
+        assert person["whatsapp_parent_user_id"] == "US.ENT.88"
+        assert message_state(admin, sent)["status"] == "read"
+
+    def test_a_changed_bsuid_re_keys_the_contact_and_its_next_messages_join_its_conversation(self, number, admin):
+        old, new = f"US.{uuid.uuid4().int % 10**20}", f"US.{uuid.uuid4().int % 10**20}"
+        first = wamid()
+        post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact("Kai", wa_id=None, user_id=old)],
+                    messages=[inbound(first, "text", {"body": "Hi"}, sender=None, user_id=old)],
+                )
+            )
+        )
+        notice, after = wamid(), wamid()
+        system = {"body": "User Kai changed their user id", "type": "user_changed_user_id", "previous_user_id": old}
+
+        body = notification(
+            change(
+                number.phone_number_id,
+                # System messages name no contact: the notice is the sender's under the new BSUID.
+                messages=[
+                    inbound(notice, "system", system, sender=None, user_id=new, at=now_seconds(-5)),
+                    inbound(after, "text", {"body": "Still me"}, sender=None, user_id=new),
+                ],
+            )
+        )
+        assert post(body).status == 200
+
+        person = self.stored_contact(admin, number, first)
+        assert person["whatsapp_user_id"] == new
+        rows = [stored_message(admin, number.tenant_id, meta_id) for meta_id in (first, notice, after)]
+        assert {row["conversation_id"] for row in rows} == {rows[0]["conversation_id"]}
+        assert rows[1]["is_system"] is True
+        assert admin.execute(
+            "SELECT count(*) FROM contacts WHERE tenant_id = %s AND whatsapp_user_id IN (%s, %s)",
+            (number.tenant_id, old, new),
+        ).fetchone() == (1,)
+
+    @pytest.mark.usefixtures("fake_graph")
+    def test_a_reply_to_a_customer_without_a_phone_number_goes_to_their_bsuid(self, number, admin, fake_graph):
+        from tests.support.send import call_send
+
+        bsuid, message_id = f"US.{uuid.uuid4().int % 10**20}", wamid()
+        post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact("Noor", wa_id=None, user_id=bsuid)],
+                    messages=[inbound(message_id, "text", {"body": "Can you help?"}, sender=None, user_id=bsuid)],
+                )
+            )
+        )
+        conversation_id = stored_message(admin, number.tenant_id, message_id)["conversation_id"]
+
+        status_code, body = call_send(
+            {"content": "Of course"},
+            tenant_id=number.tenant_id,
+            event_file="conversation-send-v1.json",
+            conversation_id=conversation_id,
+        )
+
+        assert status_code == 201, body
+        (request,) = fake_graph.send_requests
+        assert request.json["recipient"] == bsuid and "to" not in request.json
+        assert body["message"]["status"] == "sent"
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Statuses
 # ---------------------------------------------------------------------------------------------------------------
 class TestStatuses:
@@ -855,10 +997,28 @@ class TestStatuses:
     def test_callback_data_never_rewrites_a_row_that_already_has_its_wamid(self, number, admin):
         message_id = outbound_message(admin, number, meta_id="wamid.own", status="sent", external_id="msg_ours_2")
 
-        self.deliver(number, status("wamid.someone-else", "read", callback="msg_ours_2"))
+        self.deliver(number, status("wamid.bsuid-scoped", "read", callback="msg_ours_2"))
 
-        assert message_state(admin, message_id)["status"] == "sent"
         assert message_state(admin, message_id)["meta_id"] == "wamid.own"
+
+    def test_a_second_wamid_named_with_our_callback_data_finds_the_message_and_is_kept_as_its_alias(
+        self, number, admin
+    ):
+        # Meta may know one message by a phone-scoped and a BSUID-scoped wamid; our callback data ties them.
+        message_id = outbound_message(
+            admin, number, meta_id="wamid.phone-scoped", status="sent", external_id="tl_ours_3"
+        )
+
+        self.deliver(number, status("wamid.user-scoped", "delivered", callback="tl_ours_3"))
+        # Later statuses name only the second wamid.
+        self.deliver(number, status("wamid.user-scoped", "read"))
+
+        state = message_state(admin, message_id)
+        assert (state["status"], state["meta_id"]) == ("read", "wamid.phone-scoped")
+        aliases = admin.execute(
+            "SELECT meta_id, message_id FROM whatsapp_message_aliases WHERE tenant_id = %s", (number.tenant_id,)
+        ).fetchall()
+        assert aliases == [("wamid.user-scoped", message_id)]
 
     def test_statuses_for_messages_threadline_does_not_know_change_nothing(self, number, admin):
         outbound_message(admin, number, meta_id="wamid.known")

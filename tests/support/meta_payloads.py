@@ -1,5 +1,10 @@
 """Meta-shaped WhatsApp notifications (messages, contacts, statuses) and posting them, signed, to the real
-WhatsAppWebhookFunction handler through its API Gateway sample event."""
+WhatsAppWebhookFunction handler through its API Gateway sample event.
+
+The shapes follow the examples of Meta's Cloud API webhook reference (developers.facebook.com, "messages webhook
+reference" and its per-type pages: text, reaction, order, location, contacts, interactive, button, system, edit,
+revoke, unsupported, status; and "Business-scoped user IDs"). The ids below are the reference's own example
+values where it gives one."""
 
 from __future__ import annotations
 
@@ -39,14 +44,50 @@ def text_message(
     return message
 
 
+# Meta's example BSUID and parent BSUID (the business-scoped user ids of users who adopted a username).
+EXAMPLE_BSUID = "US.13491208655302741918"
+EXAMPLE_PARENT_BSUID = "US.ENT.11815799212886844830"
+
+
+def inbound(
+    message_id: str,
+    message_type: str,
+    content: Any,
+    *,
+    sender: str | None = "16505551234",
+    user_id: str | None = None,
+    parent_user_id: str | None = None,
+    at: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Any incoming message: `content` goes under the type's own name (`"location": {...}`), as Meta sends it."""
+    message: dict[str, Any] = {"id": message_id, "timestamp": str(at or now_seconds()), "type": message_type}
+    if sender:
+        message["from"] = sender
+    if user_id:
+        message["from_user_id"] = user_id
+    if parent_user_id:
+        message["from_parent_user_id"] = parent_user_id
+    if content is not None:
+        message[message_type] = content
+    return message | extra
+
+
 def contact(
-    name: str | None = "Sheena Nelson", *, wa_id: str | None = "16505551234", user_id: str | None = None, **profile: str
+    name: str | None = "Sheena Nelson",
+    *,
+    wa_id: str | None = "16505551234",
+    user_id: str | None = None,
+    parent_user_id: str | None = None,
+    **profile: str,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"profile": ({"name": name} if name else {}) | profile}
     if wa_id:
         entry["wa_id"] = wa_id
     if user_id:
         entry["user_id"] = user_id
+    if parent_user_id:
+        entry["parent_user_id"] = parent_user_id
     return entry
 
 

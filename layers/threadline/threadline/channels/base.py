@@ -84,6 +84,9 @@ class SendTarget:
     # The connection's own id, and where it takes replies (a connector's callback URL), when it has them.
     connection_uuid: UUID | None = None
     outbound_url: str | None = None
+    # The contact's id on the platform when it has no phone number there (WhatsApp: the business-scoped user id of
+    # a customer who hides their number behind a username).
+    contact_platform_user_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1176,8 +1176,10 @@ CREATE TABLE public.contacts (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     whatsapp_user_id text,
+    whatsapp_parent_user_id text,
     CONSTRAINT contacts_identifier_check CHECK ((length(identifier) > 0)),
     CONSTRAINT contacts_phone_digits_check CHECK ((phone_digits ~ '^[0-9]+$'::text)),
+    CONSTRAINT contacts_whatsapp_parent_user_id_check CHECK ((length(whatsapp_parent_user_id) > 0)),
     CONSTRAINT contacts_whatsapp_user_id_check CHECK ((length(whatsapp_user_id) > 0))
 );
 
@@ -1546,6 +1548,18 @@ ALTER TABLE public.whatsapp_dead_letters ALTER COLUMN id ADD GENERATED ALWAYS AS
 );
 
 --
+-- Name: whatsapp_message_aliases; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.whatsapp_message_aliases (
+    tenant_id uuid NOT NULL,
+    meta_id text NOT NULL,
+    message_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT whatsapp_message_aliases_meta_id_check CHECK ((length(meta_id) > 0))
+);
+
+--
 -- Name: window_expiry_progress; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1909,6 +1923,13 @@ ALTER TABLE ONLY public.whatsapp_dead_letters
     ADD CONSTRAINT whatsapp_dead_letters_raw_sha256_key UNIQUE (raw_sha256);
 
 --
+-- Name: whatsapp_message_aliases whatsapp_message_aliases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_message_aliases
+    ADD CONSTRAINT whatsapp_message_aliases_pkey PRIMARY KEY (tenant_id, meta_id);
+
+--
 -- Name: window_expiry_progress window_expiry_progress_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2233,6 +2254,12 @@ CREATE INDEX whatsapp_dead_letters_open_idx ON public.whatsapp_dead_letters USIN
 --
 
 CREATE INDEX whatsapp_dead_letters_tenant_idx ON public.whatsapp_dead_letters USING btree (tenant_id, received_at) WHERE (tenant_id IS NOT NULL);
+
+--
+-- Name: whatsapp_message_aliases_message_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX whatsapp_message_aliases_message_idx ON public.whatsapp_message_aliases USING btree (message_id);
 
 --
 -- Name: workspace_sessions_workspace_idx; Type: INDEX; Schema: public; Owner: -
@@ -2583,6 +2610,13 @@ ALTER TABLE ONLY public.whatsapp_dead_letters
     ADD CONSTRAINT whatsapp_dead_letters_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
+-- Name: whatsapp_message_aliases whatsapp_message_aliases_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_message_aliases
+    ADD CONSTRAINT whatsapp_message_aliases_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
+
+--
 -- Name: workspace_sessions workspace_sessions_tenant_id_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2827,6 +2861,12 @@ CREATE POLICY tenant_isolation ON public.websocket_subscriptions USING ((tenant_
 CREATE POLICY tenant_isolation ON public.whatsapp_dead_letters USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
+-- Name: whatsapp_message_aliases tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.whatsapp_message_aliases USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
 -- Name: workspace_sessions tenant_isolation; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -2873,6 +2913,12 @@ ALTER TABLE public.websocket_subscriptions ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.whatsapp_dead_letters ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: whatsapp_message_aliases; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.whatsapp_message_aliases ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: workspace_sessions; Type: ROW SECURITY; Schema: public; Owner: -

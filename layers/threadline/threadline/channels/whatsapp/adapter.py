@@ -46,14 +46,16 @@ class WhatsAppChannel:
         return None
 
     def route(self, target: SendTarget) -> ChannelRoute:
-        if not target.contact_phone_digits:
-            raise InvalidRequest("This contact has no WhatsApp phone number to send to")
+        # A customer who hides their number behind a username is reached by their BSUID (Meta's `recipient`).
+        recipient = target.contact_phone_digits or target.contact_platform_user_id
+        if not recipient:
+            raise InvalidRequest("This contact has no WhatsApp phone number or user id to send to")
         phone_number_id = target.phone_number_id or get_meta_settings().default_phone_number_id
         if not phone_number_id:
             raise InvalidRequest(
                 "No WhatsApp number is configured to send from: add a connection with a phone number id"
             )
-        return ChannelRoute(sender=phone_number_id, recipient=target.contact_phone_digits)
+        return ChannelRoute(sender=phone_number_id, recipient=recipient)
 
     def stage(self, conn: psycopg.Connection[Any], message: OutboundMessage) -> None:
         return None  # Meta is called after the commit; nothing else commits with the message

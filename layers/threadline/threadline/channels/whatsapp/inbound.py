@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
-from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch
+from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch, UserIdChange
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.identifiers import normalise_identifier
 from threadline.meta.config import get_meta_settings
@@ -174,6 +174,8 @@ class NumberDelivery:
     # Each message's change (an index into `changes`) and its place in it: a problem found while storing it (the
     # message it reacts to is unknown) is that change's.
     message_places: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Customers whose BSUID changed (`user_changed_user_id` system messages), applied before the messages are stored.
+    user_id_changes: list[UserIdChange] = field(default_factory=list)
 
     @property
     def message_count(self) -> int:
@@ -193,6 +195,7 @@ class NumberDelivery:
             batch.sender_identifiers.append(participant.identifier)
             batch.sender_phone_digits.append(participant.phone_digits)
             batch.sender_whatsapp_user_ids.append(sender.whatsapp_user_id)
+            batch.sender_whatsapp_parent_user_ids.append(sender.parent_user_id)
             batch.sender_names.append(sender.name)
             batch.sender_conversation_keys.append(whatsapp_conversation_key(self.phone_number_id, contact_key))
             # System notices (a changed number) are shown but are not the customer writing: no window.
@@ -215,10 +218,32 @@ class NumberDelivery:
         return batch
 
 
+USER_CHANGED_USER_ID = "user_changed_user_id"
+
+
+def user_id_change(message: InboundMessage) -> UserIdChange | None:
+    """Meta's system message when a customer's BSUID changed: the previous BSUID is in the system object
+    (`previous_user_id`, and `previous_parent_user_id`), the new one is the sender's (`from_user_id`; `user_id` or
+    `new_user_id` in the system object are read too)."""
+    system = message.type_object()
+    if message.type != "system" or system.get("type") != USER_CHANGED_USER_ID:
+        return None
+    previous = _text(system.get("previous_user_id"))
+    new = message.from_user_id or _text(system.get("user_id")) or _text(system.get("new_user_id"))
+    if not previous or not new or previous == new:
+        return None
+    parent = message.from_parent_user_id or _text(system.get("parent_user_id"))
+    return UserIdChange(previous_user_id=previous, user_id=new, parent_user_id=parent)
+
+
 def _sender_of(message: InboundMessage, change: MessagesChange) -> _Sender | None:
     """Who wrote the message: its `from` (the phone number), else its `from_user_id` (the BSUID), else the one
     contact the change names (`user_id` / `wa_id`); None when none of these names anyone. The contact Meta lists
-    for the sender fills in what the message leaves out (the BSUID beside a phone number, the name)."""
+    for the sender fills in what the message leaves out (the BSUID beside a phone number, the name). A BSUID change
+    notice (which names no contact) is the customer's under their new BSUID."""
+    rekey = user_id_change(message)
+    if rekey is not None and not message.from_ and not message.from_user_id:
+        return _Sender(None, rekey.user_id, rekey.parent_user_id, None)
     by_wa_id = {contact.wa_id: contact for contact in change.contacts if contact.wa_id}
     by_user_id = {contact.user_id: contact for contact in change.contacts if contact.user_id}
     contact = (by_user_id.get(message.from_user_id) if message.from_user_id else None) or (
@@ -251,6 +276,9 @@ def _add_messages(delivery: NumberDelivery, change: MessagesChange, change_index
         if message.id in delivery.seen_message_ids:
             continue
         delivery.seen_message_ids.add(message.id)
+        rekey = user_id_change(message)
+        if rekey is not None:
+            delivery.user_id_changes.append(rekey)
         delivery.message_places[message.id] = (change_index, position)
         # The BSUID is the stable key (it stays when the phone number is hidden); the wa_id serves until Meta sends one.
         sender_key = sender.whatsapp_user_id or sender.wa_id
@@ -274,6 +302,8 @@ def _add_statuses(delivery: NumberDelivery, change: MessagesChange) -> None:
         delivery.statuses.error_codes.append(error.code if error else None)
         delivery.statuses.error_titles.append((error.title or error.message) if error else None)
         delivery.statuses.error_details.append(error.error_data.details if error and error.error_data else None)
+        delivery.statuses.recipient_user_ids.append(status.recipient_user_id)
+        delivery.statuses.recipient_parent_user_ids.append(status.recipient_parent_user_id)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class InboundBatch:
     sender_identifiers: list[str] = field(default_factory=list)
     sender_phone_digits: list[str | None] = field(default_factory=list)
     sender_whatsapp_user_ids: list[str | None] = field(default_factory=list)
+    sender_whatsapp_parent_user_ids: list[str | None] = field(default_factory=list)
     sender_names: list[str | None] = field(default_factory=list)
     sender_conversation_keys: list[str] = field(default_factory=list)
     sender_last_inbound_at: list[datetime | None] = field(default_factory=list)
@@ -83,10 +84,10 @@ WITH
 input_senders AS (
     SELECT * FROM unnest(
         %(sender_keys)b::text[], %(sender_identifiers)b::text[], %(sender_phone_digits)b::text[],
-        %(sender_whatsapp_user_ids)b::text[], %(sender_names)b::text[], %(sender_conversation_keys)b::text[],
-        %(sender_last_inbound_at)b::timestamptz[], %(sender_last_message_at)b::timestamptz[],
-        %(sender_last_message_preview)b::text[]
-    ) AS s (sender_key, identifier, phone_digits, whatsapp_user_id, name, conversation_key,
+        %(sender_whatsapp_user_ids)b::text[], %(sender_whatsapp_parent_user_ids)b::text[], %(sender_names)b::text[],
+        %(sender_conversation_keys)b::text[], %(sender_last_inbound_at)b::timestamptz[],
+        %(sender_last_message_at)b::timestamptz[], %(sender_last_message_preview)b::text[]
+    ) AS s (sender_key, identifier, phone_digits, whatsapp_user_id, whatsapp_parent_user_id, name, conversation_key,
             last_inbound_at, last_message_at, last_message_preview)
 ),
 -- Best existing contact per sender: Meta's business-scoped user id first (it survives a hidden phone number),
@@ -101,7 +102,8 @@ matched_contacts AS (
              (c.identifier = s.identifier) DESC, coalesce(c.phone_digits = s.phone_digits, false) DESC,
              c.created_at, c.id
 ),
--- A matched contact learns what it lacked (the BSUID, the phone digits, a name), and the newest inbound message
+-- A matched contact learns what it lacked (the BSUID and parent BSUID, the phone digits, a name), and the newest
+-- inbound message
 -- moves last_interaction_at forward. (The conversation's 24-hour window opens from its own inbound messages:
 -- migration 0018's counters trigger moves conversations.last_inbound_at.)
 refreshed_contacts AS (
@@ -109,11 +111,13 @@ refreshed_contacts AS (
     SET last_interaction_at = GREATEST(c.last_interaction_at, seen.last_inbound_at),
         name = COALESCE(c.name, seen.name),
         whatsapp_user_id = COALESCE(c.whatsapp_user_id, seen.whatsapp_user_id),
+        whatsapp_parent_user_id = COALESCE(c.whatsapp_parent_user_id, seen.whatsapp_parent_user_id),
         phone_digits = COALESCE(c.phone_digits, seen.phone_digits),
         updated_at = now()
     FROM (
         SELECT m.contact_id, max(s.last_inbound_at) AS last_inbound_at, min(s.name) AS name,
-               min(s.whatsapp_user_id) AS whatsapp_user_id, min(s.phone_digits) AS phone_digits
+               min(s.whatsapp_user_id) AS whatsapp_user_id, min(s.whatsapp_parent_user_id) AS whatsapp_parent_user_id,
+               min(s.phone_digits) AS phone_digits
         FROM matched_contacts m JOIN input_senders s USING (sender_key)
         GROUP BY m.contact_id
     ) seen
@@ -122,13 +126,16 @@ refreshed_contacts AS (
            OR (c.last_interaction_at IS NULL AND seen.last_inbound_at IS NOT NULL)
            OR (c.name IS NULL AND seen.name IS NOT NULL)
            OR (c.whatsapp_user_id IS NULL AND seen.whatsapp_user_id IS NOT NULL)
+           OR (c.whatsapp_parent_user_id IS NULL AND seen.whatsapp_parent_user_id IS NOT NULL)
            OR (c.phone_digits IS NULL AND seen.phone_digits IS NOT NULL))
     RETURNING c.id
 ),
 created_contacts AS (
-    INSERT INTO contacts AS c (tenant_id, identifier, phone_digits, whatsapp_user_id, name, last_interaction_at)
+    INSERT INTO contacts AS c (tenant_id, identifier, phone_digits, whatsapp_user_id, whatsapp_parent_user_id, name,
+                               last_interaction_at)
     SELECT DISTINCT ON (s.identifier)
-           %(tenant_id)b, s.identifier, s.phone_digits, s.whatsapp_user_id, s.name, s.last_inbound_at
+           %(tenant_id)b, s.identifier, s.phone_digits, s.whatsapp_user_id, s.whatsapp_parent_user_id, s.name,
+           s.last_inbound_at
     FROM input_senders s
     WHERE NOT EXISTS (SELECT 1 FROM matched_contacts m WHERE m.sender_key = s.sender_key)
     ORDER BY s.identifier, s.whatsapp_user_id NULLS LAST
@@ -137,6 +144,7 @@ created_contacts AS (
     SET last_interaction_at = GREATEST(c.last_interaction_at, EXCLUDED.last_interaction_at),
         name = COALESCE(c.name, EXCLUDED.name),
         whatsapp_user_id = COALESCE(c.whatsapp_user_id, EXCLUDED.whatsapp_user_id),
+        whatsapp_parent_user_id = COALESCE(c.whatsapp_parent_user_id, EXCLUDED.whatsapp_parent_user_id),
         phone_digits = COALESCE(c.phone_digits, EXCLUDED.phone_digits),
         updated_at = now()
     RETURNING c.id AS contact_id, c.identifier
@@ -236,6 +244,37 @@ def store_inbound_messages(
     return row
 
 
+@dataclass(frozen=True)
+class UserIdChange:
+    """Meta's `user_changed_user_id`: the customer known by `previous_user_id` is now `user_id`."""
+
+    previous_user_id: str
+    user_id: str
+    parent_user_id: str | None = None
+
+
+def rekey_contacts(conn: psycopg.Connection[Any], *, tenant_id: UUID, changes: list[UserIdChange]) -> int:
+    """Move each contact known by a previous BSUID to its new one (and parent BSUID), in the order Meta reported
+    them. A contact already holding the new id (the customer wrote with it before the notice arrived) keeps its
+    own; the old one is left as it is rather than merged. Returns how many contacts moved."""
+    moved = 0
+    for change in changes:
+        cursor = conn.execute(
+            """
+            UPDATE contacts c
+            SET whatsapp_user_id = %(user_id)s,
+                whatsapp_parent_user_id = COALESCE(%(parent_user_id)s, c.whatsapp_parent_user_id),
+                updated_at = now()
+            WHERE c.tenant_id = %(tenant_id)s AND c.whatsapp_user_id = %(previous_user_id)s
+              AND NOT EXISTS (SELECT 1 FROM contacts o
+                              WHERE o.tenant_id = %(tenant_id)s AND o.whatsapp_user_id = %(user_id)s)
+            """,
+            {"tenant_id": tenant_id, **vars(change)},
+        )
+        moved += cursor.rowcount
+    return moved
+
+
 @dataclass
 class StatusBatch:
     """Column-wise input: one entry per status Meta reported."""
@@ -247,6 +286,9 @@ class StatusBatch:
     error_codes: list[int | None] = field(default_factory=list)
     error_titles: list[str | None] = field(default_factory=list)
     error_details: list[str | None] = field(default_factory=list)
+    # Who the message went to, as Meta names them: learnt by the contact when it lacks them.
+    recipient_user_ids: list[str | None] = field(default_factory=list)
+    recipient_parent_user_ids: list[str | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -255,6 +297,9 @@ class AppliedStatuses:
     windows_closed: int
     # The messages whose status moved, for the real-time feed.
     message_ids: list[int] = field(default_factory=list)
+    # Second wamids recorded, and contacts that learnt their BSUID from a status.
+    aliases_added: int = 0
+    contacts_learnt: int = 0
 
 
 _APPLY_STATUSES = f"""
@@ -262,21 +307,69 @@ WITH
 input_statuses AS (
     SELECT * FROM unnest(
         %(meta_ids)b::text[], %(callback_ids)b::text[], %(statuses)b::text[], %(status_at)b::timestamptz[],
-        %(error_codes)b::integer[], %(error_titles)b::text[], %(error_details)b::text[]
-    ) AS s (meta_id, callback_id, status, status_at, error_code, error_title, error_details)
+        %(error_codes)b::integer[], %(error_titles)b::text[], %(error_details)b::text[],
+        %(recipient_user_ids)b::text[], %(recipient_parent_user_ids)b::text[]
+    ) WITH ORDINALITY AS s (meta_id, callback_id, status, status_at, error_code, error_title, error_details,
+                            recipient_user_id, recipient_parent_user_id, position)
 ),
--- The message a status is about: by its wamid; or, when the send path could not record the wamid after Meta
--- accepted the message, the still-pending row whose own id Meta echoes back as biz_opaque_callback_data.
+-- The message a status is about, found three ways (each an index probe): by its wamid; by a second wamid Meta
+-- gave it (whatsapp_message_aliases); or by Threadline's own id, which the send put in biz_opaque_callback_data and
+-- Meta echoes back: that finds a pending row whose wamid the send path could not record, and a message Meta names
+-- by another wamid (phone-scoped and BSUID-scoped), which becomes an alias.
+matched AS (
+    SELECT s.position, m.id AS message_id, m.meta_id AS known_meta_id
+    FROM input_statuses s
+    JOIN messages m ON m.tenant_id = %(tenant_id)b AND m.meta_id = s.meta_id
+    UNION
+    SELECT s.position, m.id, m.meta_id
+    FROM input_statuses s
+    JOIN whatsapp_message_aliases a ON a.tenant_id = %(tenant_id)b AND a.meta_id = s.meta_id
+    JOIN messages m ON m.id = a.message_id
+    UNION
+    SELECT s.position, m.id, m.meta_id
+    FROM input_statuses s
+    JOIN messages m ON m.tenant_id = %(tenant_id)b AND m.direction = 'outbound' AND m.external_id = s.callback_id
+    WHERE m.meta_id IS NOT NULL OR m.status = 'pending' OR m.error_title = %(unconfirmed_title)b
+),
 -- Several statuses for one message in one delivery: the most advanced one speaks for them.
 targets AS (
-    SELECT DISTINCT ON (m.id) m.id AS message_id, s.meta_id AS external_id, s.status, s.status_at, s.error_code,
+    SELECT DISTINCT ON (x.message_id) x.message_id, s.meta_id AS external_id, s.status, s.status_at, s.error_code,
            s.error_title, s.error_details
-    FROM input_statuses s
-    JOIN messages m ON m.tenant_id = %(tenant_id)b
-                   AND (m.meta_id = s.meta_id
-                        OR (m.meta_id IS NULL AND m.external_id = s.callback_id
-                            AND (m.status = 'pending' OR m.error_title = %(unconfirmed_title)b)))
-    ORDER BY m.id, message_status_rank(s.status) DESC, s.status_at DESC
+    FROM matched x JOIN input_statuses s USING (position)
+    ORDER BY x.message_id, message_status_rank(s.status) DESC, s.status_at DESC
+),
+new_aliases AS (
+    INSERT INTO whatsapp_message_aliases (tenant_id, meta_id, message_id)
+    SELECT DISTINCT ON (s.meta_id) %(tenant_id)b, s.meta_id, x.message_id
+    FROM matched x JOIN input_statuses s USING (position)
+    WHERE x.known_meta_id IS NOT NULL AND x.known_meta_id <> s.meta_id
+    ORDER BY s.meta_id, x.message_id
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+-- The recipient's BSUID and parent BSUID, which a status names (the status of a message sent to a phone number
+-- included): the contact learns what it lacks, so the customer's messages that later carry only the BSUID find it.
+learnt AS (
+    SELECT DISTINCT ON (v.contact_id) v.contact_id, s.recipient_user_id, s.recipient_parent_user_id
+    FROM matched x
+    JOIN input_statuses s USING (position)
+    JOIN messages m ON m.id = x.message_id
+    JOIN conversations v ON v.id = m.conversation_id
+    WHERE s.recipient_user_id IS NOT NULL OR s.recipient_parent_user_id IS NOT NULL
+    ORDER BY v.contact_id, s.status_at DESC
+),
+learnt_contacts AS (
+    UPDATE contacts c
+    SET whatsapp_user_id = COALESCE(c.whatsapp_user_id, l.recipient_user_id),
+        whatsapp_parent_user_id = COALESCE(c.whatsapp_parent_user_id, l.recipient_parent_user_id),
+        updated_at = now()
+    FROM learnt l
+    WHERE c.id = l.contact_id
+      AND ((c.whatsapp_user_id IS NULL AND l.recipient_user_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM contacts o
+                            WHERE o.tenant_id = %(tenant_id)b AND o.whatsapp_user_id = l.recipient_user_id))
+           OR (c.whatsapp_parent_user_id IS NULL AND l.recipient_parent_user_id IS NOT NULL))
+    RETURNING 1
 ),
 -- Forward only, one way for every channel (threadline.db.repositories.statuses).
 {ADVANCE_STATUSES},
@@ -298,7 +391,9 @@ closed_windows AS (
 )
 SELECT (SELECT count(*) FROM advanced)::int AS messages_advanced,
        (SELECT count(*) FROM closed_windows)::int AS windows_closed,
-       ARRAY(SELECT id FROM advanced ORDER BY id) AS message_ids
+       ARRAY(SELECT id FROM advanced ORDER BY id) AS message_ids,
+       (SELECT count(*) FROM new_aliases)::int AS aliases_added,
+       (SELECT count(*) FROM learnt_contacts)::int AS contacts_learnt
 """
 
 

@@ -43,6 +43,7 @@ from threadline.db.repositories.whatsapp_inbound import (
     WhatsAppConnection,
     apply_status_updates,
     find_whatsapp_connections,
+    rekey_contacts,
     store_inbound_messages,
 )
 from threadline.db.tenancy import run_in_transaction
@@ -84,6 +85,9 @@ def _store_delivery(
         stored = StoredInbound(messages_added=0, conversations_touched=0)
         applied = AppliedStatuses(messages_advanced=0, windows_closed=0)
         inbox = _InboxChanges()
+        if delivery.user_id_changes:
+            # Before the messages: they (the notice itself included) find the contact by its new BSUID.
+            rekey_contacts(conn, tenant_id=connection.tenant_id, changes=delivery.user_id_changes)
         if inbound.message_meta_ids:
             stored = store_inbound_messages(
                 conn, tenant_id=connection.tenant_id, connection_uuid=connection.id, platform=PLATFORM, batch=inbound
