@@ -128,6 +128,12 @@ class TestTheDocumentsExample:
             "created_at",
             "author",
             "attachments",
+            # WhatsApp's own, added beside the document's fields (docs/agent-messages-api.md).
+            "reply_to",
+            "forwarded",
+            "frequently_forwarded",
+            "details",
+            "referral",
         }
         assert [item["is_private"] for item in data["messages"]] == [False] * len(expected)
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from threadline.channels.whatsapp.inbound import inbound_content, read_whatsapp_notification
+from threadline.channels.whatsapp.content import inbound_content
+from threadline.channels.whatsapp.inbound import read_whatsapp_notification
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.errors import InvalidRequest
 from threadline.meta.webhook import (
@@ -128,7 +129,18 @@ def message(**fields) -> InboundMessage:
         ),
         ({"type": "contacts", "contacts": [{"name": {"formatted_name": "Bob"}}]}, "text", "Contact: Bob"),
         ({"type": "system", "system": {"body": "User changed number"}}, "text", "User changed number"),
-        ({"type": "unsupported", "errors": [{"code": 131051}]}, "text", "Unsupported message (unsupported)"),
+        # Meta's title when it gives one; never "Unsupported message (...)" for a type Meta documents.
+        (
+            {"type": "unsupported", "errors": [{"code": 131051}]},
+            "text",
+            "This message is not available through WhatsApp's API",
+        ),
+        (
+            {"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}]},
+            "text",
+            "Message type unknown",
+        ),
+        ({"type": "hologram", "hologram": {}}, "text", "Unsupported message (hologram)"),
     ],
 )
 def test_each_meta_type_becomes_a_threadline_type_and_readable_content(fields, expected_type, expected_content):

@@ -703,9 +703,15 @@ CREATE TABLE public.messages (
     updated_at timestamp with time zone,
     is_private boolean DEFAULT false NOT NULL,
     search_document tsvector GENERATED ALWAYS AS (public.threadline_search_document(content)) STORED,
+    details jsonb,
+    referral jsonb,
+    forwarded boolean DEFAULT false NOT NULL,
+    frequently_forwarded boolean DEFAULT false NOT NULL,
+    CONSTRAINT messages_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
     CONSTRAINT messages_external_id_check CHECK ((length(external_id) > 0)),
     CONSTRAINT messages_media_size_bytes_check CHECK ((media_size_bytes >= 0)),
+    CONSTRAINT messages_referral_check CHECK ((jsonb_typeof(referral) = 'object'::text)),
     CONSTRAINT messages_status_check CHECK ((status = ANY (ARRAY['received'::text, 'pending'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text]))),
     CONSTRAINT messages_type_check CHECK ((type = ANY (ARRAY['text'::text, 'image'::text, 'audio'::text, 'video'::text, 'file'::text, 'location'::text, 'template'::text])))
 );

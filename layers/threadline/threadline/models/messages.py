@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from threadline.errors import InvalidRequest
+from threadline.models.message_details import MessageDetails, Referral
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
-from threadline.vocabulary import SortOrder
+from threadline.vocabulary import QUOTED_CHARS, SortOrder
 
 DEFAULT_MESSAGE_PAGE = 50
 # Keeps (page - 1) * limit a modest bigint; a page past the last one is simply empty.
@@ -73,6 +74,14 @@ class Attachment(BaseModel):
     created_at: UtcDatetime
 
 
+class QuotedMessage(BaseModel):
+    """The message a message quotes (WhatsApp's reply to a message: Meta's `context.id`)."""
+
+    id: int
+    content: str = Field(description=f"its first {QUOTED_CHARS} characters")
+    author: Author
+
+
 class AgentMessage(BaseModel):
     id: int
     body: str
@@ -82,6 +91,13 @@ class AgentMessage(BaseModel):
     created_at: UtcDatetime = Field(description="when the message was sent")
     author: Author
     attachments: list[Attachment]
+    reply_to: QuotedMessage | None = Field(
+        description="the message it quotes; null when none, or one Threadline does not know"
+    )
+    forwarded: bool = Field(description="WhatsApp marked it forwarded")
+    frequently_forwarded: bool = Field(description="WhatsApp marked it forwarded many times")
+    details: MessageDetails | None = Field(description="its typed data (location, contacts, order, ...), by `kind`")
+    referral: Referral | None = Field(description="the ad or post the customer came from")
 
 
 class AgentMessagePage(BaseModel):
@@ -116,6 +132,13 @@ class MessageView(BaseModel):
     author: Author
     attachments: list[Attachment]
     error: DeliveryError | None = Field(description="why an outbound message failed, when it did")
+    reply_to: QuotedMessage | None = Field(
+        description="the message it quotes; null when none, or one Threadline does not know"
+    )
+    forwarded: bool = Field(description="WhatsApp marked it forwarded")
+    frequently_forwarded: bool = Field(description="WhatsApp marked it forwarded many times")
+    details: MessageDetails | None = Field(description="its typed data (location, contacts, order, ...), by `kind`")
+    referral: Referral | None = Field(description="the ad or post the customer came from")
 
 
 class MessageList(BaseModel):

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline.channels.whatsapp.content import InboundContent, inbound_content
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch, UserIdChange
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
@@ -31,19 +32,6 @@ PLATFORM: Platform = "whatsapp"
 
 # Meta's error for a message sent outside the customer-service window ("Re-engagement message").
 WINDOW_CLOSED_ERROR_CODE = 131047
-
-# Meta's message types -> Threadline's. Anything else (reactions, buttons, contacts, orders, ...) is text with a
-# short description, so the agent still sees that something arrived.
-_THREADLINE_TYPES = {
-    "text": "text",
-    "image": "image",
-    "sticker": "image",
-    "audio": "audio",
-    "video": "video",
-    "document": "file",
-    "location": "location",
-}
-_MEDIA_TYPES = frozenset({"image", "sticker", "audio", "video", "document"})
 
 
 def verify_subscription(*, mode: str | None, token: str | None, challenge: str | None) -> str:
@@ -65,85 +53,8 @@ def verify_subscription(*, mode: str | None, token: str | None, challenge: str |
 # ---------------------------------------------------------------------------------------------------------------
 # From Meta's payload to the repository's batches
 # ---------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InboundContent:
-    type: str
-    content: str
-    media_mime_type: str | None
-    media_filename: str | None
-    payload: dict[str, Any]
-    is_system: bool
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
-
-
-def _describe(meta_type: str, body: dict[str, Any]) -> str:
-    """What an agent reads for a message that is not plain text."""
-    match meta_type:
-        case "text":
-            return _text(body.get("body")) or ""
-        case "image":
-            return _text(body.get("caption")) or "Photo"
-        case "video":
-            return _text(body.get("caption")) or "Video"
-        case "sticker":
-            return "Sticker"
-        case "audio":
-            return "Voice message" if body.get("voice") else "Audio"
-        case "document":
-            return _text(body.get("caption")) or _text(body.get("filename")) or "Document"
-        case "location":
-            place = ", ".join(part for part in (_text(body.get("name")), _text(body.get("address"))) if part)
-            coordinates = f"{body.get('latitude')}, {body.get('longitude')}"
-            return f"Location: {place or coordinates}"
-        case "reaction":
-            emoji = _text(body.get("emoji"))
-            return f"Reacted {emoji} to a message" if emoji else "Removed a reaction"
-        case "button":
-            return _text(body.get("text")) or _text(body.get("payload")) or "Button"
-        case "interactive":
-            reply = body.get("button_reply") or body.get("list_reply")
-            if isinstance(reply, dict) and _text(reply.get("title")):
-                return str(reply["title"])
-            return "Form response" if "nfm_reply" in body else "Interactive reply"
-        case "system":
-            return _text(body.get("body")) or "System message"
-        case _:
-            return f"Unsupported message ({meta_type})"
-
-
-def _shared_contacts(message: InboundMessage) -> str:
-    # A `contacts` message carries a list (of vCards) under its type, not an object.
-    shared = (message.model_extra or {}).get("contacts")
-    names = [
-        str(card["name"]["formatted_name"])
-        for card in shared or []
-        if isinstance(card, dict) and isinstance(card.get("name"), dict) and _text(card["name"].get("formatted_name"))
-    ]
-    return f"Contact: {', '.join(names)}" if names else "Contact"
-
-
-def inbound_content(message: InboundMessage) -> InboundContent:
-    body = message.type_object()
-    content = _shared_contacts(message) if message.type == "contacts" else _describe(message.type, body)
-    raw = (message.model_extra or {}).get(message.type)
-    # Meta hands out a media id, not a URL (the file is fetched later with the access token): keep the id.
-    payload: dict[str, Any] = {"type": message.type, message.type: raw} if raw is not None else {"type": message.type}
-    if message.type in _MEDIA_TYPES and _text(body.get("id")):
-        payload["media_id"] = body["id"]
-    referral = (message.model_extra or {}).get("referral")
-    if referral is not None:
-        payload["referral"] = referral  # the click-to-WhatsApp ad the customer came from
-    return InboundContent(
-        type=_THREADLINE_TYPES.get(message.type, "text"),
-        content=content,
-        media_mime_type=_text(body.get("mime_type")) if message.type in _MEDIA_TYPES else None,
-        media_filename=_text(body.get("filename")) if message.type == "document" else None,
-        payload=payload,
-        is_system=message.type == "system",
-    )
 
 
 def _reply_to(message: InboundMessage) -> str | None:
@@ -212,6 +123,10 @@ class NumberDelivery:
                 batch.message_media_mime_types.append(content.media_mime_type)
                 batch.message_media_filenames.append(content.media_filename)
                 batch.message_payloads.append(content.payload)
+                batch.message_details.append(content.details.model_dump(mode="json") if content.details else None)
+                batch.message_referrals.append(content.referral.model_dump(mode="json") if content.referral else None)
+                batch.message_forwarded.append(content.forwarded)
+                batch.message_frequently_forwarded.append(content.frequently_forwarded)
                 batch.message_reply_to_external_ids.append(_reply_to(message))
                 batch.message_sent_at.append(message.timestamp)
                 batch.message_is_system.append(content.is_system)

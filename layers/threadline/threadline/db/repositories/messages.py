@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from threadline.vocabulary import Direction, SortOrder
+from threadline.vocabulary import QUOTED_CHARS, Direction, SortOrder
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,18 @@ class MessageRow:
     author_user_id: UUID | None
     author_name: str | None
     author_avatar_url: str | None
+    details: dict[str, Any] | None
+    referral: dict[str, Any] | None
+    forwarded: bool
+    frequently_forwarded: bool
+    # The message this one quotes (None when it quotes none, or one Threadline does not know).
+    quoted_id: int | None
+    quoted_content: str | None
+    quoted_direction: Direction | None
+    quoted_is_system: bool | None
+    quoted_author_user_id: UUID | None
+    quoted_author_name: str | None
+    quoted_author_avatar_url: str | None
 
 
 def find_conversation_header(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationHeader | None:
@@ -86,16 +98,34 @@ _ORDER = {
     "desc": sql.SQL("sent_at DESC, id DESC"),
 }
 
-_WITH_AUTHORS = """
-    WITH page AS ({page})
+# A page's rows with their authors, and for each row the message it quotes (`reply_to_external_id`: a wamid, by its
+# own id or a second one Meta gave it, or an external id of the same conversation): one index probe per quoting row.
+_WITH_AUTHORS = f"""
+    WITH page AS ({{page}})
     SELECT m.id, m.direction, m.type, m.content, m.status, m.is_system, m.is_private, m.sent_at, m.created_at,
            m.media_url, m.media_mime_type, m.media_filename, m.media_size_bytes,
            m.error_code, m.error_title, m.error_details,
-           m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url
+           m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url,
+           m.details, m.referral, m.forwarded, m.frequently_forwarded,
+           q.id AS quoted_id, left(q.content, {QUOTED_CHARS}) AS quoted_content, q.direction AS quoted_direction,
+           q.is_system AS quoted_is_system, q.author_user_id AS quoted_author_user_id,
+           qu.name AS quoted_author_name, qu.avatar_url AS quoted_author_avatar_url
     FROM page p
     JOIN messages m ON m.id = p.id
     LEFT JOIN users u ON u.id = m.author_user_id
-    ORDER BY {outer_order}
+    LEFT JOIN LATERAL (
+        SELECT q.id, q.content, q.direction, q.is_system, q.author_user_id
+        FROM messages q
+        WHERE m.reply_to_external_id IS NOT NULL AND q.tenant_id = m.tenant_id
+          AND (q.meta_id = m.reply_to_external_id
+               OR (q.conversation_id = m.conversation_id AND q.external_id = m.reply_to_external_id)
+               OR q.id = (SELECT a.message_id FROM whatsapp_message_aliases a
+                          WHERE a.tenant_id = m.tenant_id AND a.meta_id = m.reply_to_external_id))
+        ORDER BY q.id
+        LIMIT 1
+    ) q ON true
+    LEFT JOIN users qu ON qu.id = q.author_user_id
+    ORDER BY {{outer_order}}
 """
 
 

@@ -66,6 +66,10 @@ class InboundBatch:
     message_media_mime_types: list[str | None] = field(default_factory=list)
     message_media_filenames: list[str | None] = field(default_factory=list)
     message_payloads: list[dict[str, Any]] = field(default_factory=list)
+    message_details: list[dict[str, Any] | None] = field(default_factory=list)
+    message_referrals: list[dict[str, Any] | None] = field(default_factory=list)
+    message_forwarded: list[bool] = field(default_factory=list)
+    message_frequently_forwarded: list[bool] = field(default_factory=list)
     message_reply_to_external_ids: list[str | None] = field(default_factory=list)
     message_sent_at: list[datetime] = field(default_factory=list)
     message_is_system: list[bool] = field(default_factory=list)
@@ -199,20 +203,21 @@ input_messages AS (
     SELECT * FROM unnest(
         %(message_sender_keys)b::text[], %(message_meta_ids)b::text[], %(message_types)b::text[],
         %(message_contents)b::text[], %(message_media_mime_types)b::text[], %(message_media_filenames)b::text[],
-        %(message_payloads)b::jsonb[], %(message_reply_to_external_ids)b::text[],
-        %(message_sent_at)b::timestamptz[], %(message_is_system)b::boolean[]
-    ) AS m (sender_key, meta_id, type, content, media_mime_type, media_filename, payload, reply_to_external_id,
-            sent_at, is_system)
+        %(message_payloads)b::jsonb[], %(message_details)b::jsonb[], %(message_referrals)b::jsonb[],
+        %(message_forwarded)b::boolean[], %(message_frequently_forwarded)b::boolean[],
+        %(message_reply_to_external_ids)b::text[], %(message_sent_at)b::timestamptz[], %(message_is_system)b::boolean[]
+    ) AS m (sender_key, meta_id, type, content, media_mime_type, media_filename, payload, details, referral,
+            forwarded, frequently_forwarded, reply_to_external_id, sent_at, is_system)
 ),
 -- No conflict target: a re-sent wamid is skipped whichever unique key it meets, (conversation_id, external_id)
 -- or (tenant_id, meta_id), even if it would now land in another conversation.
 inserted_messages AS (
     INSERT INTO messages (tenant_id, conversation_id, external_id, meta_id, direction, type, content,
-                          media_mime_type, media_filename, payload, reply_to_external_id, sent_at, status, source,
-                          is_system)
+                          media_mime_type, media_filename, payload, details, referral, forwarded,
+                          frequently_forwarded, reply_to_external_id, sent_at, status, source, is_system)
     SELECT %(tenant_id)b, u.id, m.meta_id, m.meta_id, 'inbound', m.type, m.content,
-           m.media_mime_type, m.media_filename, m.payload, m.reply_to_external_id, m.sent_at, 'received',
-           'whatsapp_webhook', m.is_system
+           m.media_mime_type, m.media_filename, m.payload, m.details, m.referral, m.forwarded,
+           m.frequently_forwarded, m.reply_to_external_id, m.sent_at, 'received', 'whatsapp_webhook', m.is_system
     FROM input_messages m
     JOIN resolved_senders r USING (sender_key)
     JOIN upserted_conversations u USING (external_conversation_id)
@@ -235,6 +240,10 @@ def store_inbound_messages(
         "connection_uuid": connection_uuid,
         "platform": platform,
         "message_payloads": [Jsonb(payload) for payload in batch.message_payloads],
+        "message_details": [Jsonb(details) if details is not None else None for details in batch.message_details],
+        "message_referrals": [
+            Jsonb(referral) if referral is not None else None for referral in batch.message_referrals
+        ],
     }
     with conn.pipeline():
         lock_contact_numbers(conn, tenant_id, batch.sender_phone_digits)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 import psycopg
 
@@ -36,6 +37,7 @@ from threadline.domain.pagination import (
     plan_numbered_page,
 )
 from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound
+from threadline.models.message_details import stored_details, stored_referral
 from threadline.models.messages import (
     AgentMessage,
     AgentMessagePage,
@@ -47,6 +49,7 @@ from threadline.models.messages import (
     MessageList,
     MessageListQuery,
     MessageView,
+    QuotedMessage,
 )
 from threadline.vocabulary import SortOrder
 
@@ -73,17 +76,20 @@ def _author(name: str, **fields: Any) -> Author:
     return Author(name=name, initials=initials(name), **fields)
 
 
-def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
-    if message.is_system:
+def _author_by(
+    conversation: ConversationHeader,
+    *,
+    is_system: bool,
+    direction: str,
+    user_id: UUID | None,
+    user_name: str | None,
+    user_avatar_url: str | None,
+) -> Author:
+    if is_system:
         return _author(SYSTEM_AUTHOR_NAME, id=SYSTEM_AUTHOR_ID, type="system", avatar_url=None)
-    if message.author_user_id is not None:
-        return _author(
-            message.author_name or UNNAMED_AGENT,
-            id=str(message.author_user_id),
-            type="agent",
-            avatar_url=message.author_avatar_url,
-        )
-    if message.direction == "outbound":
+    if user_id is not None:
+        return _author(user_name or UNNAMED_AGENT, id=str(user_id), type="agent", avatar_url=user_avatar_url)
+    if direction == "outbound":
         return _author(conversation.tenant_name, id=str(conversation.tenant_id), type="agent", avatar_url=None)
     return _author(
         conversation.contact_name or conversation.contact_identifier,
@@ -91,6 +97,44 @@ def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
         type="customer",
         avatar_url=conversation.contact_avatar_url,
     )
+
+
+def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
+    return _author_by(
+        conversation,
+        is_system=message.is_system,
+        direction=message.direction,
+        user_id=message.author_user_id,
+        user_name=message.author_name,
+        user_avatar_url=message.author_avatar_url,
+    )
+
+
+def quoted_of(message: MessageRow, conversation: ConversationHeader) -> QuotedMessage | None:
+    """What the message quotes: its first characters and who wrote it; None when it quotes nothing Threadline
+    knows."""
+    if message.quoted_id is None:
+        return None
+    author = _author_by(
+        conversation,
+        is_system=bool(message.quoted_is_system),
+        direction=message.quoted_direction or "inbound",
+        user_id=message.quoted_author_user_id,
+        user_name=message.quoted_author_name,
+        user_avatar_url=message.quoted_author_avatar_url,
+    )
+    return QuotedMessage(id=message.quoted_id, content=message.quoted_content or "", author=author)
+
+
+def _extras(message: MessageRow, conversation: ConversationHeader) -> dict[str, Any]:
+    """What both views show beside their own fields: the quoted message, forwarding, typed data, the ad."""
+    return {
+        "reply_to": quoted_of(message, conversation),
+        "forwarded": message.forwarded,
+        "frequently_forwarded": message.frequently_forwarded,
+        "details": stored_details(message.details),
+        "referral": stored_referral(message.referral),
+    }
 
 
 def attachments_of(message: MessageRow) -> list[Attachment]:
@@ -128,6 +172,7 @@ def message_view(message: MessageRow, conversation: ConversationHeader) -> Messa
         error=DeliveryError(code=message.error_code, title=message.error_title, details=message.error_details)
         if failed
         else None,
+        **_extras(message, conversation),
     )
 
 
@@ -142,6 +187,7 @@ def _agent_message(message: MessageRow, conversation: ConversationHeader) -> Age
         created_at=message.sent_at,
         author=author,
         attachments=attachments_of(message),
+        **_extras(message, conversation),
     )
 
 
