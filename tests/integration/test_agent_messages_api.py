@@ -129,6 +129,7 @@ class TestTheDocumentsExample:
             "author",
             "attachments",
             # WhatsApp's own, added beside the document's fields (docs/agent-messages-api.md).
+            "reactions",
             "reply_to",
             "forwarded",
             "frequently_forwarded",

@@ -73,6 +73,7 @@ class TestPages:
             "author": None,
             "attachments": [],
             "error": None,
+            "reactions": [],
             # WhatsApp's own: what it quotes, forwarding, typed data and the ad (none for a connector's text).
             "reply_to": None,
             "forwarded": False,

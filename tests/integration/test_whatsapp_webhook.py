@@ -663,7 +663,7 @@ class TestInboundMessages:
         assert two["last_message_preview"] == "Me again"
 
     def test_media_and_other_types_map_to_threadline_types(self, number, admin):
-        ids = {name: wamid() for name in ("image", "document", "sticker", "voice", "location", "reaction", "button")}
+        ids = {name: wamid() for name in ("image", "document", "sticker", "voice", "location", "button")}
         at = str(now_seconds(-30))
         base = {"from": "16505551234", "timestamp": at}
         messages = [
@@ -687,7 +687,6 @@ class TestInboundMessages:
                 "type": "location",
                 "location": {"latitude": 38.9, "longitude": -77.0, "name": "Philz Coffee"},
             },
-            base | {"id": ids["reaction"], "type": "reaction", "reaction": {"message_id": "wamid.ours", "emoji": "👍"}},
             base
             | {
                 "id": ids["button"],
@@ -708,12 +707,10 @@ class TestInboundMessages:
         assert summary("sticker") == ("image", "Sticker", "image/webp", None, None)
         assert summary("voice") == ("audio", "Voice message", "audio/ogg", None, None)
         assert summary("location") == ("location", "Location: Philz Coffee", None, None, None)
-        assert summary("reaction") == ("text", "Reacted 👍 to a message", None, None, None)
         assert summary("button") == ("text", "Stop promotions", None, None, None)
         image = stored_message(admin, number.tenant_id, ids["image"])
         assert image["payload"]["media_id"] == "1479537139650973"
         assert image["payload"]["image"]["sha256"] == "abc"
-        assert stored_message(admin, number.tenant_id, ids["reaction"])["reply_to_external_id"] == "wamid.ours"
         assert stored_message(admin, number.tenant_id, ids["button"])["reply_to_external_id"] == "wamid.template"
         conversations = admin.execute(
             "SELECT count(*) FROM conversations WHERE tenant_id = %s", (number.tenant_id,)

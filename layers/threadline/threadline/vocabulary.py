@@ -76,6 +76,8 @@ EventType = Literal[
     "message.created",
     "message.status_changed",
     "message.updated",
+    # A message's reactions changed (migration 0034): the customer's from their channel, or an agent's.
+    "message.reactions_changed",
     # A connector's synced copy of an agent's reply folded into the reply (migration 0020): one message remains.
     "message.deleted",
     "note.created",

@@ -733,6 +733,55 @@ CREATE FUNCTION public.message_event_data(m public.messages) RETURNS jsonb
 $$;
 
 --
+-- Name: message_reactions_append_events(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_reactions_append_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    actor CONSTANT jsonb := event_actor();
+BEGIN
+    PERFORM append_events(
+        array_agg(per.tenant_id ORDER BY per.message_id),
+        array_agg('message.reactions_changed'::text ORDER BY per.message_id),
+        array_agg(per.conversation_id ORDER BY per.message_id),
+        array_agg(jsonb_build_object(
+            'message_id', per.message_id, 'conversation_id', per.conversation_id,
+            'reactions', message_reactions_json(per.message_id), 'actor', actor) ORDER BY per.message_id))
+    FROM (
+        SELECT DISTINCT c.tenant_id, c.message_id, c.conversation_id
+        FROM changed_reactions c
+        WHERE TG_OP = 'UPDATE' OR c.emoji IS NOT NULL
+    ) per;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: message_reactions_json(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_reactions_json(p_message_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'emoji', r.emoji,
+               'by', CASE WHEN r.side = 'customer'
+                          THEN jsonb_build_object('type', 'customer', 'id', k.id, 'name', coalesce(k.name, k.identifier))
+                          ELSE jsonb_build_object('type', 'agent', 'id', coalesce(u.id, r.tenant_id),
+                                                  'name', coalesce(u.name, t.name))
+                     END,
+               'at', r.reacted_at)
+           ORDER BY r.reacted_at, r.side), '[]'::jsonb)
+    FROM message_reactions r
+    LEFT JOIN contacts k ON k.id = r.contact_id
+    LEFT JOIN users u ON u.id = r.user_id
+    LEFT JOIN tenants t ON t.id = r.tenant_id
+    WHERE r.message_id = p_message_id AND r.emoji IS NOT NULL
+$$;
+
+--
 -- Name: message_status_rank(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1392,6 +1441,25 @@ CREATE TABLE public.locations (
 );
 
 --
+-- Name: message_reactions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.message_reactions (
+    tenant_id uuid NOT NULL,
+    message_id bigint NOT NULL,
+    conversation_id bigint NOT NULL,
+    side text NOT NULL,
+    emoji text,
+    contact_id uuid,
+    user_id uuid,
+    reacted_at timestamp with time zone NOT NULL,
+    meta_id text,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT message_reactions_emoji_check CHECK (((length(emoji) >= 1) AND (length(emoji) <= 64))),
+    CONSTRAINT message_reactions_side_check CHECK ((side = ANY (ARRAY['customer'::text, 'business'::text])))
+);
+
+--
 -- Name: messages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -1766,6 +1834,13 @@ ALTER TABLE ONLY public.locations
 
 ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_name_key UNIQUE (tenant_id, name);
+
+--
+-- Name: message_reactions message_reactions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_pkey PRIMARY KEY (message_id, side);
 
 --
 -- Name: messages messages_channel_check; Type: CHECK CONSTRAINT; Schema: public; Owner: -
@@ -2376,6 +2451,18 @@ CREATE TRIGGER inbox_counts_move_changed AFTER UPDATE OF status, assignee_id, te
 CREATE TRIGGER inbox_counts_remove_deleted AFTER DELETE ON public.conversations REFERENCING OLD TABLE AS deleted_conversations FOR EACH STATEMENT EXECUTE FUNCTION public.inbox_counts_remove_deleted();
 
 --
+-- Name: message_reactions message_reactions_append_added_events; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER message_reactions_append_added_events AFTER INSERT ON public.message_reactions REFERENCING NEW TABLE AS changed_reactions FOR EACH STATEMENT EXECUTE FUNCTION public.message_reactions_append_events();
+
+--
+-- Name: message_reactions message_reactions_append_changed_events; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER message_reactions_append_changed_events AFTER UPDATE ON public.message_reactions REFERENCING NEW TABLE AS changed_reactions FOR EACH STATEMENT EXECUTE FUNCTION public.message_reactions_append_events();
+
+--
 -- Name: messages messages_append_changed_events; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2544,6 +2631,27 @@ ALTER TABLE ONLY public.labels
 
 ALTER TABLE ONLY public.locations
     ADD CONSTRAINT locations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: message_reactions message_reactions_contact_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE SET NULL;
+
+--
+-- Name: message_reactions message_reactions_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
+
+--
+-- Name: message_reactions message_reactions_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
 --
 -- Name: messages messages_author_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2723,6 +2831,12 @@ ALTER TABLE public.labels ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.locations ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: message_reactions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_reactions ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: messages; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2811,6 +2925,12 @@ CREATE POLICY tenant_isolation ON public.labels USING ((tenant_id = public.app_c
 --
 
 CREATE POLICY tenant_isolation ON public.locations USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: message_reactions tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.message_reactions USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
 -- Name: messages tenant_isolation; Type: POLICY; Schema: public; Owner: -

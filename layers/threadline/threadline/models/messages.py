@@ -74,6 +74,18 @@ class Attachment(BaseModel):
     created_at: UtcDatetime
 
 
+class ReactionAuthor(BaseModel):
+    type: Literal["customer", "agent"]
+    id: str | None = Field(description="the customer's contact id, or the agent's user id (the tenant's when unknown)")
+    name: str | None
+
+
+class Reaction(BaseModel):
+    emoji: str
+    by: ReactionAuthor
+    at: UtcDatetime = Field(description="when it was given")
+
+
 class QuotedMessage(BaseModel):
     """The message a message quotes (WhatsApp's reply to a message: Meta's `context.id`)."""
 
@@ -91,6 +103,7 @@ class AgentMessage(BaseModel):
     created_at: UtcDatetime = Field(description="when the message was sent")
     author: Author
     attachments: list[Attachment]
+    reactions: list[Reaction] = Field(description="one per side (the customer's, the business's), oldest first")
     reply_to: QuotedMessage | None = Field(
         description="the message it quotes; null when none, or one Threadline does not know"
     )
@@ -132,6 +145,7 @@ class MessageView(BaseModel):
     author: Author
     attachments: list[Attachment]
     error: DeliveryError | None = Field(description="why an outbound message failed, when it did")
+    reactions: list[Reaction] = Field(description="one per side (the customer's, the business's), oldest first")
     reply_to: QuotedMessage | None = Field(
         description="the message it quotes; null when none, or one Threadline does not know"
     )

@@ -12,6 +12,11 @@ event-log seq of the event it shows (null when none: see threadline.realtime.pub
                  an agent's private note: `private: true`, source "note", shown to agents only);
         status:  its delivery status moved (sent, delivered, read, failed);
         updated: anything else about it changed (e.g. Meta did not confirm a send: `error.title` says so).
+    {"type": "message_reactions", "conversationId": 123, "messageId": 456,
+     "reactions": [{"emoji": "👍", "by": {"type": "customer" | "agent", "id": "...", "name": "..."},
+                    "at": "2026-02-01T10:30:00.000Z"}]}
+        A message's reactions changed (the customer's, from WhatsApp, or an agent's): `reactions` is the message's
+        whole list now, as both message views show it (a removed one is left out).
     {"type": "conversation_resync", "conversationId": 123, "messagesAdded": 240}
         More messages arrived at once than are pushed one by one (a connector's backfill): reload the timeline.
     {"type": "conversation_updated", "conversationId": 123, "changes": {"status": "resolved", ...},
@@ -153,6 +158,28 @@ def conversation_message_event(kind: MessageEventKind, message: RealtimeMessage)
             "message": message_json(message),
         },
     )
+
+
+def message_reactions_event(
+    conversation_id: int, message_id: int, reactions: Iterable[Mapping[str, Any]]
+) -> ConversationEvent:
+    return ConversationEvent(
+        conversation_id=conversation_id,
+        frame={
+            "type": "message_reactions",
+            "conversationId": conversation_id,
+            "messageId": message_id,
+            "reactions": [
+                {"emoji": reaction["emoji"], "by": dict(reaction["by"]), "at": _frame_time(reaction["at"])}
+                for reaction in reactions
+            ],
+        },
+    )
+
+
+def _frame_time(value: Any) -> str:
+    """A timestamp as frames write them, from a datetime or the ISO text PostgreSQL's JSON holds."""
+    return js_timestamp(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
 
 
 def conversation_resync_event(conversation_id: int, messages_added: int) -> ConversationEvent:

@@ -37,6 +37,7 @@ from threadline.db.repositories.realtime import (
     delete_connections,
     find_newly_stored_messages,
     find_subscribed_messages,
+    find_subscribed_reactions,
     find_subscribers,
     find_window_subscribers,
 )
@@ -51,6 +52,7 @@ from threadline.realtime.frames import (
     conversation_resync_event,
     encode_frame,
     inbox_counts_frame_of,
+    message_reactions_event,
     session_message_frame,
     window_expired_event,
 )
@@ -291,6 +293,30 @@ def publish_stored_messages(tenant_id: UUID, kind: MessageEventKind, message_ids
 
 
 @_never_raises
+def publish_reactions(tenant_id: UUID, message_ids: Sequence[int]) -> None:
+    """A `message_reactions` frame for each of these messages, to its conversation's subscribers: the message's
+    reactions as they are now, read in the query that finds the subscribers."""
+    if not message_ids:
+        return
+
+    def plan(conn: psycopg.Connection[Any]) -> _Delivery | None:
+        found = find_subscribed_reactions(conn, tenant_id=tenant_id, message_ids=sorted(set(message_ids)))
+        if not found:
+            return None
+        delivery = _Delivery()
+        frames: dict[int, dict[str, Any]] = {}
+        for subscribed in found:
+            frame = frames.get(subscribed.message_id)
+            if frame is None:
+                event = message_reactions_event(subscribed.conversation_id, subscribed.message_id, subscribed.reactions)
+                frame = frames[subscribed.message_id] = event.frame
+            delivery.add(subscribed.connection_id, frame)
+        return delivery
+
+    _publish(tenant_id, plan)
+
+
+@_never_raises
 def publish_window_expiries(tenant_id: UUID, windows: Sequence[ExpiredWindow]) -> None:
     """Tell the subscribers of each of these conversations that its reply window closed."""
     if not windows:
@@ -352,6 +378,10 @@ def _frame_event_key(frame: Mapping[str, Any]) -> FrameEventKey | None:
         return FrameEventKey(frame["conversationId"], types, "message_id", str(frame["message"]["id"]))
     if kind == "session_message":
         return FrameEventKey(None, ("message.created",), "message_id", str(frame["message"]["id"]))
+    if kind == "message_reactions":
+        return FrameEventKey(
+            frame["conversationId"], ("message.reactions_changed",), "message_id", str(frame["messageId"])
+        )
     if kind == "conversation_resync":
         return FrameEventKey(frame["conversationId"], ("message.created",))
     if kind == "conversation_window":

@@ -256,9 +256,6 @@ def _described(message: InboundMessage) -> tuple[MessageDetails | None, str]:
             return RequestWelcome(), "The customer opened the chat"
         case "unsupported":
             return _unsupported(message, body)
-        case "reaction":
-            emoji = _text(body.get("emoji"))
-            return None, f"Reacted {emoji} to a message" if emoji else "Removed a reaction"
         case _:
             return None, f"Unsupported message ({message.type})"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from threadline.channels.whatsapp.content import InboundContent, inbound_content
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
+from threadline.db.repositories.reactions import ReactionBatch
 from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch, UserIdChange
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.identifiers import normalise_identifier
@@ -58,8 +59,6 @@ def _text(value: Any) -> str | None:
 
 
 def _reply_to(message: InboundMessage) -> str | None:
-    if message.type == "reaction":
-        return _text(message.type_object().get("message_id"))
     return message.context.id if message.context else None
 
 
@@ -87,6 +86,8 @@ class NumberDelivery:
     message_places: dict[str, tuple[int, int]] = field(default_factory=dict)
     # Customers whose BSUID changed (`user_changed_user_id` system messages), applied before the messages are stored.
     user_id_changes: list[UserIdChange] = field(default_factory=list)
+    # Reactions: stored on the message they name, after the messages (which may include it).
+    reactions: ReactionBatch = field(default_factory=ReactionBatch)
 
     @property
     def message_count(self) -> int:
@@ -191,10 +192,13 @@ def _add_messages(delivery: NumberDelivery, change: MessagesChange, change_index
         if message.id in delivery.seen_message_ids:
             continue
         delivery.seen_message_ids.add(message.id)
+        delivery.message_places[message.id] = (change_index, position)
+        if message.type == "reaction":
+            _add_reaction(delivery, change, position, message)
+            continue
         rekey = user_id_change(message)
         if rekey is not None:
             delivery.user_id_changes.append(rekey)
-        delivery.message_places[message.id] = (change_index, position)
         # The BSUID is the stable key (it stays when the phone number is hidden); the wa_id serves until Meta sends one.
         sender_key = sender.whatsapp_user_id or sender.wa_id
         assert sender_key is not None  # _sender_of names someone
@@ -203,6 +207,20 @@ def _add_messages(delivery: NumberDelivery, change: MessagesChange, change_index
         known.parent_user_id = known.parent_user_id or sender.parent_user_id
         known.name = known.name or sender.name
         known.messages.append((message, inbound_content(message)))
+
+
+def _add_reaction(delivery: NumberDelivery, change: MessagesChange, position: int, message: InboundMessage) -> None:
+    """Meta's reaction: the message it names (`reaction.message_id`) and the emoji, which Meta leaves out when the
+    customer removed their reaction."""
+    reaction = message.type_object()
+    target = _text(reaction.get("message_id"))
+    if target is None:
+        change.problems.append(f"messages[{position}]: a reaction that names no message_id")
+        return
+    delivery.reactions.target_external_ids.append(target)
+    delivery.reactions.emojis.append(_text(reaction.get("emoji")))
+    delivery.reactions.reacted_at.append(message.timestamp)
+    delivery.reactions.meta_ids.append(message.id)
 
 
 def _add_statuses(delivery: NumberDelivery, change: MessagesChange) -> None:

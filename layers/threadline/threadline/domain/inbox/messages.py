@@ -50,6 +50,7 @@ from threadline.models.messages import (
     MessageListQuery,
     MessageView,
     QuotedMessage,
+    Reaction,
 )
 from threadline.vocabulary import SortOrder
 
@@ -129,6 +130,7 @@ def quoted_of(message: MessageRow, conversation: ConversationHeader) -> QuotedMe
 def _extras(message: MessageRow, conversation: ConversationHeader) -> dict[str, Any]:
     """What both views show beside their own fields: the quoted message, forwarding, typed data, the ad."""
     return {
+        "reactions": [Reaction.model_validate(reaction) for reaction in message.reactions],
         "reply_to": quoted_of(message, conversation),
         "forwarded": message.forwarded,
         "frequently_forwarded": message.frequently_forwarded,

@@ -36,6 +36,7 @@ from threadline.db.repositories.lifecycle import (
     conversations_created_now,
     find_inbound_follow_up,
 )
+from threadline.db.repositories.reactions import apply_customer_reactions
 from threadline.db.repositories.whatsapp_dead_letters import NewDeadLetter, record_dead_letters
 from threadline.db.repositories.whatsapp_inbound import (
     AppliedStatuses,
@@ -52,7 +53,9 @@ from threadline.domain.intake.inbound import after_inbound_committed, reopen_for
 from threadline.errors import PayloadTooLarge
 from threadline.models.whatsapp_notifications import MAX_NOTIFICATION_BYTES, NOTIFICATION_TOO_LARGE_MESSAGE
 from threadline.observability import logger, metrics
-from threadline.realtime.publisher import publish_stored_messages
+from threadline.realtime.publisher import publish_reactions, publish_stored_messages
+
+UNKNOWN_REACTION_TARGET = "a reaction to a message Threadline does not know"
 
 
 @dataclass(frozen=True)
@@ -76,15 +79,27 @@ class _InboxChanges:
     follow_up: InboundFollowUp | None = None
 
 
-def _store_delivery(
-    connection: WhatsAppConnection, delivery: NumberDelivery
-) -> tuple[StoredInbound, AppliedStatuses, _InboxChanges]:
+@dataclass(frozen=True)
+class _Written:
+    """What one number's part of a notification wrote, and what it could not place."""
+
+    stored: StoredInbound
+    applied: AppliedStatuses
+    inbox: _InboxChanges
+    # Messages whose reactions changed, and the wamids (reactions) naming a message Threadline does not know.
+    reacted: list[int] = field(default_factory=list)
+    unplaced: dict[str, str] = field(default_factory=dict)
+
+
+def _store_delivery(connection: WhatsAppConnection, delivery: NumberDelivery) -> _Written:
     inbound = delivery.inbound_batch()
 
-    def store(conn: psycopg.Connection[Any]) -> tuple[StoredInbound, AppliedStatuses, _InboxChanges]:
+    def store(conn: psycopg.Connection[Any]) -> _Written:
         stored = StoredInbound(messages_added=0, conversations_touched=0)
         applied = AppliedStatuses(messages_advanced=0, windows_closed=0)
         inbox = _InboxChanges()
+        reacted: list[int] = []
+        unplaced: dict[str, str] = {}
         if delivery.user_id_changes:
             # Before the messages: they (the notice itself included) find the contact by its new BSUID.
             rekey_contacts(conn, tenant_id=connection.tenant_id, changes=delivery.user_id_changes)
@@ -97,6 +112,12 @@ def _store_delivery(
                     created=conversations_created_now(conn, stored.message_ids),
                     reopened=reopen_for_inbound_messages(conn, connection.tenant_id, stored.message_ids),
                 )
+        if delivery.reactions.meta_ids:
+            # After the messages: a reaction may name one stored just now. Reactions are not messages: no
+            # conversation's last message or unread count moves.
+            reactions = apply_customer_reactions(conn, tenant_id=connection.tenant_id, batch=delivery.reactions)
+            reacted = reactions.message_ids
+            unplaced |= {meta_id: UNKNOWN_REACTION_TARGET for meta_id in reactions.unplaced_meta_ids}
         if delivery.statuses.meta_ids:
             applied = apply_status_updates(
                 conn,
@@ -104,12 +125,16 @@ def _store_delivery(
                 batch=delivery.statuses,
                 window_closed_code=WINDOW_CLOSED_ERROR_CODE,
             )
-        if stored.message_ids or applied.message_ids:
+        if stored.message_ids or applied.message_ids or reacted:
             # One small read while the transaction is open: after the commit, a step nobody needs is skipped.
             inbox = replace(inbox, follow_up=find_inbound_follow_up(conn, connection.tenant_id))
-        return stored, applied, inbox
+        return _Written(stored, applied, inbox, reacted, unplaced)
 
-    return run_in_transaction(store, tenant_id=connection.tenant_id)
+    written = run_in_transaction(store, tenant_id=connection.tenant_id)
+    # After the commit (a retried transaction must not note a problem twice).
+    for meta_id, reason in written.unplaced.items():
+        delivery.note_unplaced(meta_id, reason)
+    return written
 
 
 def receive_whatsapp_notification(*, body: bytes, signature: str | None) -> WebhookReceipt:
@@ -155,7 +180,7 @@ def _process(body: bytes, *, keep_unplaced: bool) -> WebhookReceipt:
             unplaced += [Unplaced(reason, number, change.raw) for change in delivery.changes]
             continue
         try:
-            stored, applied, inbox = _store_delivery(connection, delivery)
+            written = _store_delivery(connection, delivery)
         except RowsRefused as refusal:
             # The database refused the data itself: retrying would be refused again, so it is kept, not re-sent.
             logger.error(
@@ -170,10 +195,12 @@ def _process(body: bytes, *, keep_unplaced: bool) -> WebhookReceipt:
         ]
         # After the commit, and never failing the delivery: subscribers (when the tenant has any) hear of new
         # messages and moved statuses.
+        stored, applied, inbox = written.stored, written.applied, written.inbox
         if inbox.follow_up is not None and inbox.follow_up.anyone_subscribed:
             # The publisher hands the write's webhook deliveries over too.
             publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
             publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
+            publish_reactions(connection.tenant_id, written.reacted)
         elif inbox.follow_up is None or inbox.follow_up.anyone_hooked:
             hand_over_deliveries(connection.tenant_id)
         if inbox.created or inbox.reopened:
