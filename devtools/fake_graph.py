@@ -23,7 +23,19 @@ from devtools.fake_server import Answer, ScriptedHttpFake
 
 _MESSAGES_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/messages$")
 _MESSAGE_TYPES = frozenset(
-    {"text", "image", "audio", "document", "video", "sticker", "template", "interactive", "location", "contacts"}
+    {
+        "text",
+        "image",
+        "audio",
+        "document",
+        "video",
+        "sticker",
+        "template",
+        "interactive",
+        "location",
+        "contacts",
+        "reaction",
+    }
 )
 _MEDIA_TYPES = frozenset({"image", "audio", "document", "video", "sticker"})
 # A business-scoped user id: an ISO 3166 alpha-2 country code, a dot, alphanumerics (a parent BSUID has `ENT.`).
@@ -203,6 +215,12 @@ def _shape_problem(payload: Any) -> str | None:
             return f"The parameter {message_type}['caption'] is not supported."
         if "filename" in content and message_type != "document":
             return f"The parameter {message_type}['filename'] is not supported."
+    elif message_type == "reaction":
+        # Meta's reaction: the wamid reacted to, and the emoji ("" removes the business's reaction).
+        if not isinstance(content.get("message_id"), str) or not content["message_id"]:
+            return "The parameter reaction['message_id'] is required."
+        if not isinstance(content.get("emoji"), str):
+            return "The parameter reaction['emoji'] is required (\"\" removes the reaction)."
     elif message_type == "template":
         language = content.get("language")
         if not content.get("name") or not (isinstance(language, dict) and language.get("code")):

@@ -67,7 +67,9 @@ from threadline.models.messages import (
     AgentMessagesResponse,
     MessageList,
     MessageListQuery,
+    MessageReactions,
     MessageView,
+    ReactionRequest,
 )
 from threadline.models.ownership import Agent, AgentList, AvailabilityChange, TeamList
 from threadline.models.search import SearchQuery, SearchResults
@@ -364,6 +366,36 @@ _SEND_TO_CONVERSATION = Operation(
     },
 )
 
+MESSAGE_ID = {
+    "type": "integer",
+    "format": "int64",
+    "minimum": 1,
+    "maximum": MAX_ID,
+    "description": "Threadline's message id (the message views' `id`)",
+}
+
+_PUT_REACTION = Operation(
+    summary="React to a message (or take the reaction away)",
+    description="The business's reaction on a message of the conversation, sent through Meta (WhatsApp keeps one "
+    "reaction per sender: a new one replaces the business's, `\"\"` removes it), inside the conversation's reply "
+    "window. Recorded once Meta accepted it: both message views show it in `reactions`, the event log gets "
+    "`message.reactions_changed` and subscribers a `message_reactions` frame.",
+    tag="Send",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": CONVERSATION_ID, "message_id": MESSAGE_ID},
+    body=Body("The emoji", ReactionRequest),
+    responses={200: Body("The message's reactions now", MessageReactions)},
+    error_bodies={502: (UpstreamError,)},
+    errors={
+        400: 'Bad input (`emoji: must be one emoji, or "" to remove the reaction`), `Session window expired`, '
+        "`Reactions can only be sent on WhatsApp conversations`, a private note or system message, a message "
+        "without a WhatsApp id yet, an inactive connection",
+        403: "`Forbidden`: the conversation belongs to another tenant",
+        404: "`Conversation not found`, `Message not found` (also a message of another conversation)",
+        502: "Meta refused the reaction (`code`, `title`, `details`), could not be reached, or did not confirm it",
+    },
+)
+
 _CAPTURE_BODY_LIMITS = {"message": {"minLength": 1, "maxLength": MAX_MESSAGE_CHARS}}
 _CAPTURE_ERRORS = {
     400: "`Message is required and must be a string`, or the field at fault",
@@ -651,6 +683,8 @@ CATALOGUE: dict[str, Operation] = {
     "POST /v1/messages/send": _SEND,
     "POST /api/v1/conversations/{id}/messages": _SEND_TO_CONVERSATION,
     "POST /v1/conversations/{id}/messages": _SEND_TO_CONVERSATION,
+    "PUT /api/v1/conversations/{id}/messages/{message_id}/reaction": _PUT_REACTION,
+    "PUT /v1/conversations/{id}/messages/{message_id}/reaction": _PUT_REACTION,
     "POST /api/workspace/{workspaceId}/session/{sessionId}/message/assistant": _CAPTURE_ASSISTANT,
     "POST /api/workspace/{workspaceId}/session/{sessionId}/message/user": _CAPTURE_USER,
     "POST /api/workspace/{workspaceId}/session/{sessionId}/message": replace(

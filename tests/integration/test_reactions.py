@@ -166,3 +166,194 @@ class TestTheCustomersReactions:
         assert receipt.unplaced == ()
         row = row_of(admin, number, later)
         assert [r["emoji"] for r in shown_reactions(number, row["conversation_id"], row["id"])] == ["🙏"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The business's reaction: PUT /v1/conversations/{id}/messages/{message_id}/reaction
+# ---------------------------------------------------------------------------------------------------------------
+def put_reaction(
+    number: Number, conversation_id: int | str, message_id: int | str, body: Any, *, prefix: str = "/v1", **kwargs: Any
+) -> tuple[int, Any]:
+    from tests.support.routes import call_route, service_claims
+
+    return call_route(
+        "PUT",
+        f"{prefix}/conversations/{conversation_id}/messages/{message_id}/reaction",
+        body=body,
+        claims=kwargs.pop("claims", None) or service_claims(number.tenant_id, kwargs.pop("user_id", None)),
+    )
+
+
+@pytest.fixture
+def agent(number, admin) -> Any:
+    row = admin.execute(
+        "INSERT INTO users (tenant_id, name, email) VALUES (%s, 'Ana Agent', %s) RETURNING id",
+        (number.tenant_id, f"ana-{wamid()[-8:]}@agents.test"),
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def reactions_table(admin: psycopg.Connection[Any], message_id: int) -> list[tuple[Any, ...]]:
+    return admin.execute(
+        "SELECT side, emoji FROM message_reactions WHERE message_id = %s ORDER BY side", (message_id,)
+    ).fetchall()
+
+
+@pytest.mark.usefixtures("fake_graph")
+class TestTheBusinesssReaction:
+    @pytest.mark.parametrize("prefix", ["/v1", "/api/v1"])
+    def test_an_agent_s_reaction_goes_through_meta_and_is_shown_as_theirs(
+        self, number, admin, customer_message, agent, fake_graph, management_api, prefix
+    ):
+        watcher = subscribe(admin, number.tenant_id, ("conversation", customer_message["conversation_id"]))
+        conversation_id, message_id = customer_message["conversation_id"], customer_message["id"]
+
+        status, body = put_reaction(number, conversation_id, message_id, {"emoji": "👍"}, prefix=prefix, user_id=agent)
+
+        assert status == 200, body
+        (request,) = fake_graph.send_requests
+        assert request.phone_number_id == number.phone_number_id
+        assert request.json["type"] == "reaction" and request.json["to"] == "16505551234"
+        assert request.json["reaction"] == {"message_id": customer_message["meta_id"], "emoji": "👍"}
+        expected = [
+            {
+                "emoji": "👍",
+                "by": {"type": "agent", "id": str(agent), "name": "Ana Agent"},
+                "at": body["reactions"][0]["at"],
+            }
+        ]
+        assert body == {"conversation_id": conversation_id, "message_id": message_id, "reactions": expected}
+        assert shown_reactions(number, conversation_id, message_id) == expected
+        [frame] = management_api(watcher)
+        assert (frame["type"], frame["messageId"], frame["reactions"][0]["by"]["name"]) == (
+            "message_reactions",
+            message_id,
+            "Ana Agent",
+        )
+        events = all_events(claims_for(number.tenant_id), conversation_id=conversation_id)
+        [event] = [e for e in events if e["type"] == "message.reactions_changed"]
+        assert event["data"]["actor"]["id"] == str(agent) and event["seq"] == frame["seq"]
+
+    def test_the_business_has_one_reaction_replaced_by_the_next_and_removed_by_an_empty_emoji(
+        self, number, admin, customer_message, agent, fake_graph
+    ):
+        conversation_id, message_id = customer_message["conversation_id"], customer_message["id"]
+        receive(number, reaction(wamid(), customer_message["meta_id"], "❤️", at=now_seconds(-30)))
+
+        assert put_reaction(number, conversation_id, message_id, {"emoji": "👍"}, user_id=agent)[0] == 200
+        status, body = put_reaction(number, conversation_id, message_id, {"emoji": "🙏"})
+
+        assert status == 200
+        assert [(r["emoji"], r["by"]["type"]) for r in body["reactions"]] == [("❤️", "customer"), ("🙏", "agent")]
+        # A service token names no agent: the business's reaction is the tenant's.
+        assert body["reactions"][1]["by"]["id"] == str(number.tenant_id)
+        status, body = put_reaction(number, conversation_id, message_id, {"emoji": ""}, user_id=agent)
+        assert status == 200 and [r["emoji"] for r in body["reactions"]] == ["❤️"]
+        assert fake_graph.send_requests[-1].json["reaction"]["emoji"] == ""
+        assert reactions_table(admin, message_id) == [("business", None), ("customer", "❤️")]
+
+    @pytest.mark.parametrize(
+        ("body", "error"),
+        [
+            ({"emoji": "ok"}, 'emoji: must be one emoji, or "" to remove the reaction'),
+            ({"emoji": "👍 👍"}, 'emoji: must be one emoji, or "" to remove the reaction'),
+            ({"emoji": "👍" * 40}, 'emoji: must be one emoji, or "" to remove the reaction'),
+            ({"emoji": 1}, "emoji: must be a string"),
+            ({}, "emoji: is required"),
+            ({"emoji": "👍", "extra": True}, "extra: is not a known field"),
+            ("not json", "Request body must be valid JSON"),
+        ],
+    )
+    def test_bad_input_is_a_400_and_nothing_is_sent_or_stored(
+        self, number, admin, customer_message, fake_graph, body, error
+    ):
+        status, answer = put_reaction(number, customer_message["conversation_id"], customer_message["id"], body)
+
+        assert (status, answer) == (400, {"error": error})
+        assert fake_graph.send_requests == []
+        assert reactions_table(admin, customer_message["id"]) == []
+
+    def test_what_cannot_be_reacted_to_is_refused_before_meta_is_called(
+        self, number, admin, customer_message, fake_graph, make_number
+    ):
+        conversation_id = customer_message["conversation_id"]
+        note = admin.execute(
+            "INSERT INTO messages (tenant_id, conversation_id, external_id, direction, type, content, sent_at, status,"
+            " source, is_private) VALUES (%s, %s, %s, 'outbound', 'text', 'internal', now(), 'sent', 'note', true)"
+            " RETURNING id",
+            (number.tenant_id, conversation_id, f"note_{wamid()[-10:]}"),
+        ).fetchone()[0]  # type: ignore[index]
+        pending = admin.execute(
+            "INSERT INTO messages (tenant_id, conversation_id, external_id, direction, type, content, sent_at, status,"
+            " source) VALUES (%s, %s, %s, 'outbound', 'text', 'on its way', now(), 'pending', 'manual_ui') RETURNING id",
+            (number.tenant_id, conversation_id, f"tl_{wamid()[-10:]}"),
+        ).fetchone()[0]  # type: ignore[index]
+        other = make_number()
+
+        cases = [
+            (conversation_id, note, 400, "Only messages the customer sent or received can be reacted to"),
+            (conversation_id, pending, 400, "This message has no WhatsApp id yet, so it cannot be reacted to"),
+            (conversation_id, 999999999, 404, "Message not found"),
+            (conversation_id, "seven", 404, "Message not found"),
+            (999999999, customer_message["id"], 404, "Conversation not found"),
+        ]
+        for conversation, message, status, error in cases:
+            assert put_reaction(number, conversation, message, {"emoji": "👍"}) == (status, {"error": error})
+        assert put_reaction(other, conversation_id, customer_message["id"], {"emoji": "👍"}) == (
+            403,
+            {"error": "Forbidden"},
+        )
+        assert fake_graph.send_requests == []
+
+    def test_outside_the_window_the_reaction_is_refused_and_meta_is_not_called(
+        self, number, admin, customer_message, fake_graph
+    ):
+        admin.execute(
+            "UPDATE conversations SET window_expires_at = now() - interval '1 minute' WHERE id = %s",
+            (customer_message["conversation_id"],),
+        )
+
+        answer = put_reaction(number, customer_message["conversation_id"], customer_message["id"], {"emoji": "👍"})
+
+        assert answer == (400, {"error": "Session window expired"})
+        assert fake_graph.send_requests == []
+
+    def test_meta_refusing_the_reaction_is_a_502_and_nothing_is_recorded(
+        self, number, admin, customer_message, fake_graph
+    ):
+        fake_graph.script(fake_graph.meta_error(131009, "Parameter value is not valid", details="Invalid emoji"))
+
+        status, body = put_reaction(
+            number, customer_message["conversation_id"], customer_message["id"], {"emoji": "🫠"}
+        )
+
+        assert status == 502
+        assert body["error"] == "Meta refused the reaction: Parameter value is not valid"
+        assert (body["code"], body["details"]) == (131009, "Invalid emoji")
+        assert reactions_table(admin, customer_message["id"]) == []
+
+    def test_a_connector_conversation_cannot_carry_reactions(self, admin, make_connector, fake_graph):
+        from tests.support.ingest import batch, call_ingest, conversation, message
+
+        connector = make_connector(platform="telegram")
+        status, body = call_ingest(
+            batch(connector, conversation("tg_chat", "@jane", message("m1", "2026-02-01T10:00:00Z"))),
+            api_key=connector.api_secret,
+        )
+        assert status == 200, body
+        conversation_id = int(body["results"][0]["conversation_id"])
+        message_id = admin.execute("SELECT id FROM messages WHERE conversation_id = %s", (conversation_id,)).fetchone()[
+            0
+        ]  # type: ignore[index]
+        from tests.support.routes import call_route, service_claims
+
+        answer = call_route(
+            "PUT",
+            f"/v1/conversations/{conversation_id}/messages/{message_id}/reaction",
+            body={"emoji": "👍"},
+            claims=service_claims(connector.tenant_id),
+        )
+
+        assert answer == (400, {"error": "Reactions can only be sent on WhatsApp conversations"})
+        assert fake_graph.send_requests == []

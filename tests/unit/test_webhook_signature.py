@@ -121,7 +121,6 @@ def message(**fields) -> InboundMessage:
         ({"type": "audio", "audio": {"id": "9"}}, "audio", "Audio"),
         ({"type": "document", "document": {"id": "9"}}, "file", "Document"),
         ({"type": "location", "location": {"latitude": 1.5, "longitude": 2}}, "location", "Location: 1.5, 2"),
-        ({"type": "reaction", "reaction": {"message_id": "x", "emoji": ""}}, "text", "Removed a reaction"),
         (
             {"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "a", "title": "Red"}}},
             "text",

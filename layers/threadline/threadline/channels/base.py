@@ -214,6 +214,16 @@ class MarksRead(Protocol):
         ...
 
 
+@runtime_checkable
+class SendsReactions(Protocol):
+    """An optional capability: the channel can put the business's reaction on a message (WhatsApp's emoji
+    reactions), or take it away (an empty emoji)."""
+
+    def send_reaction(
+        self, route: ChannelRoute, *, message_external_id: str, emoji: str, deadline: float
+    ) -> SendOutcome: ...
+
+
 class Channel(Protocol):
     """One messaging channel behind the send path."""
 

@@ -97,6 +97,16 @@ def media_payload(
     return payload
 
 
+def reaction_payload(to: str, message_id: str, emoji: str, *, callback_data: str | None = None) -> dict[str, Any]:
+    """A reaction on a message (its wamid); an empty emoji removes the business's reaction. Meta answers it with a
+    `sent` status only (no delivered or read)."""
+    if not message_id:
+        raise ValueError("a reaction needs the wamid of the message it reacts to")
+    payload = _envelope(to, "reaction", reply_to=None, callback_data=callback_data)
+    payload["reaction"] = {"message_id": message_id, "emoji": emoji}
+    return payload
+
+
 def template_payload(
     to: str,
     name: str,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from threadline.errors import InvalidRequest
 from threadline.models.message_details import MessageDetails, Referral
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
+from threadline.models.validation import NulFreeText
 from threadline.vocabulary import QUOTED_CHARS, SortOrder
 
 DEFAULT_MESSAGE_PAGE = 50
@@ -84,6 +85,36 @@ class Reaction(BaseModel):
     emoji: str
     by: ReactionAuthor
     at: UtcDatetime = Field(description="when it was given")
+
+
+MAX_EMOJI_CHARS = 32  # one emoji, however many code points it is made of (a family, a flag, skin tones)
+ONE_EMOJI_EXPLANATION = 'must be one emoji, or "" to remove the reaction'
+
+
+def _one_emoji(value: str) -> str:
+    # Python cannot count grapheme clusters by itself: what is surely not one emoji is refused here (text, spaces,
+    # anything long), the rest is Meta's to judge (it refuses a reaction that is not an emoji).
+    if value and (len(value) > MAX_EMOJI_CHARS or value.isascii() or any(char.isspace() for char in value)):
+        raise ValueError(ONE_EMOJI_EXPLANATION)
+    return value
+
+
+class ReactionRequest(BaseModel):
+    """`PUT .../messages/{message_id}/reaction`: the business's reaction on a message; `""` takes it away."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+    emoji: Annotated[NulFreeText, AfterValidator(_one_emoji)] = Field(
+        description='one emoji (at most 32 characters, no spaces); "" removes the business\'s reaction'
+    )
+
+
+class MessageReactions(BaseModel):
+    """A message's reactions after an agent's change, as both message views show them."""
+
+    conversation_id: int
+    message_id: int
+    reactions: list[Reaction]
 
 
 class QuotedMessage(BaseModel):

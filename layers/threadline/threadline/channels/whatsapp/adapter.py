@@ -27,7 +27,7 @@ from threadline.channels.base import (
 from threadline.errors import InvalidRequest
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
-from threadline.meta.messages import media_payload, template_payload, text_payload
+from threadline.meta.messages import media_payload, reaction_payload, template_payload, text_payload
 from threadline.vocabulary import Platform
 
 CUSTOMER_SERVICE_WINDOW_HOURS = 24
@@ -71,36 +71,48 @@ class WhatsAppChannel:
         get_meta_client().mark_read(phone_number_id, message_external_id, deadline=deadline)
 
     def send(self, message: OutboundMessage, *, deadline: float) -> SendOutcome:
-        # Imported here, where it is used: the Graph client brings requests (about 40 ms of a cold start), and most
-        # functions load this channel only for its reply rule (the conversation list, PATCH, the scheduled run).
-        # The send function loads the client at init itself.
-        from threadline.meta.client import get_meta_client
+        return _through_meta(message.route.sender, meta_payload(message), deadline=deadline)
 
-        try:
-            sent = get_meta_client().send_message(message.route.sender, meta_payload(message), deadline=deadline)
-        except MetaWindowClosed as error:
-            return WindowClosed(code=error.code, title=error.title, details=error.details)
-        except MetaApiError as error:
-            return Refused(code=error.code, title=error.title, details=error.details)
-        except MetaUnavailable as error:
-            if error.outcome_unknown:
-                return OutcomeUnknown(title=error.title, details=error.message)
-            return NotSent(
-                code=error.code,
-                title=error.title,
-                details=error.details,
-                explanation="Meta could not be reached; the message was not sent",
-                explanation_details=error.message,
-            )
-        except MetaError as error:
-            # Not configured, or an answer we could not read before sending: nothing went out.
-            return NotSent(
-                code=error.code,
-                title=error.title,
-                details=error.details,
-                explanation=f"Meta could not be used: {error.message}",
-            )
-        return Sent(external_id=sent.wamid)
+    def send_reaction(
+        self, route: ChannelRoute, *, message_external_id: str, emoji: str, deadline: float
+    ) -> SendOutcome:
+        """The business's reaction on a message of the chat (its wamid); "" takes it away."""
+        payload = reaction_payload(route.recipient, message_external_id, emoji)
+        return _through_meta(route.sender, payload, deadline=deadline)
+
+
+def _through_meta(phone_number_id: str, payload: dict[str, object], *, deadline: float) -> SendOutcome:
+    """POST one payload to Meta, its answer as a channel-neutral outcome (Meta's errors never leave this module)."""
+    # Imported here, where it is used: the Graph client brings requests (about 40 ms of a cold start), and most
+    # functions load this channel only for its reply rule (the conversation list, PATCH, the scheduled run). The
+    # send function loads the client at init itself.
+    from threadline.meta.client import get_meta_client
+
+    try:
+        sent = get_meta_client().send_message(phone_number_id, payload, deadline=deadline)
+    except MetaWindowClosed as error:
+        return WindowClosed(code=error.code, title=error.title, details=error.details)
+    except MetaApiError as error:
+        return Refused(code=error.code, title=error.title, details=error.details)
+    except MetaUnavailable as error:
+        if error.outcome_unknown:
+            return OutcomeUnknown(title=error.title, details=error.message)
+        return NotSent(
+            code=error.code,
+            title=error.title,
+            details=error.details,
+            explanation="Meta could not be reached; the message was not sent",
+            explanation_details=error.message,
+        )
+    except MetaError as error:
+        # Not configured, or an answer we could not read before sending: nothing went out.
+        return NotSent(
+            code=error.code,
+            title=error.title,
+            details=error.details,
+            explanation=f"Meta could not be used: {error.message}",
+        )
+    return Sent(external_id=sent.wamid)
 
 
 def meta_payload(message: OutboundMessage) -> dict[str, object]:
