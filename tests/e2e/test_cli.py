@@ -244,3 +244,15 @@ def test_a_replay_that_still_cannot_place_keeps_the_dead_letter_open_with_its_re
 )
 def test_dead_letter_commands_refuse_in_json(database_url, command, error):
     assert error in refused(database_url, *command)
+
+
+def test_a_tenant_chooses_whether_revoked_whatsapp_content_is_kept(database_url, admin, tenant):
+    assert admin.execute("SELECT keep_revoked_content FROM tenants WHERE id = %s", (tenant,)).fetchone() == (True,)
+
+    settings = threadline(database_url, "tenant", "configure", tenant, "--keep-revoked-content", "off")
+
+    assert settings["keep_revoked_content"] is False
+    assert admin.execute("SELECT keep_revoked_content FROM tenants WHERE id = %s", (tenant,)).fetchone() == (False,)
+    assert "argument --keep-revoked-content: on or off, not 'maybe'" in refused(
+        database_url, "tenant", "configure", tenant, "--keep-revoked-content", "maybe"
+    )

@@ -129,6 +129,8 @@ class TestTheDocumentsExample:
             "author",
             "attachments",
             # WhatsApp's own, added beside the document's fields (docs/agent-messages-api.md).
+            "edited_at",
+            "deleted_at",
             "reactions",
             "reply_to",
             "forwarded",

@@ -73,6 +73,8 @@ class TestPages:
             "author": None,
             "attachments": [],
             "error": None,
+            "edited_at": None,
+            "deleted_at": None,
             "reactions": [],
             # WhatsApp's own: what it quotes, forwarding, typed data and the ad (none for a connector's text).
             "reply_to": None,

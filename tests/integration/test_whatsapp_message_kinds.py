@@ -5,11 +5,13 @@ from, what it quotes and whether it was forwarded."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 
+from tests.support.event_log import all_events
 from tests.support.factories import Number
 from tests.support.meta_payloads import (
     DOCUMENTED_MESSAGES,
@@ -332,3 +334,139 @@ class TestQuotedRepliesAndForwarding:
             for meta_id in (plain, forwarded, frequently)
         }
         assert flags == {plain: (False, False), forwarded: (True, False), frequently: (True, True)}
+
+
+def edit_of(meta_id: str, original: str, text: str, *, at: int | None = None) -> dict[str, Any]:
+    """Meta's `edit` message (edit messages webhook reference): the original's wamid and the edited message."""
+    edited = {"original_message_id": original, "message": {"type": "text", "text": {"body": text}}}
+    return inbound(meta_id, "edit", edited, at=at)
+
+
+def revoke_of(meta_id: str, original: str, *, at: int | None = None) -> dict[str, Any]:
+    """Meta's `revoke` message (revoke messages webhook reference)."""
+    return inbound(meta_id, "revoke", {"original_message_id": original}, at=at)
+
+
+def revisions(admin: psycopg.Connection[Any], message_id: int) -> list[tuple[Any, ...]]:
+    return admin.execute(
+        "SELECT kind, previous_content FROM message_revisions WHERE message_id = %s ORDER BY changed_at, id",
+        (message_id,),
+    ).fetchall()
+
+
+class TestEditsAndRevocations:
+    @pytest.fixture
+    def original(self, number, admin) -> dict[str, Any]:
+        meta_id = wamid()
+        receive(number, text_message(meta_id, "I want size M", at=now_seconds(-300)))
+        message_id = message_id_of(admin, number, meta_id)
+        return {"meta_id": meta_id, "id": message_id, "conversation_id": conversation_of(admin, number, meta_id)}
+
+    def shown(self, number: Number, original: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        listed, agent = views(number, original["conversation_id"])
+        return listed[original["id"]], agent[original["id"]]
+
+    def test_an_edit_changes_the_text_keeps_the_old_one_and_shows_when(self, number, admin, original):
+        count_before = admin.execute(
+            "SELECT message_count FROM conversations WHERE id = %s", (original["conversation_id"],)
+        ).fetchone()
+        edited_at = now_seconds(-200)
+
+        receive(number, edit_of(wamid(), original["meta_id"], "I want size L", at=edited_at))
+
+        listed, agent = self.shown(number, original)
+        assert (listed["content"], agent["body"]) == ("I want size L", "I want size L")
+        assert listed["edited_at"] == agent["edited_at"] is not None
+        assert listed["edited_at"].startswith(datetime.fromtimestamp(edited_at, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+        assert revisions(admin, original["id"]) == [("edit", "I want size M")]
+        count_after = admin.execute(
+            "SELECT message_count FROM conversations WHERE id = %s", (original["conversation_id"],)
+        ).fetchone()
+        assert count_after == count_before  # the edit is not a message of its own
+        events = all_events(claims_for(number.tenant_id), conversation_id=original["conversation_id"])
+        updated = [event for event in events if event["type"] == "message.updated"]
+        assert updated[-1]["data"]["content"] == "I want size L" and updated[-1]["data"]["edited_at"] is not None
+
+    def test_an_older_edit_delivered_late_and_a_resent_one_change_nothing(self, number, admin, original):
+        newer = edit_of(wamid(), original["meta_id"], "Size XL", at=now_seconds(-100))
+        receive(number, newer)
+        receive(number, edit_of(wamid(), original["meta_id"], "Size L", at=now_seconds(-200)))
+        receive(number, newer)
+
+        assert self.shown(number, original)[0]["content"] == "Size XL"
+        assert revisions(admin, original["id"]) == [("edit", "I want size M")]
+
+    def test_a_revocation_hides_the_content_everywhere_and_keeps_it_for_audit(self, number, admin, original):
+        quoting = wamid()
+        receive(
+            number, text_message(quoting, "See above", at=now_seconds(-250)) | {"context": {"id": original["meta_id"]}}
+        )
+        receive(number, revoke_of(wamid(), original["meta_id"], at=now_seconds(-60)))
+
+        listed, agent = self.shown(number, original)
+        assert (listed["content"], agent["body"]) == ("", "")
+        assert listed["deleted_at"] is not None and agent["deleted_at"] == listed["deleted_at"]
+        assert revisions(admin, original["id"]) == [("revoke", "I want size M")]
+        quote = views(number, original["conversation_id"])[0][message_id_of(admin, number, quoting)]["reply_to"]
+        assert quote["id"] == original["id"] and quote["content"] == ""
+        events = all_events(claims_for(number.tenant_id), conversation_id=original["conversation_id"])
+        assert [e["data"]["content"] for e in events if e["type"] == "message.updated"][-1] == ""
+        # Nothing brings it back.
+        receive(number, edit_of(wamid(), original["meta_id"], "Back again", at=now_seconds(-30)))
+        assert self.shown(number, original)[0]["content"] == ""
+
+    def test_a_revoked_newest_message_leaves_an_empty_preview(self, number, admin):
+        meta_id = wamid()
+        receive(number, text_message(meta_id, "My card number is 4111", at=now_seconds(-10)))
+        conversation_id = conversation_of(admin, number, meta_id)
+
+        receive(number, revoke_of(wamid(), meta_id))
+
+        preview = admin.execute("SELECT last_message_preview FROM conversations WHERE id = %s", (conversation_id,))
+        assert preview.fetchone() == ("",)
+
+    def test_a_tenant_that_keeps_no_revoked_content_keeps_no_text_and_no_earlier_edits(self, number, admin):
+        admin.execute("UPDATE tenants SET keep_revoked_content = false WHERE id = %s", (number.tenant_id,))
+        meta_id = wamid()
+        receive(number, documented_message(meta_id, "location", at=now_seconds(-300)))
+        message_id = message_id_of(admin, number, meta_id)
+        receive(number, revoke_of(wamid(), meta_id, at=now_seconds(-10)))
+
+        assert revisions(admin, message_id) == [("revoke", None)]
+        row = admin.execute("SELECT content, payload, details FROM messages WHERE id = %s", (message_id,)).fetchone()
+        assert row == ("", None, None)
+
+        edited = wamid()
+        receive(number, text_message(edited, "First words", at=now_seconds(-300)))
+        edited_id = message_id_of(admin, number, edited)
+        receive(number, edit_of(wamid(), edited, "Second words", at=now_seconds(-200)))
+        receive(number, revoke_of(wamid(), edited, at=now_seconds(-100)))
+        assert revisions(admin, edited_id) == [("edit", None), ("revoke", None)]
+
+    def test_revoking_a_message_that_showed_no_text_is_still_logged(self, number, admin):
+        meta_id = wamid()
+        receive(number, text_message(meta_id, "", at=now_seconds(-60)))
+        conversation_id = conversation_of(admin, number, meta_id)
+        claims = claims_for(number.tenant_id)
+        after = max(event["seq"] for event in all_events(claims))
+
+        receive(number, revoke_of(wamid(), meta_id))
+
+        [event] = all_events(claims, after=after)
+        assert (event["type"], event["conversation_id"]) == ("message.updated", conversation_id)
+        assert event["data"]["deleted_at"] is not None
+
+    def test_an_edit_or_revocation_of_an_unknown_message_is_kept_as_a_dead_letter(self, number, admin):
+        receive(number, edit_of(wamid(), "wamid.never-seen", "new"), revoke_of(wamid(), "wamid.never-seen-either"))
+
+        [reason] = [
+            row[0]
+            for row in admin.execute(
+                "SELECT reason FROM whatsapp_dead_letters WHERE tenant_id = %s ORDER BY id DESC LIMIT 1",
+                (number.tenant_id,),
+            ).fetchall()
+        ]
+        assert reason == (
+            "messages[0]: an edit of a message Threadline does not know (or not the customer's); "
+            "messages[1]: a revocation of a message Threadline does not know (or not the customer's)"
+        )

@@ -707,6 +707,8 @@ CREATE TABLE public.messages (
     referral jsonb,
     forwarded boolean DEFAULT false NOT NULL,
     frequently_forwarded boolean DEFAULT false NOT NULL,
+    edited_at timestamp with time zone,
+    deleted_at timestamp with time zone,
     CONSTRAINT messages_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
     CONSTRAINT messages_external_id_check CHECK ((length(external_id) > 0)),
@@ -729,7 +731,8 @@ CREATE FUNCTION public.message_event_data(m public.messages) RETURNS jsonb
         'sent_at', m.sent_at, 'is_system', m.is_system, 'private', m.is_private,
         'author_user_id', m.author_user_id,
         'error', CASE WHEN m.status = 'failed' OR m.error_title IS NOT NULL
-                      THEN jsonb_build_object('code', m.error_code, 'title', m.error_title) END)
+                      THEN jsonb_build_object('code', m.error_code, 'title', m.error_title) END,
+        'edited_at', m.edited_at, 'deleted_at', m.deleted_at)
 $$;
 
 --
@@ -1460,6 +1463,36 @@ CREATE TABLE public.message_reactions (
 );
 
 --
+-- Name: message_revisions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.message_revisions (
+    id bigint NOT NULL,
+    tenant_id uuid NOT NULL,
+    message_id bigint NOT NULL,
+    kind text NOT NULL,
+    previous_content text,
+    changed_at timestamp with time zone NOT NULL,
+    meta_id text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT message_revisions_kind_check CHECK ((kind = ANY (ARRAY['edit'::text, 'revoke'::text]))),
+    CONSTRAINT message_revisions_meta_id_check CHECK ((length(meta_id) > 0))
+);
+
+--
+-- Name: message_revisions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_revisions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.message_revisions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: messages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -1520,6 +1553,7 @@ CREATE TABLE public.tenants (
     auto_assign boolean DEFAULT false NOT NULL,
     max_open_per_agent integer,
     read_receipts text DEFAULT 'never'::text NOT NULL,
+    keep_revoked_content boolean DEFAULT true NOT NULL,
     CONSTRAINT tenants_max_open_per_agent_check CHECK ((max_open_per_agent > 0)),
     CONSTRAINT tenants_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT tenants_read_receipts_check CHECK ((read_receipts = ANY (ARRAY['never'::text, 'on_read'::text, 'on_reply'::text])))
@@ -1841,6 +1875,20 @@ ALTER TABLE ONLY public.locations
 
 ALTER TABLE ONLY public.message_reactions
     ADD CONSTRAINT message_reactions_pkey PRIMARY KEY (message_id, side);
+
+--
+-- Name: message_revisions message_revisions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_revisions
+    ADD CONSTRAINT message_revisions_pkey PRIMARY KEY (id);
+
+--
+-- Name: message_revisions message_revisions_tenant_id_meta_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_revisions
+    ADD CONSTRAINT message_revisions_tenant_id_meta_id_key UNIQUE (tenant_id, meta_id);
 
 --
 -- Name: messages messages_channel_check; Type: CHECK CONSTRAINT; Schema: public; Owner: -
@@ -2245,6 +2293,12 @@ CREATE INDEX inbox_count_deltas_tenant_idx ON public.inbox_count_deltas USING bt
 --
 
 CREATE UNIQUE INDEX labels_name_key ON public.labels USING btree (tenant_id, lower(name));
+
+--
+-- Name: message_revisions_message_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX message_revisions_message_idx ON public.message_revisions USING btree (message_id, changed_at);
 
 --
 -- Name: messages_countable_idx; Type: INDEX; Schema: public; Owner: -
@@ -2654,6 +2708,13 @@ ALTER TABLE ONLY public.message_reactions
     ADD CONSTRAINT message_reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
 --
+-- Name: message_revisions message_revisions_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_revisions
+    ADD CONSTRAINT message_revisions_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
+
+--
 -- Name: messages messages_author_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2837,6 +2898,12 @@ ALTER TABLE public.locations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.message_reactions ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: message_revisions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_revisions ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: messages; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2931,6 +2998,12 @@ CREATE POLICY tenant_isolation ON public.locations USING ((tenant_id = public.ap
 --
 
 CREATE POLICY tenant_isolation ON public.message_reactions USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: message_revisions tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.message_revisions USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
 -- Name: messages tenant_isolation; Type: POLICY; Schema: public; Owner: -

@@ -134,6 +134,8 @@ class AgentMessage(BaseModel):
     created_at: UtcDatetime = Field(description="when the message was sent")
     author: Author
     attachments: list[Attachment]
+    edited_at: UtcDatetime | None = Field(description="when the customer last edited it (its text is the new one)")
+    deleted_at: UtcDatetime | None = Field(description="when the customer deleted it: its content is hidden")
     reactions: list[Reaction] = Field(description="one per side (the customer's, the business's), oldest first")
     reply_to: QuotedMessage | None = Field(
         description="the message it quotes; null when none, or one Threadline does not know"
@@ -176,6 +178,8 @@ class MessageView(BaseModel):
     author: Author
     attachments: list[Attachment]
     error: DeliveryError | None = Field(description="why an outbound message failed, when it did")
+    edited_at: UtcDatetime | None = Field(description="when the customer last edited it (its text is the new one)")
+    deleted_at: UtcDatetime | None = Field(description="when the customer deleted it: its content is hidden")
     reactions: list[Reaction] = Field(description="one per side (the customer's, the business's), oldest first")
     reply_to: QuotedMessage | None = Field(
         description="the message it quotes; null when none, or one Threadline does not know"

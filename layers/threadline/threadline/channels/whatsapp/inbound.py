@@ -15,6 +15,7 @@ from typing import Any
 from threadline.channels.whatsapp.content import InboundContent, inbound_content
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.db.repositories.reactions import ReactionBatch
+from threadline.db.repositories.revisions import EditBatch, RevokeBatch
 from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch, UserIdChange
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.identifiers import normalise_identifier
@@ -58,6 +59,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _reply_to(message: InboundMessage) -> str | None:
     return message.context.id if message.context else None
 
@@ -86,8 +91,10 @@ class NumberDelivery:
     message_places: dict[str, tuple[int, int]] = field(default_factory=dict)
     # Customers whose BSUID changed (`user_changed_user_id` system messages), applied before the messages are stored.
     user_id_changes: list[UserIdChange] = field(default_factory=list)
-    # Reactions: stored on the message they name, after the messages (which may include it).
+    # Reactions, edits and revocations: applied to the message they name, after the messages (which may include it).
     reactions: ReactionBatch = field(default_factory=ReactionBatch)
+    edits: EditBatch = field(default_factory=EditBatch)
+    revocations: RevokeBatch = field(default_factory=RevokeBatch)
 
     @property
     def message_count(self) -> int:
@@ -193,8 +200,8 @@ def _add_messages(delivery: NumberDelivery, change: MessagesChange, change_index
             continue
         delivery.seen_message_ids.add(message.id)
         delivery.message_places[message.id] = (change_index, position)
-        if message.type == "reaction":
-            _add_reaction(delivery, change, position, message)
+        if message.type in _CHANGES_OF_A_MESSAGE:
+            _CHANGES_OF_A_MESSAGE[message.type](delivery, change, position, message)
             continue
         rekey = user_id_change(message)
         if rekey is not None:
@@ -221,6 +228,38 @@ def _add_reaction(delivery: NumberDelivery, change: MessagesChange, position: in
     delivery.reactions.emojis.append(_text(reaction.get("emoji")))
     delivery.reactions.reacted_at.append(message.timestamp)
     delivery.reactions.meta_ids.append(message.id)
+
+
+def _add_edit(delivery: NumberDelivery, change: MessagesChange, position: int, message: InboundMessage) -> None:
+    """Meta's `edit`: the original's wamid and the edited message, whose text (or a media's caption) replaces the
+    original's content."""
+    edit = message.type_object()
+    original = _text(edit.get("original_message_id"))
+    edited = _object(edit.get("message"))
+    body = _object(edited.get(edited["type"])) if isinstance(edited.get("type"), str) else {}
+    content = _text(body.get("body")) or _text(body.get("caption"))
+    if original is None or content is None:
+        change.problems.append(f"messages[{position}]: an edit without original_message_id or new text")
+        return
+    delivery.edits.original_external_ids.append(original)
+    delivery.edits.contents.append(content)
+    delivery.edits.edited_at.append(message.timestamp)
+    delivery.edits.meta_ids.append(message.id)
+
+
+def _add_revocation(delivery: NumberDelivery, change: MessagesChange, position: int, message: InboundMessage) -> None:
+    """Meta's `revoke`: the customer deleted the message whose wamid it names."""
+    original = _text(message.type_object().get("original_message_id"))
+    if original is None:
+        change.problems.append(f"messages[{position}]: a revocation without original_message_id")
+        return
+    delivery.revocations.original_external_ids.append(original)
+    delivery.revocations.revoked_at.append(message.timestamp)
+    delivery.revocations.meta_ids.append(message.id)
+
+
+# Meta's messages that change another message rather than being one.
+_CHANGES_OF_A_MESSAGE = {"reaction": _add_reaction, "edit": _add_edit, "revoke": _add_revocation}
 
 
 def _add_statuses(delivery: NumberDelivery, change: MessagesChange) -> None:

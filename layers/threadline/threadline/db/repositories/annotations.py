@@ -150,7 +150,7 @@ _WRITTEN_COLUMNS = """
     m.details, m.referral, m.forwarded, m.frequently_forwarded,
     NULL::bigint AS quoted_id, NULL::text AS quoted_content, NULL::text AS quoted_direction,
     NULL::boolean AS quoted_is_system, NULL::uuid AS quoted_author_user_id, NULL::text AS quoted_author_name,
-    NULL::text AS quoted_author_avatar_url, '[]'::jsonb AS reactions,
+    NULL::text AS quoted_author_avatar_url, '[]'::jsonb AS reactions, m.edited_at, m.deleted_at,
     m.conversation_id, m.external_id, m.source
 """
 

@@ -76,6 +76,9 @@ class MessageRow:
     quoted_author_avatar_url: str | None
     # message_reactions_json (migration 0034): [{emoji, by: {type, id, name}, at}], oldest first.
     reactions: list[dict[str, Any]]
+    # When the customer last edited it, or deleted it (migration 0035; a deleted message's content is '').
+    edited_at: datetime | None
+    deleted_at: datetime | None
 
 
 def find_conversation_header(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationHeader | None:
@@ -112,7 +115,7 @@ _WITH_AUTHORS = f"""
            q.id AS quoted_id, left(q.content, {QUOTED_CHARS}) AS quoted_content, q.direction AS quoted_direction,
            q.is_system AS quoted_is_system, q.author_user_id AS quoted_author_user_id,
            qu.name AS quoted_author_name, qu.avatar_url AS quoted_author_avatar_url,
-           message_reactions_json(m.id) AS reactions
+           message_reactions_json(m.id) AS reactions, m.edited_at, m.deleted_at
     FROM page p
     JOIN messages m ON m.id = p.id
     LEFT JOIN users u ON u.id = m.author_user_id

@@ -128,20 +128,24 @@ def quoted_of(message: MessageRow, conversation: ConversationHeader) -> QuotedMe
 
 
 def _extras(message: MessageRow, conversation: ConversationHeader) -> dict[str, Any]:
-    """What both views show beside their own fields: the quoted message, forwarding, typed data, the ad."""
+    """What both views show beside their own fields: edits and deletion, reactions, the quoted message, forwarding,
+    typed data, the ad. A deleted message's content is hidden (its text is already empty): no data, no ad."""
+    deleted = message.deleted_at is not None
     return {
+        "edited_at": message.edited_at,
+        "deleted_at": message.deleted_at,
         "reactions": [Reaction.model_validate(reaction) for reaction in message.reactions],
         "reply_to": quoted_of(message, conversation),
         "forwarded": message.forwarded,
         "frequently_forwarded": message.frequently_forwarded,
-        "details": stored_details(message.details),
-        "referral": stored_referral(message.referral),
+        "details": None if deleted else stored_details(message.details),
+        "referral": None if deleted else stored_referral(message.referral),
     }
 
 
 def attachments_of(message: MessageRow) -> list[Attachment]:
-    """A message carries at most one medium; it is listed when the message has its URL."""
-    if not message.media_url:
+    """A message carries at most one medium; it is listed when the message has its URL (never once deleted)."""
+    if not message.media_url or message.deleted_at is not None:
         return []
     path = urlsplit(message.media_url).path
     file_name = unquote(PurePosixPath(path).name)

@@ -37,6 +37,7 @@ from threadline.db.repositories.lifecycle import (
     find_inbound_follow_up,
 )
 from threadline.db.repositories.reactions import apply_customer_reactions
+from threadline.db.repositories.revisions import apply_edits, apply_revocations
 from threadline.db.repositories.whatsapp_dead_letters import NewDeadLetter, record_dead_letters
 from threadline.db.repositories.whatsapp_inbound import (
     AppliedStatuses,
@@ -56,6 +57,8 @@ from threadline.observability import logger, metrics
 from threadline.realtime.publisher import publish_reactions, publish_stored_messages
 
 UNKNOWN_REACTION_TARGET = "a reaction to a message Threadline does not know"
+UNKNOWN_EDIT_TARGET = "an edit of a message Threadline does not know (or not the customer's)"
+UNKNOWN_REVOKE_TARGET = "a revocation of a message Threadline does not know (or not the customer's)"
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,10 @@ class _Written:
     stored: StoredInbound
     applied: AppliedStatuses
     inbox: _InboxChanges
-    # Messages whose reactions changed, and the wamids (reactions) naming a message Threadline does not know.
+    # Messages whose reactions changed; messages edited or revoked; and the wamids (reactions, edits, revocations)
+    # naming a message Threadline does not know.
     reacted: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
     unplaced: dict[str, str] = field(default_factory=dict)
 
 
@@ -99,6 +104,7 @@ def _store_delivery(connection: WhatsAppConnection, delivery: NumberDelivery) ->
         applied = AppliedStatuses(messages_advanced=0, windows_closed=0)
         inbox = _InboxChanges()
         reacted: list[int] = []
+        changed: list[int] = []
         unplaced: dict[str, str] = {}
         if delivery.user_id_changes:
             # Before the messages: they (the notice itself included) find the contact by its new BSUID.
@@ -118,6 +124,14 @@ def _store_delivery(connection: WhatsAppConnection, delivery: NumberDelivery) ->
             reactions = apply_customer_reactions(conn, tenant_id=connection.tenant_id, batch=delivery.reactions)
             reacted = reactions.message_ids
             unplaced |= {meta_id: UNKNOWN_REACTION_TARGET for meta_id in reactions.unplaced_meta_ids}
+        if delivery.edits.meta_ids:
+            edits = apply_edits(conn, tenant_id=connection.tenant_id, batch=delivery.edits)
+            changed += edits.message_ids
+            unplaced |= {meta_id: UNKNOWN_EDIT_TARGET for meta_id in edits.unplaced_meta_ids}
+        if delivery.revocations.meta_ids:
+            revocations = apply_revocations(conn, tenant_id=connection.tenant_id, batch=delivery.revocations)
+            changed += revocations.message_ids
+            unplaced |= {meta_id: UNKNOWN_REVOKE_TARGET for meta_id in revocations.unplaced_meta_ids}
         if delivery.statuses.meta_ids:
             applied = apply_status_updates(
                 conn,
@@ -125,10 +139,10 @@ def _store_delivery(connection: WhatsAppConnection, delivery: NumberDelivery) ->
                 batch=delivery.statuses,
                 window_closed_code=WINDOW_CLOSED_ERROR_CODE,
             )
-        if stored.message_ids or applied.message_ids or reacted:
+        if stored.message_ids or applied.message_ids or reacted or changed:
             # One small read while the transaction is open: after the commit, a step nobody needs is skipped.
             inbox = replace(inbox, follow_up=find_inbound_follow_up(conn, connection.tenant_id))
-        return _Written(stored, applied, inbox, reacted, unplaced)
+        return _Written(stored, applied, inbox, reacted, sorted(set(changed)), unplaced)
 
     written = run_in_transaction(store, tenant_id=connection.tenant_id)
     # After the commit (a retried transaction must not note a problem twice).
@@ -201,6 +215,7 @@ def _process(body: bytes, *, keep_unplaced: bool) -> WebhookReceipt:
             publish_stored_messages(connection.tenant_id, "created", stored.message_ids)
             publish_stored_messages(connection.tenant_id, "status", applied.message_ids)
             publish_reactions(connection.tenant_id, written.reacted)
+            publish_stored_messages(connection.tenant_id, "updated", written.changed)
         elif inbox.follow_up is None or inbox.follow_up.anyone_hooked:
             hand_over_deliveries(connection.tenant_id)
         if inbox.created or inbox.reopened:
