@@ -66,7 +66,8 @@ class InboundContent:
     frequently_forwarded: bool = False
 
 
-def _text(value: Any) -> str | None:
+def text_of(value: Any) -> str | None:
+    """A non-blank string Meta sent, else None."""
     return value if isinstance(value, str) and value.strip() else None
 
 
@@ -84,7 +85,8 @@ def _whole(value: Any) -> int | None:
     return int(number) if number is not None and number.is_integer() else None
 
 
-def _object(value: Any) -> dict[str, Any]:
+def object_of(value: Any) -> dict[str, Any]:
+    """An object Meta sent, else an empty one."""
     return value if isinstance(value, dict) else {}
 
 
@@ -99,9 +101,9 @@ def _location(body: dict[str, Any]) -> tuple[Location, str]:
     location = Location(
         latitude=_number(body.get("latitude")),
         longitude=_number(body.get("longitude")),
-        name=_text(body.get("name")),
-        address=_text(body.get("address")),
-        url=_text(body.get("url")),
+        name=text_of(body.get("name")),
+        address=text_of(body.get("address")),
+        url=text_of(body.get("url")),
     )
     place = ", ".join(part for part in (location.name, location.address) if part)
     coordinates = f"{body.get('latitude')}, {body.get('longitude')}"
@@ -109,23 +111,23 @@ def _location(body: dict[str, Any]) -> tuple[Location, str]:
 
 
 def _contact_card(card: dict[str, Any]) -> ContactCard:
-    name = _object(card.get("name"))
-    organization = _object(card.get("org"))
+    name = object_of(card.get("name"))
+    organization = object_of(card.get("org"))
     return ContactCard(
-        name=_text(name.get("formatted_name"))
-        or " ".join(part for part in (_text(name.get("first_name")), _text(name.get("last_name"))) if part)
+        name=text_of(name.get("formatted_name"))
+        or " ".join(part for part in (text_of(name.get("first_name")), text_of(name.get("last_name"))) if part)
         or None,
         phones=[
             ContactPhone(
-                phone=_text(phone.get("phone")), wa_id=_text(phone.get("wa_id")), type=_text(phone.get("type"))
+                phone=text_of(phone.get("phone")), wa_id=text_of(phone.get("wa_id")), type=text_of(phone.get("type"))
             )
             for phone in _objects(card.get("phones"))
         ],
         emails=[
-            ContactEmail(email=_text(email.get("email")), type=_text(email.get("type")))
+            ContactEmail(email=text_of(email.get("email")), type=text_of(email.get("type")))
             for email in _objects(card.get("emails"))
         ],
-        organization=_text(organization.get("company")),
+        organization=text_of(organization.get("company")),
     )
 
 
@@ -143,10 +145,10 @@ def _amount(value: float) -> str:
 def _order(body: dict[str, Any]) -> tuple[Order, str]:
     items = [
         OrderItem(
-            product_id=_text(item.get("product_retailer_id")),
+            product_id=text_of(item.get("product_retailer_id")),
             quantity=_whole(item.get("quantity")),
             item_price=_number(item.get("item_price")),
-            currency=_text(item.get("currency")),
+            currency=text_of(item.get("currency")),
         )
         for item in _objects(body.get("product_items"))
     ]
@@ -162,7 +164,7 @@ def _order(body: dict[str, Any]) -> tuple[Order, str]:
             total = OrderTotal(amount=float(amount), currency=str(next(iter(currencies))))
         except InvalidOperation:
             total = None
-    order = Order(catalog_id=_text(body.get("catalog_id")), note=_text(body.get("text")), items=items, total=total)
+    order = Order(catalog_id=text_of(body.get("catalog_id")), note=text_of(body.get("text")), items=items, total=total)
     lines = ", ".join(f"{item.quantity or '?'} x {item.product_id or 'an item'}" for item in items) or "no items"
     text = f"Order: {lines}"
     if total is not None:
@@ -173,10 +175,10 @@ def _order(body: dict[str, Any]) -> tuple[Order, str]:
 
 
 def _interactive(body: dict[str, Any]) -> tuple[InteractiveReply, str]:
-    reply_type = _text(body.get("type")) or next(
+    reply_type = text_of(body.get("type")) or next(
         (name for name in ("button_reply", "list_reply", "nfm_reply") if isinstance(body.get(name), dict)), "unknown"
     )
-    reply = _object(body.get(reply_type))
+    reply = object_of(body.get(reply_type))
     response = None
     if reply_type == "nfm_reply":
         try:
@@ -186,23 +188,23 @@ def _interactive(body: dict[str, Any]) -> tuple[InteractiveReply, str]:
         response = parsed if isinstance(parsed, dict) else None
     details = InteractiveReply(
         reply_type=reply_type,
-        id=_text(reply.get("id")),
-        title=_text(reply.get("title")) or _text(reply.get("name")),
-        description=_text(reply.get("description")),
+        id=text_of(reply.get("id")),
+        title=text_of(reply.get("title")) or text_of(reply.get("name")),
+        description=text_of(reply.get("description")),
         response=response,
     )
     if reply_type == "nfm_reply":
-        return details, f"Form response: {_text(reply.get('body')) or details.title or 'sent'}"
+        return details, f"Form response: {text_of(reply.get('body')) or details.title or 'sent'}"
     return details, details.title or "Interactive reply"
 
 
 def _system(body: dict[str, Any]) -> tuple[SystemNotice, str]:
     notice = SystemNotice(
-        system_type=_text(body.get("type")),
-        body=_text(body.get("body")),
-        new_wa_id=_text(body.get("wa_id")) or _text(body.get("new_wa_id")),
-        new_user_id=_text(body.get("user_id")) or _text(body.get("new_user_id")),
-        previous_user_id=_text(body.get("previous_user_id")),
+        system_type=text_of(body.get("type")),
+        body=text_of(body.get("body")),
+        new_wa_id=text_of(body.get("wa_id")) or text_of(body.get("new_wa_id")),
+        new_user_id=text_of(body.get("user_id")) or text_of(body.get("new_user_id")),
+        previous_user_id=text_of(body.get("previous_user_id")),
     )
     return notice, notice.body or "WhatsApp notice"
 
@@ -213,7 +215,7 @@ def _unsupported(message: InboundMessage, body: dict[str, Any]) -> tuple[Unsuppo
     if error is not None:
         details = error.details or (error.error_data.details if error.error_data else None)
         platform_error = PlatformError(code=error.code, title=error.title or error.message, details=details)
-    unsupported = Unsupported(unsupported_type=_text(body.get("type")), error=platform_error)
+    unsupported = Unsupported(unsupported_type=text_of(body.get("type")), error=platform_error)
     title = unsupported.error.title if unsupported.error else None
     return unsupported, title or UNAVAILABLE_TITLE
 
@@ -223,20 +225,20 @@ def _described(message: InboundMessage) -> tuple[MessageDetails | None, str]:
     body = message.type_object()
     match message.type:
         case "text":
-            return None, _text(body.get("body")) or ""
+            return None, text_of(body.get("body")) or ""
         case "image":
-            return None, _text(body.get("caption")) or "Photo"
+            return None, text_of(body.get("caption")) or "Photo"
         case "video":
-            return None, _text(body.get("caption")) or "Video"
+            return None, text_of(body.get("caption")) or "Video"
         case "audio":
             return None, "Voice message" if body.get("voice") else "Audio"
         case "document":
-            return None, _text(body.get("caption")) or _text(body.get("filename")) or "Document"
+            return None, text_of(body.get("caption")) or text_of(body.get("filename")) or "Document"
         case "sticker":
             sticker = Sticker(
                 animated=body.get("animated") is True,
-                media_id=_text(body.get("id")),
-                mime_type=_text(body.get("mime_type")),
+                media_id=text_of(body.get("id")),
+                mime_type=text_of(body.get("mime_type")),
             )
             return sticker, "Animated sticker" if sticker.animated else "Sticker"
         case "location":
@@ -246,7 +248,7 @@ def _described(message: InboundMessage) -> tuple[MessageDetails | None, str]:
         case "order":
             return _order(body)
         case "button":
-            button = ButtonReply(text=_text(body.get("text")), payload=_text(body.get("payload")))
+            button = ButtonReply(text=text_of(body.get("text")), payload=text_of(body.get("payload")))
             return button, button.text or button.payload or "Button"
         case "interactive":
             return _interactive(body)
@@ -264,7 +266,7 @@ def _referral(message: InboundMessage) -> Referral | None:
     raw = message.extra_object("referral")
     if not isinstance(raw, dict):
         return None
-    return Referral(**{name: _text(raw.get(name)) for name in Referral.model_fields})
+    return Referral(**{name: text_of(raw.get(name)) for name in Referral.model_fields})
 
 
 def inbound_content(message: InboundMessage) -> InboundContent:
@@ -273,7 +275,7 @@ def inbound_content(message: InboundMessage) -> InboundContent:
     raw = message.extra_object(message.type)
     # Meta hands out a media id, not a URL (the file is fetched later with the access token): keep the id.
     payload: dict[str, Any] = {"type": message.type, message.type: raw} if raw is not None else {"type": message.type}
-    if message.type in _MEDIA_TYPES and _text(body.get("id")):
+    if message.type in _MEDIA_TYPES and text_of(body.get("id")):
         payload["media_id"] = body["id"]
     referral = message.extra_object("referral")
     if referral is not None:
@@ -282,8 +284,8 @@ def inbound_content(message: InboundMessage) -> InboundContent:
     return InboundContent(
         type=_THREADLINE_TYPES.get(message.type, "text"),
         content=content,
-        media_mime_type=_text(body.get("mime_type")) if message.type in _MEDIA_TYPES else None,
-        media_filename=_text(body.get("filename")) if message.type == "document" else None,
+        media_mime_type=text_of(body.get("mime_type")) if message.type in _MEDIA_TYPES else None,
+        media_filename=text_of(body.get("filename")) if message.type == "document" else None,
         payload=payload,
         is_system=message.type in _SYSTEM_TYPES,
         details=details,

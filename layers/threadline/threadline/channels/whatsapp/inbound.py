@@ -10,9 +10,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from threadline.channels.whatsapp.content import InboundContent, inbound_content
+from threadline.channels.whatsapp.content import InboundContent, inbound_content, object_of, text_of
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.db.repositories.reactions import ReactionBatch
 from threadline.db.repositories.revisions import EditBatch, RevokeBatch
@@ -55,14 +54,6 @@ def verify_subscription(*, mode: str | None, token: str | None, challenge: str |
 # ---------------------------------------------------------------------------------------------------------------
 # From Meta's payload to the repository's batches
 # ---------------------------------------------------------------------------------------------------------------
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _reply_to(message: InboundMessage) -> str | None:
     return message.context.id if message.context else None
 
@@ -151,11 +142,11 @@ def user_id_change(message: InboundMessage) -> UserIdChange | None:
     system = message.type_object()
     if message.type != "system" or system.get("type") != USER_CHANGED_USER_ID:
         return None
-    previous = _text(system.get("previous_user_id"))
-    new = message.from_user_id or _text(system.get("user_id")) or _text(system.get("new_user_id"))
+    previous = text_of(system.get("previous_user_id"))
+    new = message.from_user_id or text_of(system.get("user_id")) or text_of(system.get("new_user_id"))
     if not previous or not new or previous == new:
         return None
-    parent = message.from_parent_user_id or _text(system.get("parent_user_id"))
+    parent = message.from_parent_user_id or text_of(system.get("parent_user_id"))
     return UserIdChange(previous_user_id=previous, user_id=new, parent_user_id=parent)
 
 
@@ -220,12 +211,12 @@ def _add_reaction(delivery: NumberDelivery, change: MessagesChange, position: in
     """Meta's reaction: the message it names (`reaction.message_id`) and the emoji, which Meta leaves out when the
     customer removed their reaction."""
     reaction = message.type_object()
-    target = _text(reaction.get("message_id"))
+    target = text_of(reaction.get("message_id"))
     if target is None:
         change.problems.append(f"messages[{position}]: a reaction that names no message_id")
         return
     delivery.reactions.target_external_ids.append(target)
-    delivery.reactions.emojis.append(_text(reaction.get("emoji")))
+    delivery.reactions.emojis.append(text_of(reaction.get("emoji")))
     delivery.reactions.reacted_at.append(message.timestamp)
     delivery.reactions.meta_ids.append(message.id)
 
@@ -234,10 +225,10 @@ def _add_edit(delivery: NumberDelivery, change: MessagesChange, position: int, m
     """Meta's `edit`: the original's wamid and the edited message, whose text (or a media's caption) replaces the
     original's content."""
     edit = message.type_object()
-    original = _text(edit.get("original_message_id"))
-    edited = _object(edit.get("message"))
-    body = _object(edited.get(edited["type"])) if isinstance(edited.get("type"), str) else {}
-    content = _text(body.get("body")) or _text(body.get("caption"))
+    original = text_of(edit.get("original_message_id"))
+    edited = object_of(edit.get("message"))
+    body = object_of(edited.get(edited["type"])) if isinstance(edited.get("type"), str) else {}
+    content = text_of(body.get("body")) or text_of(body.get("caption"))
     if original is None or content is None:
         change.problems.append(f"messages[{position}]: an edit without original_message_id or new text")
         return
@@ -249,7 +240,7 @@ def _add_edit(delivery: NumberDelivery, change: MessagesChange, position: int, m
 
 def _add_revocation(delivery: NumberDelivery, change: MessagesChange, position: int, message: InboundMessage) -> None:
     """Meta's `revoke`: the customer deleted the message whose wamid it names."""
-    original = _text(message.type_object().get("original_message_id"))
+    original = text_of(message.type_object().get("original_message_id"))
     if original is None:
         change.problems.append(f"messages[{position}]: a revocation without original_message_id")
         return
