@@ -172,7 +172,7 @@ class TestEveryDocumentedTypeIsReadable:
 
     def test_notices_from_whatsapp_are_system_messages_that_open_no_window(self, number, admin):
         meta_id = wamid()
-        receive(number, documented_message(meta_id, "request_welcome"))
+        receive(number, documented_message(meta_id, "system"))
 
         conversation_id = conversation_of(admin, number, meta_id)
         listed, agent = views(number, conversation_id)
@@ -182,6 +182,18 @@ class TestEveryDocumentedTypeIsReadable:
             "SELECT window_expires_at FROM conversations WHERE id = %s", (conversation_id,)
         ).fetchone()
         assert window == (None,)
+
+    def test_the_customer_opening_the_chat_opens_the_window_for_a_welcome_message(self, number, admin):
+        meta_id = wamid()
+        receive(number, documented_message(meta_id, "request_welcome"))
+
+        conversation_id = conversation_of(admin, number, meta_id)
+        listed, _ = views(number, conversation_id)
+        assert listed[message_id_of(admin, number, meta_id)]["is_system"] is False
+        window = admin.execute(
+            "SELECT window_expires_at > now() FROM conversations WHERE id = %s", (conversation_id,)
+        ).fetchone()
+        assert window == (True,)
 
     def test_a_list_reply_and_a_flow_answer_name_the_row_and_keep_the_answers(self, number, admin):
         row, flow = wamid(), wamid()

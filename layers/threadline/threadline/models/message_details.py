@@ -12,7 +12,7 @@ the data itself, one shape per kind, told apart by `kind`:
                     response (a flow's answers)
     system          a notice from WhatsApp: system_type (user_changed_number, user_changed_user_id, ...), body,
                     new_wa_id, new_user_id, previous_user_id
-    request_welcome the customer opened the chat for the first time
+    request_welcome the customer opened the chat for the first time (a welcome message may answer)
     unsupported     what WhatsApp could not hand over: unsupported_type, error (code, title, details)
 
 `referral` is the ad or post the customer came from (a Click to WhatsApp ad), on the message that followed the tap.

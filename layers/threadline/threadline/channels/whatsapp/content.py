@@ -47,8 +47,9 @@ _THREADLINE_TYPES = {
     "location": "location",
 }
 _MEDIA_TYPES = frozenset({"image", "sticker", "audio", "video", "document"})
-# Notices from WhatsApp rather than the customer writing: shown, but they open no reply window.
-_SYSTEM_TYPES = frozenset({"system", "request_welcome"})
+# Notices from WhatsApp rather than the customer writing: shown, but they open no reply window. (`request_welcome`,
+# the customer opening the chat, is theirs: it is how a business gets to send its welcome message.)
+_SYSTEM_TYPES = frozenset({"system"})
 UNAVAILABLE_TITLE = "This message is not available through WhatsApp's API"
 
 
