@@ -119,16 +119,21 @@ _WITH_AUTHORS = f"""
     FROM page p
     JOIN messages m ON m.id = p.id
     LEFT JOIN users u ON u.id = m.author_user_id
+    -- Three index probes per quoting row (one OR would let the planner walk the tenant's messages and filter them).
     LEFT JOIN LATERAL (
         SELECT q.id, q.content, q.direction, q.is_system, q.author_user_id
         FROM messages q
-        WHERE m.reply_to_external_id IS NOT NULL AND q.tenant_id = m.tenant_id
-          AND (q.meta_id = m.reply_to_external_id
-               OR (q.conversation_id = m.conversation_id AND q.external_id = m.reply_to_external_id)
-               OR q.id = (SELECT a.message_id FROM whatsapp_message_aliases a
-                          WHERE a.tenant_id = m.tenant_id AND a.meta_id = m.reply_to_external_id))
-        ORDER BY q.id
-        LIMIT 1
+        WHERE m.reply_to_external_id IS NOT NULL AND q.id = (
+            SELECT min(found.id) FROM (
+                SELECT f.id FROM messages f WHERE f.tenant_id = m.tenant_id AND f.meta_id = m.reply_to_external_id
+                UNION ALL
+                SELECT f.id FROM messages f
+                WHERE f.conversation_id = m.conversation_id AND f.external_id = m.reply_to_external_id
+                UNION ALL
+                SELECT a.message_id FROM whatsapp_message_aliases a
+                WHERE a.tenant_id = m.tenant_id AND a.meta_id = m.reply_to_external_id
+            ) found
+        )
     ) q ON true
     LEFT JOIN users qu ON qu.id = q.author_user_id
     ORDER BY {{outer_order}}

@@ -44,14 +44,13 @@ input AS (
 targets AS (
     SELECT r.position, r.emoji, r.reacted_at, r.meta_id, m.id AS message_id, m.conversation_id, v.contact_id
     FROM input r
+    -- Two index probes (an OR would let the planner walk the tenant's messages).
     CROSS JOIN LATERAL (
         SELECT m.id, m.conversation_id FROM messages m
-        WHERE m.tenant_id = %(tenant_id)s
-          AND (m.meta_id = r.target
-               OR m.id = (SELECT a.message_id FROM whatsapp_message_aliases a
-                          WHERE a.tenant_id = %(tenant_id)s AND a.meta_id = r.target))
-        ORDER BY m.id
-        LIMIT 1
+        WHERE m.id = COALESCE(
+            (SELECT f.id FROM messages f WHERE f.tenant_id = %(tenant_id)s AND f.meta_id = r.target),
+            (SELECT a.message_id FROM whatsapp_message_aliases a
+             WHERE a.tenant_id = %(tenant_id)s AND a.meta_id = r.target))
     ) m
     JOIN conversations v ON v.id = m.conversation_id
 ),

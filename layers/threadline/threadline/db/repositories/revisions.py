@@ -43,14 +43,13 @@ class AppliedRevisions:
 
 # The customer's own message a change names: by its wamid or a second one Meta gave it.
 _ORIGINAL = """
+    -- Two index probes (an OR would let the planner walk the tenant's messages).
     CROSS JOIN LATERAL (
         SELECT m.id FROM messages m
-        WHERE m.tenant_id = %(tenant_id)s AND m.direction = 'inbound'
-          AND (m.meta_id = r.original
-               OR m.id = (SELECT a.message_id FROM whatsapp_message_aliases a
-                          WHERE a.tenant_id = %(tenant_id)s AND a.meta_id = r.original))
-        ORDER BY m.id
-        LIMIT 1
+        WHERE m.direction = 'inbound' AND m.id = COALESCE(
+            (SELECT f.id FROM messages f WHERE f.tenant_id = %(tenant_id)s AND f.meta_id = r.original),
+            (SELECT a.message_id FROM whatsapp_message_aliases a
+             WHERE a.tenant_id = %(tenant_id)s AND a.meta_id = r.original))
     ) found
 """
 
