@@ -349,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_session_commands(commands)
     add_team_commands(commands)
 
+    from devtools.cli_whatsapp import add_whatsapp_commands
+
+    add_whatsapp_commands(commands)
+
     token = commands.add_parser("token", help="a bearer token the local gateway accepts")
     token.add_argument("--tenant", required=True, type=uuid_argument)
     token.add_argument("--user")

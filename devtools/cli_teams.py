@@ -32,10 +32,16 @@ def _add_assignment_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_tenant_configure_command(tenant: Any) -> None:
-    configure = tenant.add_parser("configure", help="auto-assignment and read-receipt settings")
+    configure = tenant.add_parser("configure", help="auto-assignment, read-receipt and deleted-message settings")
     configure.add_argument("tenant_id", type=uuid_argument)
     _add_assignment_options(configure)
     configure.add_argument("--read-receipts", choices=READ_RECEIPTS)
+    configure.add_argument(
+        "--keep-revoked-content",
+        type=on_off,
+        metavar="on|off",
+        help="keep what a customer's deleted WhatsApp message said, for audit (on by default)",
+    )
     configure.set_defaults(run=cmd_tenant_configure)
 
 
@@ -79,6 +85,7 @@ def cmd_tenant_configure(args: argparse.Namespace, database_url: str) -> None:
             max_open_per_agent=cap,
             clear_cap=clear_cap,
             read_receipts=args.read_receipts,
+            keep_revoked_content=args.keep_revoked_content,
         )
     if settings is None:
         raise CliError(f"No tenant {args.tenant_id}")

@@ -122,9 +122,23 @@ SAMPLE_PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
 )
 _MESSAGE_TYPES = frozenset(
-    {"text", "image", "audio", "document", "video", "sticker", "template", "interactive", "location", "contacts"}
+    {
+        "text",
+        "image",
+        "audio",
+        "document",
+        "video",
+        "sticker",
+        "template",
+        "interactive",
+        "location",
+        "contacts",
+        "reaction",
+    }
 )
 _MEDIA_TYPES = frozenset({"image", "audio", "document", "video", "sticker"})
+# A business-scoped user id: an ISO 3166 alpha-2 country code, a dot, alphanumerics (a parent BSUID has `ENT.`).
+_BSUID = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -291,9 +305,11 @@ def _shape_problem(payload: Any) -> str | None:
         return "The parameter messaging_product is required and must be 'whatsapp'."
     if payload.get("recipient_type", "individual") != "individual":
         return "The parameter recipient_type must be 'individual'."
-    to = payload.get("to")
-    if not isinstance(to, str) or not any(char.isdigit() for char in to):
-        return "The parameter to is required and must be a phone number."
+    to, recipient = payload.get("to"), payload.get("recipient")
+    if to is None and isinstance(recipient, str) and _BSUID.match(recipient):
+        pass  # a business-scoped user id (or parent BSUID): Meta's `recipient`, for users without a shared number
+    elif not isinstance(to, str) or not any(char.isdigit() for char in to):
+        return "The parameter to (a phone number) or recipient (a business-scoped user id) is required."
     message_type = payload.get("type", "text")
     if message_type not in _MESSAGE_TYPES:
         return f"Unsupported message type {message_type!r}."
@@ -313,6 +329,12 @@ def _shape_problem(payload: Any) -> str | None:
             return f"The parameter {message_type}['caption'] is not supported."
         if "filename" in content and message_type != "document":
             return f"The parameter {message_type}['filename'] is not supported."
+    elif message_type == "reaction":
+        # Meta's reaction: the wamid reacted to, and the emoji ("" removes the business's reaction).
+        if not isinstance(content.get("message_id"), str) or not content["message_id"]:
+            return "The parameter reaction['message_id'] is required."
+        if not isinstance(content.get("emoji"), str):
+            return "The parameter reaction['emoji'] is required (\"\" removes the reaction)."
     elif message_type == "template":
         language = content.get("language")
         if not content.get("name") or not (isinstance(language, dict) and language.get("code")):
@@ -592,13 +614,15 @@ class FakeGraphApi(ScriptedHttpFake[RecordedRequest, Reply]):
 
     def _accepted(self, request: RecordedRequest, wamid: str | None) -> Answer:
         payload = request.json if isinstance(request.json, dict) else {}
-        recipient = str(payload.get("to") or "")
+        recipient = str(payload.get("to") or payload.get("recipient") or "")
         wamid = wamid or new_wamid()
-        body = {
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": recipient, "wa_id": "".join(char for char in recipient if char.isdigit())}],
-            "messages": [{"id": wamid}],
-        }
+        # Meta answers `wa_id` for a send to a phone number and `user_id` for one to a BSUID.
+        contact = (
+            {"input": recipient, "wa_id": "".join(char for char in recipient if char.isdigit())}
+            if payload.get("to")
+            else {"input": recipient, "user_id": recipient}
+        )
+        body = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
         if self._announce is not None:
             self._announce(
                 f"SANDBOX: {payload.get('type', 'text')} message to {recipient} "

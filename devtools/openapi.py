@@ -67,7 +67,9 @@ from threadline.models.messages import (
     AgentMessagesResponse,
     MessageList,
     MessageListQuery,
+    MessageReactions,
     MessageView,
+    ReactionRequest,
 )
 from threadline.models.ownership import Agent, AgentList, AvailabilityChange, TeamList
 from threadline.models.search import SearchQuery, SearchResults
@@ -218,8 +220,9 @@ _WEBHOOK_VERIFY = Operation(
 _WEBHOOK_RECEIVE = Operation(
     summary="WhatsApp webhook notifications (messages and statuses)",
     description="Meta's notifications of inbound messages and of sent messages' statuses, authenticated by "
-    "`X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret). Numbers without an active "
-    "connection are acknowledged and ignored.",
+    "`X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret). A verified notification is always "
+    "answered 200: what Threadline cannot place (numbers without an active connection, shapes it does not model, "
+    "messages without a sender it can resolve) is kept as a dead letter with the reason.",
     tag="WhatsApp webhook",
     auth=Auth.SIGNATURE,
     envelope=ErrorEnvelope.PLAIN,
@@ -234,7 +237,8 @@ _WEBHOOK_RECEIVE = Operation(
     body=Body("Meta's notification", WhatsAppNotification),
     responses={200: Body("Stored (or acknowledged)", WebhookAcknowledged)},
     errors={
-        400: "The body is not JSON or not shaped like Meta's notification",
+        400: "`Request body is not valid base64`: API Gateway's encoding of the body is broken (a verified "
+        "notification is always 200: what cannot be placed is kept as a dead letter)",
         401: "`Missing X-Hub-Signature-256 header` or `Invalid signature`",
         413: "`Request body too large: at most 6000000 bytes (Lambda's request payload limit)`, checked before "
         "the signature; in AWS, Lambda refuses such a body before the function runs",
@@ -387,6 +391,36 @@ _UPLOAD = Operation(
     body=Body("The file to upload", UploadRequest),
     responses={201: Body("The upload form", UploadResponse)},
     errors={400: "the field at fault: a type WhatsApp does not take, or a size over the medium's limit"},
+)
+
+MESSAGE_ID = {
+    "type": "integer",
+    "format": "int64",
+    "minimum": 1,
+    "maximum": MAX_ID,
+    "description": "Threadline's message id (the message views' `id`)",
+}
+
+_PUT_REACTION = Operation(
+    summary="React to a message (or take the reaction away)",
+    description="The business's reaction on a message of the conversation, sent through Meta (WhatsApp keeps one "
+    "reaction per sender: a new one replaces the business's, `\"\"` removes it), inside the conversation's reply "
+    "window. Recorded once Meta accepted it: both message views show it in `reactions`, the event log gets "
+    "`message.reactions_changed` and subscribers a `message_reactions` frame.",
+    tag="Send",
+    envelope=ErrorEnvelope.PLAIN,
+    path={"id": CONVERSATION_ID, "message_id": MESSAGE_ID},
+    body=Body("The emoji", ReactionRequest),
+    responses={200: Body("The message's reactions now", MessageReactions)},
+    error_bodies={502: (UpstreamError,)},
+    errors={
+        400: 'Bad input (`emoji: must be one emoji, or "" to remove the reaction`), `Session window expired`, '
+        "`Reactions can only be sent on WhatsApp conversations`, a private note or system message, a message "
+        "without a WhatsApp id yet, an inactive connection",
+        403: "`Forbidden`: the conversation belongs to another tenant",
+        404: "`Conversation not found`, `Message not found` (also a message of another conversation)",
+        502: "Meta refused the reaction (`code`, `title`, `details`), could not be reached, or did not confirm it",
+    },
 )
 
 _CAPTURE_BODY_LIMITS = {"message": {"minLength": 1, "maxLength": MAX_MESSAGE_CHARS}}
@@ -680,6 +714,8 @@ CATALOGUE: dict[str, Operation] = {
     "POST /v1/uploads": _UPLOAD,
     "POST /api/v1/conversations/{id}/messages": _SEND_TO_CONVERSATION,
     "POST /v1/conversations/{id}/messages": _SEND_TO_CONVERSATION,
+    "PUT /api/v1/conversations/{id}/messages/{message_id}/reaction": _PUT_REACTION,
+    "PUT /v1/conversations/{id}/messages/{message_id}/reaction": _PUT_REACTION,
     "POST /api/workspace/{workspaceId}/session/{sessionId}/message/assistant": _CAPTURE_ASSISTANT,
     "POST /api/workspace/{workspaceId}/session/{sessionId}/message/user": _CAPTURE_USER,
     "POST /api/workspace/{workspaceId}/session/{sessionId}/message": replace(

@@ -62,6 +62,7 @@ class Arranged:
     contact_phone: str
     own_conversation: int
     foreign_conversation: int
+    own_message: int  # the own conversation's message
     workspace_refs: tuple[str, str]  # uuid, configId
     session_refs: tuple[str, str]  # wses_ id, uuid
 
@@ -132,6 +133,9 @@ def arranged(gateway, admin, fake_graph, fake_bedrock) -> Arranged:
         contact_phone=contact_phone,
         own_conversation=own_conversation,
         foreign_conversation=foreign_conversation,
+        own_message=admin.execute(
+            "SELECT min(id) FROM messages WHERE conversation_id = %s", (own_conversation,)
+        ).fetchone()[0],
         workspace_refs=(workspace_id, config_id),
         session_refs=(session.json()["session"]["id"], session.json()["session"]["uuid"]),
     )
@@ -187,6 +191,8 @@ def _point_at_arranged_data(case: Any, arranged: Arranged) -> None:
             path_parameters[name] = _pick(
                 case, name, [path_parameters[name], arranged.own_conversation, arranged.foreign_conversation]
             )
+    if "message_id" in path_parameters:
+        path_parameters["message_id"] = _pick(case, "message", [path_parameters["message_id"], arranged.own_message])
     if "workspaceId" in path_parameters:
         path_parameters["workspaceId"] = _pick(
             case, "workspace", [path_parameters["workspaceId"], *arranged.workspace_refs]
@@ -286,6 +292,7 @@ def test_hostile_bodies_are_refused_as_documented(gateway, arranged, meta_webhoo
     path_parameters = {
         "id": arranged.own_conversation,
         "conversation_id": arranged.own_conversation,
+        "message_id": arranged.own_message,
         "workspaceId": arranged.workspace_refs[0],
         "sessionId": arranged.session_refs[0],
     }

@@ -223,3 +223,82 @@ def test_copy_media_is_switched_per_connection(database_url, admin, tenant):
     assert count(admin, "SELECT count(*) FROM connections WHERE connection_id = %s AND copy_media", connection_id) == 1
     assert threadline(database_url, "connection", "update", connection_id, "--copy-media", "off")["copy_media"] is False
     assert "on or off" in refused(database_url, "connection", "update", connection_id, "--copy-media", "yes")
+
+
+@pytest.mark.usefixtures("meta_secrets")
+def test_a_dead_letter_is_listed_then_placed_by_a_replay_once_its_number_has_a_connection(database_url, admin, tenant):
+    from tests.support.meta_payloads import change, contact, notification, post, text_message, wamid
+
+    number, message_id = str(uuid.uuid4().int)[:15], wamid()
+    body = notification(change(number, contacts=[contact()], messages=[text_message(message_id, "Anyone there?")]))
+    assert post(body).status == 200
+    [letter] = [
+        letter
+        for letter in threadline(database_url, "whatsapp", "dead-letters", "--limit", "1000")["dead_letters"]
+        if letter["phone_number_id"] == number
+    ]
+    assert letter["reason"] == f"phone_number_id {number} has no WhatsApp connection"
+    assert (letter["tenant_id"], letter["replayed_at"], json.loads(letter["raw"])) == (None, None, body)
+
+    # The fix: the number gets its connection. The replay stores what the notification said, under that tenant.
+    threadline(database_url, "connection", "create", "--tenant", tenant, "--platform", "whatsapp",
+               "--phone-number-id", number)  # fmt: skip
+    replayed = threadline(database_url, "whatsapp", "replay", str(letter["id"]))
+
+    assert replayed == {
+        "id": letter["id"], "resolved": True, "messages_added": 1, "statuses_applied": 0, "still_unplaced": []
+    }  # fmt: skip
+    assert admin.execute(
+        "SELECT tenant_id::text, content FROM messages WHERE meta_id = %s", (message_id,)
+    ).fetchone() == (tenant, "Anyone there?")
+    listed = threadline(database_url, "whatsapp", "dead-letters", "--limit", "1000")["dead_letters"]
+    assert letter["id"] not in [each["id"] for each in listed]
+    [resolved] = [
+        each
+        for each in threadline(database_url, "whatsapp", "dead-letters", "--all", "--limit", "1000")["dead_letters"]
+        if each["id"] == letter["id"]
+    ]
+    assert resolved["replayed_at"] is not None and resolved["replay_attempts"] == 1
+    assert refused(database_url, "whatsapp", "replay", str(letter["id"])).startswith(
+        f"Dead letter {letter['id']} was already replayed at "
+    )
+
+
+def test_a_replay_that_still_cannot_place_keeps_the_dead_letter_open_with_its_reason(database_url, admin):
+    raw = f"not json {uuid.uuid4()}".encode()
+    admin.execute("SELECT record_whatsapp_dead_letters(ARRAY[NULL]::text[], ARRAY['kept']::text[], ARRAY[%s]::bytea[])",
+                  (raw,))  # fmt: skip
+    [(letter_id,)] = admin.execute("SELECT id FROM whatsapp_dead_letters WHERE raw = %s", (raw,)).fetchall()
+
+    replayed = threadline(database_url, "whatsapp", "replay", str(letter_id))
+
+    assert replayed["resolved"] is False
+    assert replayed["still_unplaced"] == ["Request body must be valid JSON"]
+    state = admin.execute(
+        "SELECT reason, replayed_at, replay_attempts FROM whatsapp_dead_letters WHERE id = %s", (letter_id,)
+    ).fetchone()
+    assert state == ("Request body must be valid JSON", None, 1)
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        (["whatsapp", "replay", "999999999"], "No dead letter 999999999"),
+        (["whatsapp", "replay", "first"], "argument ID: a positive integer, not 'first'"),
+        (["whatsapp", "dead-letters", "--tenant", "acme"], "argument --tenant: not an id"),
+    ],
+)
+def test_dead_letter_commands_refuse_in_json(database_url, command, error):
+    assert error in refused(database_url, *command)
+
+
+def test_a_tenant_chooses_whether_revoked_whatsapp_content_is_kept(database_url, admin, tenant):
+    assert admin.execute("SELECT keep_revoked_content FROM tenants WHERE id = %s", (tenant,)).fetchone() == (True,)
+
+    settings = threadline(database_url, "tenant", "configure", tenant, "--keep-revoked-content", "off")
+
+    assert settings["keep_revoked_content"] is False
+    assert admin.execute("SELECT keep_revoked_content FROM tenants WHERE id = %s", (tenant,)).fetchone() == (False,)
+    assert "argument --keep-revoked-content: on or off, not 'maybe'" in refused(
+        database_url, "tenant", "configure", tenant, "--keep-revoked-content", "maybe"
+    )

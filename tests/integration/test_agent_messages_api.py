@@ -134,6 +134,15 @@ class TestTheDocumentsExample:
             "attachments",
             "pricing",
             "billing_conversation",
+            # WhatsApp's own, added beside the document's fields (docs/agent-messages-api.md).
+            "edited_at",
+            "deleted_at",
+            "reactions",
+            "reply_to",
+            "forwarded",
+            "frequently_forwarded",
+            "details",
+            "referral",
         }
         assert [item["is_private"] for item in data["messages"]] == [False] * len(expected)
 

@@ -17,7 +17,7 @@ from tests.support.event_log import all_events, close_window_and_run_the_expiry_
 from tests.support.inbox import add_team, call, customer_writes, make_inbox, patch
 from tests.support.ingest import batch, call_ingest, conversation, message
 from tests.support.realtime import subscribe
-from tests.support.routes import service_claims
+from tests.support.routes import call_route, service_claims
 from tests.support.send import call_send, customer_wrote, make_whatsapp_tenant
 from threadline.delivery.dispatcher import sweep_deliveries
 from threadline.domain.events.log import purge_expired_events
@@ -256,8 +256,8 @@ def test_every_event_type_is_appended_by_real_writes_and_its_data_is_what_its_mo
     close_window_and_run_the_expiry_job(admin, conversation_id)
     seen |= {event["type"] for event in all_events(ana)}
 
-    # WhatsApp sends by a service token: one Meta accepts (message.status_changed: pending -> sent), one Meta never
-    # confirms (message.updated: still pending, its error says so).
+    # WhatsApp sends by a service token: one Meta accepts (message.status_changed: pending -> sent) and the business
+    # reacts on, one Meta never confirms (message.updated: still pending, its error says so).
     whatsapp = make_whatsapp_tenant(admin)
     chat = customer_wrote(whatsapp, phone="+447700900123", ago=timedelta(minutes=5))
     sent = call_send(
@@ -267,6 +267,14 @@ def test_every_event_type_is_appended_by_real_writes_and_its_data_is_what_its_mo
         conversation_id=chat,
     )
     assert sent[0] == 201, sent
+    # The business reacts on it through Meta (message.reactions_changed).
+    reacted = call_route(
+        "PUT",
+        f"/v1/conversations/{chat}/messages/{sent[1]['message']['id']}/reaction",
+        body={"emoji": "👍"},
+        claims=service_claims(whatsapp.tenant_id),
+    )
+    assert reacted[0] == 200, reacted
     fake_graph.script(*[graph.malformed_json()] * 5)
     unconfirmed = call_send(
         {"content": "Still there?"},

@@ -78,6 +78,15 @@ class TestPages:
             "error": None,
             "pricing": None,
             "billing_conversation": None,
+            "edited_at": None,
+            "deleted_at": None,
+            "reactions": [],
+            # WhatsApp's own: what it quotes, forwarding, typed data and the ad (none for a connector's text).
+            "reply_to": None,
+            "forwarded": False,
+            "frequently_forwarded": False,
+            "details": None,
+            "referral": None,
         }
 
     def test_before_walks_to_the_oldest_message_and_the_exact_last_page_ends_it(self, tenant):

@@ -27,6 +27,7 @@ from threadline.realtime.publisher import (
     MAX_MESSAGES_PUSHED_PER_CONVERSATION,
     ExpiredWindow,
     publish_conversation_events,
+    publish_reactions,
     publish_session_message,
     publish_stored_messages,
     publish_window_expiries,
@@ -433,6 +434,18 @@ def test_every_frame_type_is_sent_by_real_writes_and_is_what_its_model_says(make
     )
     assert status == 200 and body["results"][0]["messages_added"] == 30, body
     close_window_and_run_the_expiry_job(admin, conversation_id, announce=True)
+    # A customer's reaction on the first message (stored as the WhatsApp notification's repository stores it).
+    reacted_id, contact_id = admin.execute(
+        "SELECT m.id, v.contact_id FROM messages m JOIN conversations v ON v.id = m.conversation_id"
+        " WHERE m.conversation_id = %s ORDER BY m.id LIMIT 1",
+        (conversation_id,),
+    ).fetchone()  # type: ignore[misc]
+    admin.execute(
+        "INSERT INTO message_reactions (tenant_id, message_id, conversation_id, side, emoji, contact_id, reacted_at)"
+        " VALUES (%s, %s, %s, 'customer', '👍', %s, now())",
+        (inbox.tenant_id, reacted_id, conversation_id, contact_id),
+    )
+    publish_reactions(inbox.tenant_id, [reacted_id])
 
     answers += [send_frame(connection_id, {"action": "unsubscribe", **topic}) for topic in topics]
     answers.append(send_frame(connection_id, {"action": "unsubscribe_inbox"}))

@@ -19,10 +19,13 @@ from tests.support.factories import Number
 from tests.support.ingest import call_ingest
 from tests.support.meta_payloads import (
     APP_SECRET,
+    EXAMPLE_BSUID,
+    EXAMPLE_PARENT_BSUID,
     VERIFY_TOKEN,
     Answer,
     change,
     contact,
+    inbound,
     invoke,
     notification,
     now_seconds,
@@ -277,9 +280,21 @@ class TestSignature:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Bad input: the error shape, and not a row changed
+# Nothing refused, nothing lost: what cannot be placed is kept, raw, with the reason
 # ---------------------------------------------------------------------------------------------------------------
-class TestBadInput:
+def dead_letters(admin: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    with admin.cursor(row_factory=dict_row) as cursor:
+        return cursor.execute("SELECT * FROM whatsapp_dead_letters ORDER BY id").fetchall()
+
+
+@pytest.fixture
+def no_dead_letters(admin):
+    """The session's database keeps what earlier tests' notifications left; a test that counts starts from none."""
+    admin.execute("DELETE FROM whatsapp_dead_letters")
+
+
+@pytest.mark.usefixtures("no_dead_letters")
+class TestWhatCannotBePlacedIsKept:
     @pytest.fixture
     def before(self, number, admin):
         # Something a bad delivery could have touched if it were half-applied.
@@ -287,22 +302,37 @@ class TestBadInput:
         return fingerprint(admin)
 
     @pytest.mark.parametrize(
-        ("body", "error"),
+        ("body", "reason"),
         [
             ("{not json", "Request body must be valid JSON"),
             ("", "Request body must be valid JSON"),
             (b"\xff\xfe not utf-8", "Request body must be valid JSON"),
             ("[1, 2]", "Request body must be a JSON object"),
             ('{"entry": []}', "object: is required"),
+            ('{"object": "whatsapp_business_account", "entry": {}}', "entry: must be an array"),
         ],
     )
-    def test_a_body_that_is_not_a_notification_is_400(self, before, admin, body, error):
+    def test_a_verified_body_that_is_not_a_notification_is_acknowledged_and_kept_whole(
+        self, before, admin, body, reason
+    ):
         answer = post(body)
 
-        assert (answer.status, answer.body) == (400, {"error": error})
+        assert (answer.status, answer.body) == (200, {"success": True})
         assert fingerprint(admin) == before
+        [letter] = dead_letters(admin)
+        raw = body if isinstance(body, bytes) else body.encode()
+        assert (letter["reason"], bytes(letter["raw"]), letter["tenant_id"], letter["phone_number_id"]) == (
+            reason,
+            raw,
+            None,
+            None,
+        )
 
-    def test_one_malformed_change_refuses_the_whole_delivery(self, number, before, admin):
+    def test_an_unverified_body_is_still_refused_and_nothing_is_kept(self, before, admin):
+        assert post("{not json", secret="another-secret").status == 401
+        assert dead_letters(admin) == []
+
+    def test_a_malformed_change_is_kept_for_its_tenant_and_the_others_are_stored(self, number, before, admin):
         body = notification(
             change(number.phone_number_id, statuses=[status("wamid.sent-before", "read")]),
             {"field": "messages", "value": {"metadata": {}, "messages": []}},
@@ -310,57 +340,82 @@ class TestBadInput:
 
         answer = post(body)
 
-        assert answer.status == 400
-        assert answer.body == {"error": "entry[0].changes[1].value.metadata.phone_number_id: is required"}
-        assert message_state(admin, self.sent_id)["status"] == "sent"
-        assert fingerprint(admin) == before
+        assert (answer.status, answer.body) == (200, {"success": True})
+        assert message_state(admin, self.sent_id)["status"] == "read"
+        [letter] = dead_letters(admin)
+        assert letter["reason"] == "value.metadata.phone_number_id: is required"
+        assert letter["tenant_id"] is None
+        kept = json.loads(bytes(letter["raw"]))
+        assert kept["entry"][0]["changes"] == [{"field": "messages", "value": {"metadata": {}, "messages": []}}]
 
     @pytest.mark.parametrize(
-        ("message", "error"),
+        ("message", "reason"),
         [
             (
                 {"id": "wamid.x", "timestamp": "soon", "type": "text", "from": "1"},
-                "entry[0].changes[0].value.messages[0].timestamp: must be a Unix timestamp in seconds",
-            ),
-            (
-                {"id": "wamid.x", "timestamp": "1769941800", "type": "text"},
-                "entry[0].changes[0].value.messages[0]: a message needs `from` or `from_user_id`",
+                "messages[0].timestamp: must be a Unix timestamp in seconds",
             ),
             (
                 {"timestamp": "1769941800", "type": "text", "from": "1"},
-                "entry[0].changes[0].value.messages[0].id: is required",
+                "messages[0].id: is required",
             ),
             (
                 {"id": "", "timestamp": "1769941800", "type": "text", "from": "1"},
-                "entry[0].changes[0].value.messages[0].id: must not be empty",
+                "messages[0].id: must not be empty",
+            ),
+            (
+                {"id": "wamid.x", "timestamp": "1769941800", "type": "text", "text": {"body": "Who am I?"}},
+                "messages[0]: no sender (no from, no from_user_id, and not exactly one contact)",
+            ),
+            (
+                {"id": "wamid.x", "timestamp": "1769941800", "type": "text", "from": "1", "group_id": "G1"},
+                "messages[0]: a group message (Threadline's conversations are 1:1)",
             ),
         ],
     )
-    def test_a_message_without_what_threadline_needs_is_400(self, number, before, admin, message, error):
-        answer = post(notification(change(number.phone_number_id, messages=[message])))
+    def test_a_message_threadline_cannot_place_is_kept_for_the_number_s_tenant(
+        self, number, before, admin, message, reason
+    ):
+        good = wamid()
+        contacts = [contact(wa_id="16505551234"), contact("Bob", wa_id="16505550000")]
+        body = notification(
+            change(number.phone_number_id, contacts=contacts, messages=[message, text_message(good, "Placed")])
+        )
 
-        assert (answer.status, answer.body) == (400, {"error": error})
-        assert fingerprint(admin) == before
+        answer = post(body)
 
-    def test_a_status_without_a_timestamp_is_400(self, number, before, admin):
+        assert (answer.status, answer.body) == (200, {"success": True})
+        assert stored_message(admin, number.tenant_id, good)["content"] == "Placed"
+        [letter] = dead_letters(admin)
+        assert (letter["reason"], letter["tenant_id"], letter["phone_number_id"]) == (
+            reason,
+            number.tenant_id,
+            number.phone_number_id,
+        )
+        assert json.loads(bytes(letter["raw"]))["entry"][0]["changes"][0]["value"]["messages"][0] == message
+
+    def test_a_status_without_a_timestamp_is_kept(self, number, before, admin):
         update = status("wamid.sent-before", "read")
         del update["timestamp"]
 
         answer = post(notification(change(number.phone_number_id, statuses=[update])))
 
-        assert answer.status == 400
-        assert answer.body == {"error": "entry[0].changes[0].value.statuses[0].timestamp: is required"}
+        assert answer.status == 200
         assert fingerprint(admin) == before
+        assert [letter["reason"] for letter in dead_letters(admin)] == ["statuses[0].timestamp: is required"]
 
-    def test_an_unknown_phone_number_id_is_acknowledged_and_nothing_is_written(self, before, admin):
+    def test_an_unknown_phone_number_id_is_kept_without_a_tenant(self, before, admin):
         body = notification(change("999000111222333", contacts=[contact()], messages=[text_message(wamid(), "Hi")]))
 
         answer = post(body)
 
         assert (answer.status, answer.body) == (200, {"success": True})
         assert fingerprint(admin) == before
+        [letter] = dead_letters(admin)
+        assert letter["reason"] == "phone_number_id 999000111222333 has no WhatsApp connection"
+        assert (letter["tenant_id"], letter["phone_number_id"]) == (None, "999000111222333")
 
-    def test_a_deactivated_connection_is_acknowledged_and_nothing_is_written(self, number, before, admin):
+    def test_a_deactivated_connection_s_notification_is_kept_for_its_tenant(self, number, before, admin):
         admin.execute("UPDATE connections SET is_active = false WHERE id = %s", (number.connection_uuid,))
         body = notification(
             change(
@@ -373,16 +428,48 @@ class TestBadInput:
 
         assert post(body).status == 200
         assert fingerprint(admin) == before
+        [letter] = dead_letters(admin)
+        assert letter["tenant_id"] == number.tenant_id
+        assert letter["reason"] == f"the WhatsApp connection of phone_number_id {number.phone_number_id} is deactivated"
 
-    def test_other_objects_and_other_fields_are_acknowledged_and_ignored(self, number, before, admin):
+    def test_other_objects_and_other_fields_are_acknowledged_and_kept(self, number, before, admin):
         page = {"object": "page", "entry": [{"id": "1", "messaging": []}]}
+        account_update = notification({"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}})
+        # A template's review is one Threadline handles (docs/templates-api.md): applied, never a dead letter.
         template_review = notification(
             {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 1}}
         )
 
         assert post(page).status == 200
+        assert post(account_update).status == 200
         assert post(template_review).status == 200
         assert fingerprint(admin) == before
+        assert [letter["reason"] for letter in dead_letters(admin)] == [
+            "object 'page' is not a WhatsApp notification",
+            "field 'account_update' is not one Threadline handles",
+        ]
+
+    def test_meta_re_sending_what_was_kept_keeps_it_once(self, before, admin):
+        body = notification(change("999000111222333", messages=[text_message(wamid(), "Hi")]))
+
+        assert post(body).status == 200
+        assert post(body).status == 200
+
+        assert len(dead_letters(admin)) == 1
+
+    def test_dead_letters_are_isolated_by_tenant(self, make_number, admin):
+        from tests.integration.test_tenant_isolation import _app_connection
+
+        ours, theirs = make_number(), make_number()
+        for number in (ours, theirs):
+            post(notification(change(number.phone_number_id, messages=[{"id": wamid(), "type": "text"}])))
+        post("{not json")
+        assert len(dead_letters(admin)) == 3
+
+        with _app_connection() as conn:
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(ours.tenant_id),))
+            visible = conn.execute("SELECT tenant_id FROM whatsapp_dead_letters").fetchall()
+        assert visible == [(ours.tenant_id,)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -576,7 +663,7 @@ class TestInboundMessages:
         assert two["last_message_preview"] == "Me again"
 
     def test_media_and_other_types_map_to_threadline_types(self, number, admin):
-        ids = {name: wamid() for name in ("image", "document", "sticker", "voice", "location", "reaction", "button")}
+        ids = {name: wamid() for name in ("image", "document", "sticker", "voice", "location", "button")}
         at = str(now_seconds(-30))
         base = {"from": "16505551234", "timestamp": at}
         messages = [
@@ -600,7 +687,6 @@ class TestInboundMessages:
                 "type": "location",
                 "location": {"latitude": 38.9, "longitude": -77.0, "name": "Philz Coffee"},
             },
-            base | {"id": ids["reaction"], "type": "reaction", "reaction": {"message_id": "wamid.ours", "emoji": "👍"}},
             base
             | {
                 "id": ids["button"],
@@ -621,12 +707,10 @@ class TestInboundMessages:
         assert summary("sticker") == ("image", "Sticker", "image/webp", None, None)
         assert summary("voice") == ("audio", "Voice message", "audio/ogg", None, None)
         assert summary("location") == ("location", "Location: Philz Coffee", None, None, None)
-        assert summary("reaction") == ("text", "Reacted 👍 to a message", None, None, None)
         assert summary("button") == ("text", "Stop promotions", None, None, None)
         image = stored_message(admin, number.tenant_id, ids["image"])
         assert image["payload"]["media_id"] == "1479537139650973"
         assert image["payload"]["image"]["sha256"] == "abc"
-        assert stored_message(admin, number.tenant_id, ids["reaction"])["reply_to_external_id"] == "wamid.ours"
         assert stored_message(admin, number.tenant_id, ids["button"])["reply_to_external_id"] == "wamid.template"
         conversations = admin.execute(
             "SELECT count(*) FROM conversations WHERE tenant_id = %s", (number.tenant_id,)
@@ -671,6 +755,145 @@ class TestInboundMessages:
 
         assert answer.status == 200
         assert stored_message(admin, number.tenant_id, message_id)["content"] == "ab"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Username-only customers: business-scoped user ids (BSUIDs)
+# ---------------------------------------------------------------------------------------------------------------
+class TestUsernameOnlyCustomers:
+    def stored_contact(self, admin: psycopg.Connection[Any], number: Number, meta_id: str) -> dict[str, Any]:
+        return contact_row(admin, stored_message(admin, number.tenant_id, meta_id)["contact_id"])
+
+    def test_a_message_naming_no_sender_is_the_one_contact_s_and_keeps_the_parent_bsuid(self, number, admin):
+        message_id = wamid()
+        meta_contact = contact(
+            "Sheena Nelson", wa_id=None, user_id=EXAMPLE_BSUID, parent_user_id=EXAMPLE_PARENT_BSUID, username="@sheena"
+        )
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[meta_contact],
+                messages=[inbound(message_id, "text", {"body": "Hello from a username"}, sender=None)],
+            )
+        )
+
+        assert post(body).status == 200
+
+        person = self.stored_contact(admin, number, message_id)
+        assert (person["whatsapp_user_id"], person["whatsapp_parent_user_id"], person["phone_digits"]) == (
+            EXAMPLE_BSUID,
+            EXAMPLE_PARENT_BSUID,
+            None,
+        )
+        row = stored_message(admin, number.tenant_id, message_id)
+        assert row["external_conversation_id"] == f"whatsapp:{number.phone_number_id}:{EXAMPLE_BSUID}"
+
+    def test_a_contact_known_by_phone_learns_its_bsuid_from_a_status_and_is_then_found_by_it(self, number, admin):
+        sent = outbound_message(admin, number, meta_id="wamid.to-phone", wa_id="16505550199")
+        bsuid = f"US.{uuid.uuid4().int % 10**20}"
+        # A status of a message sent to a phone number: Meta names the recipient's BSUID too.
+        update = status("wamid.to-phone", "delivered", recipient_user_id=bsuid, parent_recipient_user_id="US.ENT.77")
+        update.pop("recipient_id")
+
+        assert post(notification(change(number.phone_number_id, statuses=[update]))).status == 200
+
+        conversation_id = admin.execute("SELECT conversation_id FROM messages WHERE id = %s", (sent,)).fetchone()[0]  # type: ignore[index]
+        person = one_row(
+            admin, "SELECT c.* FROM contacts c JOIN conversations v ON v.contact_id = c.id WHERE v.id = %s",
+            conversation_id,
+        )  # fmt: skip
+        assert (person["whatsapp_user_id"], person["whatsapp_parent_user_id"]) == (bsuid, "US.ENT.77")
+        # Later the customer writes with the BSUID only (they hid their number): same contact, same conversation.
+        reply = wamid()
+        body = notification(
+            change(
+                number.phone_number_id,
+                contacts=[contact("Jo", wa_id=None, user_id=bsuid)],
+                messages=[inbound(reply, "text", {"body": "Got it"}, sender=None, user_id=bsuid)],
+            )
+        )
+        assert post(body).status == 200
+        assert stored_message(admin, number.tenant_id, reply)["conversation_id"] == conversation_id
+
+    def test_the_other_spelling_of_the_recipient_s_parent_bsuid_is_read_too(self, number, admin):
+        sent = outbound_message(admin, number, meta_id="wamid.spelling", wa_id="16505550188")
+        update = status("wamid.spelling", "read", recipient_parent_user_id="US.ENT.88")
+
+        assert post(notification(change(number.phone_number_id, statuses=[update]))).status == 200
+
+        person = one_row(
+            admin,
+            "SELECT c.* FROM contacts c JOIN conversations v ON v.contact_id = c.id"
+            " JOIN messages m ON m.conversation_id = v.id WHERE m.id = %s",
+            sent,
+        )
+        assert person["whatsapp_parent_user_id"] == "US.ENT.88"
+        assert message_state(admin, sent)["status"] == "read"
+
+    def test_a_changed_bsuid_re_keys_the_contact_and_its_next_messages_join_its_conversation(self, number, admin):
+        old, new = f"US.{uuid.uuid4().int % 10**20}", f"US.{uuid.uuid4().int % 10**20}"
+        first = wamid()
+        post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact("Kai", wa_id=None, user_id=old)],
+                    messages=[inbound(first, "text", {"body": "Hi"}, sender=None, user_id=old)],
+                )
+            )
+        )
+        notice, after = wamid(), wamid()
+        system = {"body": "User Kai changed their user id", "type": "user_changed_user_id", "previous_user_id": old}
+
+        body = notification(
+            change(
+                number.phone_number_id,
+                # System messages name no contact: the notice is the sender's under the new BSUID.
+                messages=[
+                    inbound(notice, "system", system, sender=None, user_id=new, at=now_seconds(-5)),
+                    inbound(after, "text", {"body": "Still me"}, sender=None, user_id=new),
+                ],
+            )
+        )
+        assert post(body).status == 200
+
+        person = self.stored_contact(admin, number, first)
+        assert person["whatsapp_user_id"] == new
+        rows = [stored_message(admin, number.tenant_id, meta_id) for meta_id in (first, notice, after)]
+        assert {row["conversation_id"] for row in rows} == {rows[0]["conversation_id"]}
+        assert rows[1]["is_system"] is True
+        assert admin.execute(
+            "SELECT count(*) FROM contacts WHERE tenant_id = %s AND whatsapp_user_id IN (%s, %s)",
+            (number.tenant_id, old, new),
+        ).fetchone() == (1,)
+
+    @pytest.mark.usefixtures("fake_graph")
+    def test_a_reply_to_a_customer_without_a_phone_number_goes_to_their_bsuid(self, number, admin, fake_graph):
+        from tests.support.send import call_send
+
+        bsuid, message_id = f"US.{uuid.uuid4().int % 10**20}", wamid()
+        post(
+            notification(
+                change(
+                    number.phone_number_id,
+                    contacts=[contact("Noor", wa_id=None, user_id=bsuid)],
+                    messages=[inbound(message_id, "text", {"body": "Can you help?"}, sender=None, user_id=bsuid)],
+                )
+            )
+        )
+        conversation_id = stored_message(admin, number.tenant_id, message_id)["conversation_id"]
+
+        status_code, body = call_send(
+            {"content": "Of course"},
+            tenant_id=number.tenant_id,
+            event_file="conversation-send-v1.json",
+            conversation_id=conversation_id,
+        )
+
+        assert status_code == 201, body
+        (request,) = fake_graph.send_requests
+        assert request.json["recipient"] == bsuid and "to" not in request.json
+        assert body["message"]["status"] == "sent"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -771,10 +994,28 @@ class TestStatuses:
     def test_callback_data_never_rewrites_a_row_that_already_has_its_wamid(self, number, admin):
         message_id = outbound_message(admin, number, meta_id="wamid.own", status="sent", external_id="msg_ours_2")
 
-        self.deliver(number, status("wamid.someone-else", "read", callback="msg_ours_2"))
+        self.deliver(number, status("wamid.bsuid-scoped", "read", callback="msg_ours_2"))
 
-        assert message_state(admin, message_id)["status"] == "sent"
         assert message_state(admin, message_id)["meta_id"] == "wamid.own"
+
+    def test_a_second_wamid_named_with_our_callback_data_finds_the_message_and_is_kept_as_its_alias(
+        self, number, admin
+    ):
+        # Meta may know one message by a phone-scoped and a BSUID-scoped wamid; our callback data ties them.
+        message_id = outbound_message(
+            admin, number, meta_id="wamid.phone-scoped", status="sent", external_id="tl_ours_3"
+        )
+
+        self.deliver(number, status("wamid.user-scoped", "delivered", callback="tl_ours_3"))
+        # Later statuses name only the second wamid.
+        self.deliver(number, status("wamid.user-scoped", "read"))
+
+        state = message_state(admin, message_id)
+        assert (state["status"], state["meta_id"]) == ("read", "wamid.phone-scoped")
+        aliases = admin.execute(
+            "SELECT meta_id, message_id FROM whatsapp_message_aliases WHERE tenant_id = %s", (number.tenant_id,)
+        ).fetchall()
+        assert aliases == [("wamid.user-scoped", message_id)]
 
     def test_statuses_for_messages_threadline_does_not_know_change_nothing(self, number, admin):
         outbound_message(admin, number, meta_id="wamid.known")

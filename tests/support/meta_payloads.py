@@ -1,5 +1,10 @@
 """Meta-shaped WhatsApp notifications (messages, contacts, statuses) and posting them, signed, to the real
-WhatsAppWebhookFunction handler through its API Gateway sample event."""
+WhatsAppWebhookFunction handler through its API Gateway sample event.
+
+The shapes follow the examples of Meta's Cloud API webhook reference (developers.facebook.com, "messages webhook
+reference" and its per-type pages: text, reaction, order, location, contacts, interactive, button, system, edit,
+revoke, unsupported, status; and "Business-scoped user IDs"). The ids below are the reference's own example
+values where it gives one."""
 
 from __future__ import annotations
 
@@ -39,14 +44,50 @@ def text_message(
     return message
 
 
+# Meta's example BSUID and parent BSUID (the business-scoped user ids of users who adopted a username).
+EXAMPLE_BSUID = "US.13491208655302741918"
+EXAMPLE_PARENT_BSUID = "US.ENT.11815799212886844830"
+
+
+def inbound(
+    message_id: str,
+    message_type: str,
+    content: Any,
+    *,
+    sender: str | None = "16505551234",
+    user_id: str | None = None,
+    parent_user_id: str | None = None,
+    at: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Any incoming message: `content` goes under the type's own name (`"location": {...}`), as Meta sends it."""
+    message: dict[str, Any] = {"id": message_id, "timestamp": str(at or now_seconds()), "type": message_type}
+    if sender:
+        message["from"] = sender
+    if user_id:
+        message["from_user_id"] = user_id
+    if parent_user_id:
+        message["from_parent_user_id"] = parent_user_id
+    if content is not None:
+        message[message_type] = content
+    return message | extra
+
+
 def contact(
-    name: str | None = "Sheena Nelson", *, wa_id: str | None = "16505551234", user_id: str | None = None, **profile: str
+    name: str | None = "Sheena Nelson",
+    *,
+    wa_id: str | None = "16505551234",
+    user_id: str | None = None,
+    parent_user_id: str | None = None,
+    **profile: str,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"profile": ({"name": name} if name else {}) | profile}
     if wa_id:
         entry["wa_id"] = wa_id
     if user_id:
         entry["user_id"] = user_id
+    if parent_user_id:
+        entry["parent_user_id"] = parent_user_id
     return entry
 
 
@@ -129,3 +170,82 @@ def verify(query: dict[str, str]) -> Answer:
     event["queryStringParameters"] = query
     event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in query.items())
     return invoke(event)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One message of each documented type, as the examples of Meta's per-type webhook reference pages show it (the
+# type's object under the type's name; `contacts` is a list). Keyed by Meta's `type`.
+# ---------------------------------------------------------------------------------------------------------------
+DOCUMENTED_MESSAGES: dict[str, Any] = {
+    "text": {"body": "Does it come in another color?"},
+    "image": {"caption": "This is the one", "mime_type": "image/jpeg", "sha256": "3a1f", "id": "1003383421387256"},
+    "sticker": {"mime_type": "image/webp", "sha256": "8b2c", "id": "1003383421387257", "animated": False},
+    "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "9c3d", "id": "1003383421387258", "voice": True},
+    "video": {"caption": "Unboxing", "mime_type": "video/mp4", "sha256": "7e4f", "id": "1003383421387259"},
+    "document": {
+        "caption": "Invoice",
+        "filename": "invoice-42.pdf",
+        "mime_type": "application/pdf",
+        "sha256": "6d5e",
+        "id": "1003383421387260",
+    },
+    "location": {
+        "address": "1 Hacker Way, Menlo Park, CA 94025",
+        "latitude": 37.483253479003906,
+        "longitude": -122.14960479736328,
+        "name": "Philz Coffee",
+        "url": "https://philzcoffee.com",
+    },
+    "contacts": [
+        {
+            "name": {"first_name": "Barbara", "last_name": "Johnson", "formatted_name": "Barbara J. Johnson"},
+            "org": {"company": "Lucky Shrub", "department": "Legal"},
+            "phones": [{"phone": "+1 (415) 555-0123", "wa_id": "14155550123", "type": "WORK"}],
+            "emails": [{"email": "bjohnson@luckyshrub.com", "type": "WORK"}],
+        }
+    ],
+    "order": {
+        "catalog_id": "194836987003835",
+        "text": "Gift wrap, please",
+        "product_items": [
+            {"product_retailer_id": "di9ozbzfi4", "quantity": 2, "item_price": 30, "currency": "USD"},
+            {"product_retailer_id": "nqryix03ez", "quantity": 1, "item_price": 25.5, "currency": "USD"},
+        ],
+    },
+    "button": {"payload": "Unsubscribe from Promos", "text": "Unsubscribe from Promos"},
+    "interactive": {"type": "button_reply", "button_reply": {"id": "cancel-button", "title": "Cancel"}},
+    "system": {
+        "body": "User Sheena Nelson changed from +1 650-555-1234 to +1 219-555-5358",
+        "wa_id": "12195555358",
+        "type": "user_changed_number",
+    },
+    "request_welcome": None,
+    "unsupported": {"type": "poll_creation"},
+}
+# What `unsupported` carries beside its object: Meta's error, as the reference shows it.
+UNSUPPORTED_ERRORS = [
+    {
+        "code": 131051,
+        "title": "Message type unknown",
+        "message": "Message type unknown",
+        "error_data": {"details": "Message type is currently not supported."},
+    }
+]
+# The ad a customer came from (Meta's `referral`, on the message sent from a Click to WhatsApp ad).
+EXAMPLE_REFERRAL = {
+    "source_url": "https://fb.me/3cr4Wqqkv",
+    "source_id": "120226305854810726",
+    "source_type": "ad",
+    "body": "Chat with us",
+    "headline": "Chat with us",
+    "media_type": "image",
+    "image_url": "https://scontent.xx.fbcdn.net/v/t45.1600-4/518773704_n.png",
+    "ctwa_clid": "Afd8AskFIrt8QVmd1l8txfclsRQm1rJhGvM04Uq6pmWEwBmWtwlRlxnuHvxSG0K8a0VeuLqR6lHGEZAvomCd7Q",
+}
+
+
+def documented_message(message_id: str, message_type: str, **extra: Any) -> dict[str, Any]:
+    """One message of a documented type (DOCUMENTED_MESSAGES), from the default sender."""
+    if message_type == "unsupported":
+        extra.setdefault("errors", UNSUPPORTED_ERRORS)
+    return inbound(message_id, message_type, DOCUMENTED_MESSAGES[message_type], **extra)

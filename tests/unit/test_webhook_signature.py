@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from threadline.channels.whatsapp.inbound import deliveries_by_number, inbound_content
+from threadline.channels.whatsapp.content import inbound_content
+from threadline.channels.whatsapp.inbound import read_whatsapp_notification
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
 from threadline.errors import InvalidRequest
 from threadline.meta.webhook import (
     InboundMessage,
-    parse_notification,
     raw_body_bytes,
+    read_notification,
     signature_for,
     signature_matches,
 )
@@ -69,8 +70,8 @@ def notification(value: dict) -> bytes:
 
 
 class TestParsing:
-    def test_unknown_fields_are_ignored_and_other_fields_skipped(self):
-        [value] = parse_notification(
+    def test_unknown_fields_are_ignored_and_other_fields_kept_unplaced(self):
+        reading = read_notification(
             notification(
                 {
                     "brand_new_field": {"x": 1},
@@ -80,15 +81,31 @@ class TestParsing:
                 }
             )
         )
-        [message] = value.messages
+        [change] = reading.changes
+        [(position, message)] = change.messages
+        assert position == 0 and change.problems == []
         assert message.timestamp == datetime(2026, 2, 1, 10, 30, tzinfo=UTC)
         assert message.type_object() == {"body": "hi"}
+        [alerts] = reading.unplaced
+        assert alerts.reason == "field 'account_alerts' is not one Threadline handles"
+        assert json.loads(alerts.raw)["entry"][0]["changes"] == [
+            {"field": "account_alerts", "value": {"anything": ["goes"]}}
+        ]
 
-    def test_a_timestamp_that_is_not_unix_seconds_is_refused(self):
-        with pytest.raises(InvalidRequest, match="must be a Unix timestamp in seconds"):
-            parse_notification(
-                notification({"messages": [{"from": "1", "id": "w", "timestamp": "2026-02-01", "type": "text"}]})
+    def test_a_timestamp_that_is_not_unix_seconds_is_a_problem_of_its_change_only(self):
+        reading = read_notification(
+            notification(
+                {
+                    "messages": [
+                        {"from": "1", "id": "w", "timestamp": "2026-02-01", "type": "text"},
+                        {"from": "1", "id": "v", "timestamp": "1769941800", "type": "text"},
+                    ]
+                }
             )
+        )
+        [change] = reading.changes
+        assert change.problems == ["messages[0].timestamp: must be a Unix timestamp in seconds"]
+        assert [(position, message.id) for position, message in change.messages] == [(1, "v")]
 
 
 def message(**fields) -> InboundMessage:
@@ -104,7 +121,6 @@ def message(**fields) -> InboundMessage:
         ({"type": "audio", "audio": {"id": "9"}}, "audio", "Audio"),
         ({"type": "document", "document": {"id": "9"}}, "file", "Document"),
         ({"type": "location", "location": {"latitude": 1.5, "longitude": 2}}, "location", "Location: 1.5, 2"),
-        ({"type": "reaction", "reaction": {"message_id": "x", "emoji": ""}}, "text", "Removed a reaction"),
         (
             {"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "a", "title": "Red"}}},
             "text",
@@ -112,7 +128,18 @@ def message(**fields) -> InboundMessage:
         ),
         ({"type": "contacts", "contacts": [{"name": {"formatted_name": "Bob"}}]}, "text", "Contact: Bob"),
         ({"type": "system", "system": {"body": "User changed number"}}, "text", "User changed number"),
-        ({"type": "unsupported", "errors": [{"code": 131051}]}, "text", "Unsupported message (unsupported)"),
+        # Meta's title when it gives one; never "Unsupported message (...)" for a type Meta documents.
+        (
+            {"type": "unsupported", "errors": [{"code": 131051}]},
+            "text",
+            "This message is not available through WhatsApp's API",
+        ),
+        (
+            {"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}]},
+            "text",
+            "Message type unknown",
+        ),
+        ({"type": "hologram", "hologram": {}}, "text", "Unsupported message (hologram)"),
     ],
 )
 def test_each_meta_type_becomes_a_threadline_type_and_readable_content(fields, expected_type, expected_content):
@@ -121,7 +148,7 @@ def test_each_meta_type_becomes_a_threadline_type_and_readable_content(fields, e
 
 
 def test_a_sender_known_by_wa_id_and_bsuid_is_one_sender_keyed_on_the_bsuid():
-    values = parse_notification(
+    read = read_whatsapp_notification(
         notification(
             {
                 "contacts": [{"wa_id": "16505551234", "user_id": "US.1", "profile": {"name": "Sheena"}}],
@@ -151,7 +178,7 @@ def test_a_sender_known_by_wa_id_and_bsuid_is_one_sender_keyed_on_the_bsuid():
             }
         )
     )
-    delivery = deliveries_by_number(values)["PN"]
+    delivery = read.deliveries["PN"]
     batch = delivery.inbound_batch()
     assert batch.sender_keys == ["US.1"]
     assert batch.sender_identifiers == ["+16505551234"] and batch.sender_phone_digits == ["16505551234"]

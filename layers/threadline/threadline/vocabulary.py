@@ -67,6 +67,8 @@ SEARCH_TYPES: tuple[SearchType, ...] = get_args(SearchType)
 # How much of a conversation's newest message its list row previews (last_message_preview, held to it by the
 # conversations_last_message_preview_check constraint); every inbound writer (ingest, Meta's webhook) cuts to it.
 PREVIEW_CHARS = 100
+# How much of a quoted message both message views show (`reply_to.content`).
+QUOTED_CHARS = 200
 
 # What the event log records (docs/events.md describes each one's `data`). Table-shaped changes are appended by the
 # database's triggers (migration 0015), so every writer is covered; window.closed by the expiry job.
@@ -74,6 +76,8 @@ EventType = Literal[
     "message.created",
     "message.status_changed",
     "message.updated",
+    # A message's reactions changed (migration 0034): the customer's from their channel, or an agent's.
+    "message.reactions_changed",
     # A connector's synced copy of an agent's reply folded into the reply (migration 0020): one message remains.
     "message.deleted",
     "note.created",

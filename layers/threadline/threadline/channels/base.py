@@ -84,6 +84,9 @@ class SendTarget:
     # The connection's own id, and where it takes replies (a connector's callback URL), when it has them.
     connection_uuid: UUID | None = None
     outbound_url: str | None = None
+    # The contact's id on the platform when it has no phone number there (WhatsApp: the business-scoped user id of
+    # a customer who hides their number behind a username).
+    contact_platform_user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,16 @@ class MarksRead(Protocol):
         """Raise whatever the provider's failure is; the caller (threadline.domain.inbox.read_receipts) never lets
         it fail an agent's request."""
         ...
+
+
+@runtime_checkable
+class SendsReactions(Protocol):
+    """An optional capability: the channel can put the business's reaction on a message (WhatsApp's emoji
+    reactions), or take it away (an empty emoji)."""
+
+    def send_reaction(
+        self, route: ChannelRoute, *, message_external_id: str, emoji: str, deadline: float
+    ) -> SendOutcome: ...
 
 
 class Channel(Protocol):

@@ -735,11 +735,19 @@ CREATE TABLE public.messages (
     updated_at timestamp with time zone,
     is_private boolean DEFAULT false NOT NULL,
     search_document tsvector GENERATED ALWAYS AS (public.threadline_search_document(content)) STORED,
+    details jsonb,
+    referral jsonb,
+    forwarded boolean DEFAULT false NOT NULL,
+    frequently_forwarded boolean DEFAULT false NOT NULL,
+    edited_at timestamp with time zone,
+    deleted_at timestamp with time zone,
     pricing jsonb,
     billing_conversation jsonb,
+    CONSTRAINT messages_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
     CONSTRAINT messages_external_id_check CHECK ((length(external_id) > 0)),
     CONSTRAINT messages_media_size_bytes_check CHECK ((media_size_bytes >= 0)),
+    CONSTRAINT messages_referral_check CHECK ((jsonb_typeof(referral) = 'object'::text)),
     CONSTRAINT messages_status_check CHECK ((status = ANY (ARRAY['received'::text, 'pending'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text]))),
     CONSTRAINT messages_type_check CHECK ((type = ANY (ARRAY['text'::text, 'image'::text, 'audio'::text, 'video'::text, 'file'::text, 'location'::text, 'template'::text])))
 );
@@ -757,7 +765,8 @@ CREATE FUNCTION public.message_event_data(m public.messages) RETURNS jsonb
         'sent_at', m.sent_at, 'is_system', m.is_system, 'private', m.is_private,
         'author_user_id', m.author_user_id,
         'error', CASE WHEN m.status = 'failed' OR m.error_title IS NOT NULL
-                      THEN jsonb_build_object('code', m.error_code, 'title', m.error_title) END)
+                      THEN jsonb_build_object('code', m.error_code, 'title', m.error_title) END,
+        'edited_at', m.edited_at, 'deleted_at', m.deleted_at)
 $$;
 
 --
@@ -848,6 +857,55 @@ CREATE FUNCTION public.message_media_event_data(x public.message_media) RETURNS 
     SELECT jsonb_build_object(
         'state', x.state, 'mime_type', x.mime_type, 'file_name', x.file_name, 'size', x.size_bytes,
         'sha256', x.sha256, 'failure_reason', x.failure_reason)
+$$;
+
+--
+-- Name: message_reactions_append_events(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_reactions_append_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    actor CONSTANT jsonb := event_actor();
+BEGIN
+    PERFORM append_events(
+        array_agg(per.tenant_id ORDER BY per.message_id),
+        array_agg('message.reactions_changed'::text ORDER BY per.message_id),
+        array_agg(per.conversation_id ORDER BY per.message_id),
+        array_agg(jsonb_build_object(
+            'message_id', per.message_id, 'conversation_id', per.conversation_id,
+            'reactions', message_reactions_json(per.message_id), 'actor', actor) ORDER BY per.message_id))
+    FROM (
+        SELECT DISTINCT c.tenant_id, c.message_id, c.conversation_id
+        FROM changed_reactions c
+        WHERE TG_OP = 'UPDATE' OR c.emoji IS NOT NULL
+    ) per;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: message_reactions_json(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.message_reactions_json(p_message_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'emoji', r.emoji,
+               'by', CASE WHEN r.side = 'customer'
+                          THEN jsonb_build_object('type', 'customer', 'id', k.id, 'name', coalesce(k.name, k.identifier))
+                          ELSE jsonb_build_object('type', 'agent', 'id', coalesce(u.id, r.tenant_id),
+                                                  'name', coalesce(u.name, t.name))
+                     END,
+               'at', r.reacted_at)
+           ORDER BY r.reacted_at, r.side), '[]'::jsonb)
+    FROM message_reactions r
+    LEFT JOIN contacts k ON k.id = r.contact_id
+    LEFT JOIN users u ON u.id = r.user_id
+    LEFT JOIN tenants t ON t.id = r.tenant_id
+    WHERE r.message_id = p_message_id AND r.emoji IS NOT NULL
 $$;
 
 --
@@ -1095,6 +1153,31 @@ END
 $$;
 
 --
+-- Name: record_whatsapp_dead_letters(text[], text[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.record_whatsapp_dead_letters(p_phone_number_ids text[], p_reasons text[], p_raws bytea[]) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH input AS (
+        SELECT d.phone_number_id, d.reason, d.raw, d.position
+        FROM unnest(p_phone_number_ids, p_reasons, p_raws) WITH ORDINALITY AS d (phone_number_id, reason, raw, position)
+    ),
+    inserted AS (
+        INSERT INTO whatsapp_dead_letters (tenant_id, phone_number_id, reason, raw, raw_sha256)
+        SELECT (SELECT c.tenant_id FROM connections c
+                WHERE c.platform = 'whatsapp' AND c.phone_number_id = i.phone_number_id),
+               i.phone_number_id, left(i.reason, 4000), i.raw, sha256(i.raw)
+        FROM input i
+        ORDER BY i.position
+        ON CONFLICT (raw_sha256) DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM inserted
+$$;
+
+--
 -- Name: search_contact_candidates(text, text, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1297,8 +1380,10 @@ CREATE TABLE public.contacts (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     whatsapp_user_id text,
+    whatsapp_parent_user_id text,
     CONSTRAINT contacts_identifier_check CHECK ((length(identifier) > 0)),
     CONSTRAINT contacts_phone_digits_check CHECK ((phone_digits ~ '^[0-9]+$'::text)),
+    CONSTRAINT contacts_whatsapp_parent_user_id_check CHECK ((length(whatsapp_parent_user_id) > 0)),
     CONSTRAINT contacts_whatsapp_user_id_check CHECK ((length(whatsapp_user_id) > 0))
 );
 
@@ -1525,6 +1610,55 @@ CREATE TABLE public.media_uploads (
 );
 
 --
+-- Name: message_reactions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.message_reactions (
+    tenant_id uuid NOT NULL,
+    message_id bigint NOT NULL,
+    conversation_id bigint NOT NULL,
+    side text NOT NULL,
+    emoji text,
+    contact_id uuid,
+    user_id uuid,
+    reacted_at timestamp with time zone NOT NULL,
+    meta_id text,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT message_reactions_emoji_check CHECK (((length(emoji) >= 1) AND (length(emoji) <= 64))),
+    CONSTRAINT message_reactions_side_check CHECK ((side = ANY (ARRAY['customer'::text, 'business'::text])))
+);
+
+--
+-- Name: message_revisions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.message_revisions (
+    id bigint NOT NULL,
+    tenant_id uuid NOT NULL,
+    message_id bigint NOT NULL,
+    kind text NOT NULL,
+    previous_content text,
+    changed_at timestamp with time zone NOT NULL,
+    meta_id text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT message_revisions_kind_check CHECK ((kind = ANY (ARRAY['edit'::text, 'revoke'::text]))),
+    CONSTRAINT message_revisions_meta_id_check CHECK ((length(meta_id) > 0))
+);
+
+--
+-- Name: message_revisions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_revisions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.message_revisions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: message_templates; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1618,6 +1752,7 @@ CREATE TABLE public.tenants (
     auto_assign boolean DEFAULT false NOT NULL,
     max_open_per_agent integer,
     read_receipts text DEFAULT 'never'::text NOT NULL,
+    keep_revoked_content boolean DEFAULT true NOT NULL,
     CONSTRAINT tenants_max_open_per_agent_check CHECK ((max_open_per_agent > 0)),
     CONSTRAINT tenants_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT tenants_read_receipts_check CHECK ((read_receipts = ANY (ARRAY['never'::text, 'on_read'::text, 'on_reply'::text])))
@@ -1685,6 +1820,50 @@ CREATE TABLE public.websocket_subscriptions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT websocket_subscriptions_topic_check CHECK ((topic = ANY (ARRAY['session'::text, 'conversation'::text, 'inbox'::text]))),
     CONSTRAINT websocket_subscriptions_topic_id_check CHECK (((length(topic_id) >= 1) AND (length(topic_id) <= 200)))
+);
+
+--
+-- Name: whatsapp_dead_letters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.whatsapp_dead_letters (
+    id bigint NOT NULL,
+    tenant_id uuid,
+    phone_number_id text,
+    reason text NOT NULL,
+    raw bytea NOT NULL,
+    raw_sha256 bytea NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    replayed_at timestamp with time zone,
+    replay_attempts integer DEFAULT 0 NOT NULL,
+    last_replay_at timestamp with time zone,
+    CONSTRAINT whatsapp_dead_letters_reason_check CHECK ((length(reason) > 0)),
+    CONSTRAINT whatsapp_dead_letters_replay_attempts_check CHECK ((replay_attempts >= 0))
+);
+
+--
+-- Name: whatsapp_dead_letters_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.whatsapp_dead_letters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.whatsapp_dead_letters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: whatsapp_message_aliases; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.whatsapp_message_aliases (
+    tenant_id uuid NOT NULL,
+    meta_id text NOT NULL,
+    message_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT whatsapp_message_aliases_meta_id_check CHECK ((length(meta_id) > 0))
 );
 
 --
@@ -1904,6 +2083,27 @@ ALTER TABLE ONLY public.message_media
     ADD CONSTRAINT message_media_pkey PRIMARY KEY (message_id);
 
 --
+-- Name: message_reactions message_reactions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_pkey PRIMARY KEY (message_id, side);
+
+--
+-- Name: message_revisions message_revisions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_revisions
+    ADD CONSTRAINT message_revisions_pkey PRIMARY KEY (id);
+
+--
+-- Name: message_revisions message_revisions_tenant_id_meta_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_revisions
+    ADD CONSTRAINT message_revisions_tenant_id_meta_id_key UNIQUE (tenant_id, meta_id);
+
+--
 -- Name: message_templates message_templates_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2063,6 +2263,27 @@ ALTER TABLE ONLY public.websocket_connections
 
 ALTER TABLE ONLY public.websocket_subscriptions
     ADD CONSTRAINT websocket_subscriptions_pkey PRIMARY KEY (connection_id, topic, topic_id);
+
+--
+-- Name: whatsapp_dead_letters whatsapp_dead_letters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_dead_letters
+    ADD CONSTRAINT whatsapp_dead_letters_pkey PRIMARY KEY (id);
+
+--
+-- Name: whatsapp_dead_letters whatsapp_dead_letters_raw_sha256_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_dead_letters
+    ADD CONSTRAINT whatsapp_dead_letters_raw_sha256_key UNIQUE (raw_sha256);
+
+--
+-- Name: whatsapp_message_aliases whatsapp_message_aliases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_message_aliases
+    ADD CONSTRAINT whatsapp_message_aliases_pkey PRIMARY KEY (tenant_id, meta_id);
 
 --
 -- Name: window_expiry_progress window_expiry_progress_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2313,6 +2534,12 @@ CREATE UNIQUE INDEX labels_name_key ON public.labels USING btree (tenant_id, low
 CREATE INDEX message_media_pending ON public.message_media USING btree (next_attempt_at) WHERE (state = 'pending'::text);
 
 --
+-- Name: message_revisions_message_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX message_revisions_message_idx ON public.message_revisions USING btree (message_id, changed_at);
+
+--
 -- Name: message_templates_provider_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2401,6 +2628,24 @@ CREATE INDEX websocket_connections_expiry_idx ON public.websocket_connections US
 --
 
 CREATE INDEX websocket_subscriptions_topic_idx ON public.websocket_subscriptions USING btree (tenant_id, topic, topic_id);
+
+--
+-- Name: whatsapp_dead_letters_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX whatsapp_dead_letters_open_idx ON public.whatsapp_dead_letters USING btree (received_at, id) WHERE (replayed_at IS NULL);
+
+--
+-- Name: whatsapp_dead_letters_tenant_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX whatsapp_dead_letters_tenant_idx ON public.whatsapp_dead_letters USING btree (tenant_id, received_at) WHERE (tenant_id IS NOT NULL);
+
+--
+-- Name: whatsapp_message_aliases_message_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX whatsapp_message_aliases_message_idx ON public.whatsapp_message_aliases USING btree (message_id);
 
 --
 -- Name: workspace_sessions_workspace_idx; Type: INDEX; Schema: public; Owner: -
@@ -2515,6 +2760,18 @@ CREATE TRIGGER inbox_counts_remove_deleted AFTER DELETE ON public.conversations 
 --
 
 CREATE TRIGGER message_media_append_changed_events AFTER UPDATE ON public.message_media REFERENCING OLD TABLE AS old_media NEW TABLE AS new_media FOR EACH STATEMENT EXECUTE FUNCTION public.message_media_append_changed_events();
+
+--
+-- Name: message_reactions message_reactions_append_added_events; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER message_reactions_append_added_events AFTER INSERT ON public.message_reactions REFERENCING NEW TABLE AS changed_reactions FOR EACH STATEMENT EXECUTE FUNCTION public.message_reactions_append_events();
+
+--
+-- Name: message_reactions message_reactions_append_changed_events; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER message_reactions_append_changed_events AFTER UPDATE ON public.message_reactions REFERENCING NEW TABLE AS changed_reactions FOR EACH STATEMENT EXECUTE FUNCTION public.message_reactions_append_events();
 
 --
 -- Name: messages messages_append_changed_events; Type: TRIGGER; Schema: public; Owner: -
@@ -2708,6 +2965,34 @@ ALTER TABLE ONLY public.message_media
     ADD CONSTRAINT message_media_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
+-- Name: message_reactions message_reactions_contact_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE SET NULL;
+
+--
+-- Name: message_reactions message_reactions_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
+
+--
+-- Name: message_reactions message_reactions_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_reactions
+    ADD CONSTRAINT message_reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: message_revisions message_revisions_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.message_revisions
+    ADD CONSTRAINT message_revisions_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
+
+--
 -- Name: message_templates message_templates_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2776,6 +3061,20 @@ ALTER TABLE ONLY public.websocket_connections
 
 ALTER TABLE ONLY public.websocket_subscriptions
     ADD CONSTRAINT websocket_subscriptions_tenant_id_connection_id_fkey FOREIGN KEY (tenant_id, connection_id) REFERENCES public.websocket_connections(tenant_id, connection_id) ON DELETE CASCADE;
+
+--
+-- Name: whatsapp_dead_letters whatsapp_dead_letters_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_dead_letters
+    ADD CONSTRAINT whatsapp_dead_letters_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: whatsapp_message_aliases whatsapp_message_aliases_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.whatsapp_message_aliases
+    ADD CONSTRAINT whatsapp_message_aliases_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
 
 --
 -- Name: workspace_sessions workspace_sessions_tenant_id_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2890,6 +3189,18 @@ ALTER TABLE public.media_uploads ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.message_media ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: message_reactions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_reactions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: message_revisions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.message_revisions ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: message_templates; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2998,6 +3309,18 @@ CREATE POLICY tenant_isolation ON public.media_uploads USING ((tenant_id = publi
 CREATE POLICY tenant_isolation ON public.message_media USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
+-- Name: message_reactions tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.message_reactions USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: message_revisions tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.message_revisions USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
 -- Name: message_templates tenant_isolation; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -3052,6 +3375,18 @@ CREATE POLICY tenant_isolation ON public.websocket_connections USING ((tenant_id
 CREATE POLICY tenant_isolation ON public.websocket_subscriptions USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
+-- Name: whatsapp_dead_letters tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.whatsapp_dead_letters USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: whatsapp_message_aliases tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.whatsapp_message_aliases USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
 -- Name: workspace_sessions tenant_isolation; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -3092,6 +3427,18 @@ ALTER TABLE public.websocket_connections ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.websocket_subscriptions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: whatsapp_dead_letters; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.whatsapp_dead_letters ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: whatsapp_message_aliases; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.whatsapp_message_aliases ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: workspace_sessions; Type: ROW SECURITY; Schema: public; Owner: -

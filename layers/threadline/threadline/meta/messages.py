@@ -7,6 +7,7 @@ so reaching one of these is a bug, not bad input.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from threadline.vocabulary import MediaType
@@ -19,13 +20,24 @@ MAX_CALLBACK_DATA_CHARS = 512
 _CAPTIONED: frozenset[str] = frozenset({"image", "document", "video"})
 
 
-def _envelope(to: str, message_type: str, *, reply_to: str | None, callback_data: str | None) -> dict[str, Any]:
+# A business-scoped user id starts with its ISO 3166 alpha-2 country code and a dot (`US.13491208655302741918`, a
+# parent BSUID `US.ENT.11815799212886844830`); a phone number has no letters at all.
+_BUSINESS_SCOPED_USER_ID = re.compile(r"^[A-Za-z]{2}\.")
+
+
+def addressed_to(to: str) -> dict[str, str]:
+    """Meta's addressing for a recipient: a phone number goes in `to`; a business-scoped user id (or parent BSUID)
+    in `recipient`, Meta's field for users who hide their number behind a username."""
     if not to:
         raise ValueError("a message needs a recipient")
+    return {"recipient": to} if _BUSINESS_SCOPED_USER_ID.match(to) else {"to": to}
+
+
+def _envelope(to: str, message_type: str, *, reply_to: str | None, callback_data: str | None) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        **addressed_to(to),
         "type": message_type,
     }
     if reply_to:
@@ -84,6 +96,16 @@ def media_payload(
         media["filename"] = filename
     payload = _envelope(to, media_type, reply_to=reply_to, callback_data=callback_data)
     payload[media_type] = media
+    return payload
+
+
+def reaction_payload(to: str, message_id: str, emoji: str, *, callback_data: str | None = None) -> dict[str, Any]:
+    """A reaction on a message (its wamid); an empty emoji removes the business's reaction. Meta answers it with a
+    `sent` status only (no delivered or read)."""
+    if not message_id:
+        raise ValueError("a reaction needs the wamid of the message it reacts to")
+    payload = _envelope(to, "reaction", reply_to=None, callback_data=callback_data)
+    payload["reaction"] = {"message_id": message_id, "emoji": emoji}
     return payload
 
 

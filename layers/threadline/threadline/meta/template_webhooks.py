@@ -20,14 +20,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
-from threadline.meta.webhook import WHATSAPP_OBJECT
+from threadline.meta.webhook import TEMPLATE_FIELDS, WHATSAPP_OBJECT
 from threadline.models.validation import json_object
 from threadline.observability import logger
-
-STATUS_FIELD = "message_template_status_update"
-QUALITY_FIELD = "message_template_quality_update"
-CATEGORY_FIELD = "template_category_update"
-TEMPLATE_FIELDS = frozenset({STATUS_FIELD, QUALITY_FIELD, CATEGORY_FIELD})
 
 
 def _id_text(value: Any) -> Any:

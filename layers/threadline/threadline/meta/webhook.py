@@ -6,7 +6,9 @@ the app secret; the check runs on the exact bytes received, before anything is p
 The models follow Meta's `messages` webhook reference (incoming messages, statuses, and the business-scoped user
 ids `user_id` / `from_user_id` that stand in for the phone number of users who adopted a username). They ignore
 the fields they do not name, so a field Meta adds tomorrow never turns a delivery into an error; only the few
-fields Threadline cannot do without are required.
+fields Threadline cannot do without are required. A verified notification is never refused: `read_notification`
+reads each change, and each message and status in it, on its own, and hands back what it could not read (with the
+reason and a notification holding just it) instead of raising.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     PlainValidator,
     StringConstraints,
     ValidationError,
-    model_validator,
 )
 
 from threadline.errors import InvalidRequest
@@ -35,6 +39,11 @@ SIGNATURE_HEADER = "x-hub-signature-256"
 SIGNATURE_PREFIX = "sha256="
 WHATSAPP_OBJECT = "whatsapp_business_account"
 MESSAGES_FIELD = "messages"
+# The template webhooks arrive on the same endpoint (threadline.meta.template_webhooks reads them).
+STATUS_FIELD = "message_template_status_update"
+QUALITY_FIELD = "message_template_quality_update"
+CATEGORY_FIELD = "template_category_update"
+TEMPLATE_FIELDS = frozenset({STATUS_FIELD, QUALITY_FIELD, CATEGORY_FIELD})
 # Ids travel into unique btree indexes; anything this long is not an id Meta minted.
 MAX_ID_CHARS = 1_024
 
@@ -90,18 +99,36 @@ class ContactProfile(_Tolerant):
 
 
 class WebhookContact(_Tolerant):
-    """Who wrote: `wa_id` (phone digits) unless the user hides it behind a username; `user_id` (BSUID) always."""
+    """Who wrote: `wa_id` (phone digits) unless the user hides it behind a username; `user_id` (BSUID) always once
+    Meta sends BSUIDs; `parent_user_id` when the business has parent BSUIDs enabled."""
 
     wa_id: MetaId | None = None
     user_id: MetaId | None = None
+    parent_user_id: MetaId | None = None
     profile: ContactProfile | None = None
 
 
 class MessageContext(_Tolerant):
-    """The message this one replies to (or reacts to, or was forwarded from)."""
+    """The message this one replies to (`id`, the quoted message's wamid), and whether it was forwarded."""
 
     id: MetaId | None = None
     from_: str | None = Field(default=None, alias="from")
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+
+
+class StatusErrorData(_Tolerant):
+    details: str | None = None
+
+
+class MessageError(_Tolerant):
+    """Meta's reason attached to a message it could not hand over (type `unsupported`), or to a failed status."""
+
+    code: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
+    title: str | None = None
+    message: str | None = None
+    details: str | None = None
+    error_data: StatusErrorData | None = None
 
 
 class InboundMessage(_Tolerant):
@@ -109,34 +136,28 @@ class InboundMessage(_Tolerant):
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
     id: MetaId
+    # Who wrote it: the phone number (`from`) unless hidden behind a username, the BSUID (`from_user_id`). Either may
+    # be missing; the channel resolves the sender (threadline.channels.whatsapp.inbound).
     from_: MetaId | None = Field(default=None, alias="from")
     from_user_id: MetaId | None = None
+    from_parent_user_id: MetaId | None = None
     timestamp: UnixTimestamp
     type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     context: MessageContext | None = None
     group_id: str | None = None
-
-    @model_validator(mode="after")
-    def _has_a_sender(self) -> InboundMessage:
-        if not self.from_ and not self.from_user_id:
-            raise ValueError("a message needs `from` or `from_user_id`")
-        return self
+    errors: list[MessageError] = Field(default_factory=list)
 
     def type_object(self) -> dict[str, Any]:
         """The object named by `type`, e.g. `{"body": "..."}` for text or `{"id", "mime_type", ...}` for an image."""
         value = (self.model_extra or {}).get(self.type)
         return value if isinstance(value, dict) else {}
 
+    def extra_object(self, name: str) -> Any:
+        """A field Threadline does not model by name (`contacts`, `referral`, ...), as Meta sent it."""
+        return (self.model_extra or {}).get(name)
 
-class StatusErrorData(_Tolerant):
-    details: str | None = None
 
-
-class StatusError(_Tolerant):
-    code: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
-    title: str | None = None
-    message: str | None = None
-    error_data: StatusErrorData | None = None
+StatusError = MessageError
 
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)]
@@ -170,11 +191,16 @@ class MessageStatus(_Tolerant):
     id: MetaId
     status: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     timestamp: UnixTimestamp
+    # The recipient: its phone number unless the message went to a BSUID (Meta then leaves it out), its BSUID, and
+    # its parent BSUID (Meta's reference spells it both ways).
     recipient_id: str | None = None
-    recipient_user_id: str | None = None
+    recipient_user_id: MetaId | None = None
+    recipient_parent_user_id: MetaId | None = Field(
+        default=None, validation_alias=AliasChoices("recipient_parent_user_id", "parent_recipient_user_id")
+    )
     # What the send path passed as biz_opaque_callback_data: its own id for the message.
     biz_opaque_callback_data: MetaId | None = None
-    errors: list[StatusError] = Field(default_factory=list)
+    errors: list[MessageError] = Field(default_factory=list)
     pricing: StatusPricing | None = None
     conversation: StatusConversation | None = None
 
@@ -184,8 +210,18 @@ class Metadata(_Tolerant):
     display_phone_number: str | None = None
 
 
+class _MessagesValue(_Tolerant):
+    """One `messages` change, its items left unread: each item is read on its own, so one Threadline cannot read
+    never costs the others."""
+
+    metadata: Metadata
+    contacts: list[Any] = Field(default_factory=list)
+    messages: list[Any] = Field(default_factory=list)
+    statuses: list[Any] = Field(default_factory=list)
+
+
 class MessagesValue(_Tolerant):
-    """One `messages` change: everything Meta reports for one business phone number."""
+    """One `messages` change as Threadline reads it (the OpenAPI document's description of Meta's notification)."""
 
     metadata: Metadata
     contacts: list[WebhookContact] = Field(default_factory=list)
@@ -195,13 +231,7 @@ class MessagesValue(_Tolerant):
 
 class Change(_Tolerant):
     field: str
-    value: MessagesValue | None = None
-
-    @model_validator(mode="after")
-    def _messages_carry_a_value(self) -> Change:
-        if self.field == MESSAGES_FIELD and self.value is None:
-            raise ValueError("a messages change needs a value")
-        return self
+    value: MessagesValue | dict[str, Any] | None = None
 
 
 class Entry(_Tolerant):
@@ -210,41 +240,125 @@ class Entry(_Tolerant):
 
 
 class WhatsAppNotification(_Tolerant):
-    """Meta's webhook notification (`object`, `entry[].changes[]`); fields Threadline does not use are ignored,
-    and changes other than `messages` are acknowledged without being read."""
+    """Meta's webhook notification (`object`, `entry[].changes[]`), described for the OpenAPI document. It is read
+    by `read_notification`, item by item: what does not fit is kept as a dead letter, never refused."""
 
     object: str
     entry: list[Entry] = Field(default_factory=list)
 
 
-def _only_messages_changes(document: dict[str, Any]) -> dict[str, Any]:
-    """Other subscribed fields (template reviews, account alerts, ...) are acknowledged and ignored: their values
-    are dropped before validation, so a shape Threadline does not model can never refuse a delivery."""
-    entries = document.get("entry")
-    for entry in entries if isinstance(entries, list) else []:
-        changes = entry.get("changes") if isinstance(entry, dict) else None
-        for change in changes if isinstance(changes, list) else []:
-            if isinstance(change, dict) and change.get("field") != MESSAGES_FIELD:
-                change["value"] = None
-    return document
+@dataclass(frozen=True)
+class Unplaced:
+    """Something of a verified notification Threadline could not place: why, the business number it names (when
+    it names one), and a notification holding just it, as received (what a replay runs again)."""
+
+    reason: str
+    phone_number_id: str | None
+    raw: bytes
 
 
-def parse_notification(body: bytes) -> list[MessagesValue]:
-    """The `messages` changes of a verified notification, in the order Meta listed them. Raises InvalidRequest
-    (400) for a body that is not JSON or not shaped like Meta's; a notification for another object is empty."""
-    # Meta's text is repaired, never refused: a truncated emoji (a lone surrogate) becomes U+FFFD, a NUL is dropped,
-    # because a refused delivery is re-sent until Meta gives up, and the customer's message is lost.
-    document = json_object(body, repair_text=True)
-    subscribed_object = document.get("object")
-    if isinstance(subscribed_object, str) and subscribed_object != WHATSAPP_OBJECT:
-        return []  # another product's webhook (a Page, Instagram): nothing for Threadline
-    try:
-        notification = WhatsAppNotification.model_validate(_only_messages_changes(document))
-    except ValidationError as error:
-        raise InvalidRequest(describe_validation_error(error)) from None
-    return [
-        change.value
-        for entry in notification.entry
-        for change in entry.changes
-        if change.field == MESSAGES_FIELD and change.value is not None
+@dataclass
+class MessagesChange:
+    """One `messages` change: everything Meta reports for one business phone number in one change. `problems` are
+    the items it could not read (each `messages[1].timestamp: ...`); `raw` is the change alone as a notification."""
+
+    phone_number_id: str
+    raw: bytes
+    contacts: list[WebhookContact] = field(default_factory=list)
+    # With each message, its position in the change (for the reasons that name it).
+    messages: list[tuple[int, InboundMessage]] = field(default_factory=list)
+    statuses: list[MessageStatus] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reading:
+    changes: list[MessagesChange]
+    unplaced: list[Unplaced]
+
+
+def _notification(subscribed_object: Any, entry_id: Any, changes: list[Any]) -> bytes:
+    document = {"object": subscribed_object, "entry": [{"id": entry_id, "changes": changes}]}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _phone_number_id(value: Any) -> str | None:
+    """The business number a change names, read as leniently as possible (a dead letter's tenant)."""
+    metadata = value.get("metadata") if isinstance(value, dict) else None
+    number = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
+    return number.strip() if isinstance(number, str) and number.strip() else None
+
+
+_ItemT = TypeVar("_ItemT", bound=BaseModel)
+
+
+def _read_items(model: type[_ItemT], items: list[Any], name: str, problems: list[str]) -> list[tuple[int, _ItemT]]:
+    read = []
+    for index, item in enumerate(items):
+        try:
+            read.append((index, model.model_validate(item)))
+        except ValidationError as error:
+            problems.append(describe_validation_error(error, at=[name, index]))
+    return read
+
+
+def _read_change(value: _MessagesValue, raw: bytes) -> MessagesChange:
+    change = MessagesChange(phone_number_id=value.metadata.phone_number_id, raw=raw)
+    change.contacts = [
+        contact for _, contact in _read_items(WebhookContact, value.contacts, "contacts", change.problems)
     ]
+    change.messages = _read_items(InboundMessage, value.messages, "messages", change.problems)
+    change.statuses = [status for _, status in _read_items(MessageStatus, value.statuses, "statuses", change.problems)]
+    return change
+
+
+def read_notification(body: bytes) -> Reading:
+    """A verified notification, read as far as it can be: its `messages` changes (each with the items that could
+    not be read), and everything else as Unplaced. Never raises for what Meta sent: a verified notification is
+    always acknowledged, and what Threadline cannot place is kept (threadline.domain.intake.whatsapp_notifications).
+    """
+    try:
+        # Meta's text is repaired, never refused: a truncated emoji (a lone surrogate) becomes U+FFFD, a NUL is
+        # dropped.
+        document = json_object(body, repair_text=True)
+    except InvalidRequest as error:
+        return Reading([], [Unplaced(error.message, None, body)])
+    subscribed_object = document.get("object")
+    if not isinstance(subscribed_object, str):
+        return Reading([], [Unplaced("object: is required", None, body)])
+    if subscribed_object != WHATSAPP_OBJECT:
+        return Reading([], [Unplaced(f"object {subscribed_object!r} is not a WhatsApp notification", None, body)])
+    entries = document.get("entry", [])
+    if not isinstance(entries, list):
+        return Reading([], [Unplaced("entry: must be an array", None, body)])
+    changes: list[MessagesChange] = []
+    unplaced: list[Unplaced] = []
+    for entry_index, entry in enumerate(entries):
+        entry_changes = entry.get("changes", []) if isinstance(entry, dict) else None
+        if not isinstance(entry_changes, list):
+            reason = f"entry[{entry_index}]: must be an object with an array of changes"
+            unplaced.append(Unplaced(reason, None, _notification(subscribed_object, None, [entry])))
+            continue
+        entry_id = entry.get("id")
+        for change_index, change in enumerate(entry_changes):
+            raw = _notification(subscribed_object, entry_id, [change])
+            value = change.get("value") if isinstance(change, dict) else None
+            subscribed_field = change.get("field") if isinstance(change, dict) else None
+            if subscribed_field in TEMPLATE_FIELDS:
+                continue  # a template's review, quality or category: threadline.meta.template_webhooks reads those
+            if subscribed_field != MESSAGES_FIELD:
+                reason = (
+                    f"field {subscribed_field!r} is not one Threadline handles"
+                    if isinstance(subscribed_field, str)
+                    else f"entry[{entry_index}].changes[{change_index}].field: is required"
+                )
+                unplaced.append(Unplaced(reason, _phone_number_id(value), raw))
+                continue
+            try:
+                read = _MessagesValue.model_validate(value)
+            except ValidationError as error:
+                reason = describe_validation_error(error, at=["value"])
+                unplaced.append(Unplaced(reason, _phone_number_id(value), raw))
+                continue
+            changes.append(_read_change(read, raw))
+    return Reading(changes, unplaced)

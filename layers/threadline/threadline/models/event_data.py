@@ -79,6 +79,10 @@ class MessageData(EventData):
     private: bool = Field(description="an agent's private note")
     author_user_id: UUID | None = Field(description="the agent who wrote it, for an agent's message")
     error: MessageErrorData | None = Field(description="set when it failed or its channel did not confirm it")
+    edited_at: AwareDatetime | None = Field(description="when the customer last edited it (WhatsApp), else null")
+    deleted_at: AwareDatetime | None = Field(
+        description="when the customer deleted it (WhatsApp): its content is then empty here too; else null"
+    )
     actor: Actor
 
 
@@ -232,8 +236,34 @@ class WindowClosedData(WindowData):
     """The expiry job noticed the conversation's reply window closed."""
 
 
+class ReactionByData(EventData):
+    """Who reacted: the customer, or the business (an agent, or the tenant for a service token)."""
+
+    type: Literal["customer", "agent"]
+    id: str | None = Field(description="the customer's contact id, or the agent's user id (the tenant's when unknown)")
+    name: str | None
+
+
+class ReactionData(EventData):
+    emoji: str
+    by: ReactionByData
+    at: AwareDatetime = Field(description="when it was given")
+
+
+class MessageReactionsChangedData(EventData):
+    """A message's reactions changed (the customer's, from WhatsApp, or an agent's, sent through Meta)."""
+
+    message_id: int
+    conversation_id: int
+    reactions: list[ReactionData] = Field(
+        description="the message's reactions now, one per side, oldest first (a removed one is left out)"
+    )
+    actor: Actor
+
+
 EVENT_DATA_MODELS: dict[EventType, type[EventData]] = {
     "message.created": MessageCreatedData,
+    "message.reactions_changed": MessageReactionsChangedData,
     "message.status_changed": MessageStatusChangedData,
     "message.updated": MessageUpdatedData,
     "message.deleted": MessageDeletedData,

@@ -157,6 +157,34 @@ class ConversationMessageFrame(PushedFrame):
         return ShownEvent(self.conversationId, self.EVENT_TYPES[self.event], "message_id", str(self.message.id))
 
 
+class FrameReactionAuthor(Frame):
+    """Who reacted: the customer, or the business (an agent, or the tenant for a service token)."""
+
+    type: Literal["customer", "agent"]
+    id: str | None = Field(description="the customer's contact id, or the agent's user id (the tenant's when unknown)")
+    name: str | None
+
+
+class FrameReaction(Frame):
+    emoji: str
+    by: FrameReactionAuthor
+    at: JsTimestamp = Field(description="when it was given")
+
+
+class MessageReactionsFrame(PushedFrame):
+    """A message's reactions changed (the customer's, from WhatsApp, or an agent's): `reactions` is the message's
+    whole list now, as both message views show it (a removed one is left out)."""
+
+    type: Literal["message_reactions"] = "message_reactions"
+    conversationId: ConversationId
+    messageId: int = Field(description="the message reacted to")
+    reactions: list[FrameReaction] = Field(description="one per side (the customer's, the business's), oldest first")
+    seq: Seq = None
+
+    def shows(self) -> ShownEvent:
+        return ShownEvent(self.conversationId, ("message.reactions_changed",), "message_id", str(self.messageId))
+
+
 class ConversationResyncFrame(PushedFrame):
     """More messages arrived in one write than are pushed one by one (a connector's backfill of more than 25):
     reload the conversation's timeline."""
@@ -364,7 +392,11 @@ class ErrorFrame(Frame):
 # The unions
 # ---------------------------------------------------------------------------------------------------------------
 ConversationFrame = (
-    ConversationMessageFrame | ConversationResyncFrame | ConversationWindowFrame | ConversationUpdatedFrame
+    ConversationMessageFrame
+    | MessageReactionsFrame
+    | ConversationResyncFrame
+    | ConversationWindowFrame
+    | ConversationUpdatedFrame
 )
 InboxFrame = InboxConversationFrame | InboxCountsFrame
 AnswerFrame = Annotated[SubscriptionFrame | ErrorFrame, Field(discriminator="type")]
@@ -372,6 +404,7 @@ AnswerFrame = Annotated[SubscriptionFrame | ErrorFrame, Field(discriminator="typ
 ServerFrame = Annotated[
     SessionMessageFrame
     | ConversationMessageFrame
+    | MessageReactionsFrame
     | ConversationResyncFrame
     | ConversationWindowFrame
     | ConversationUpdatedFrame
@@ -386,6 +419,7 @@ ServerFrame = Annotated[
 PUSHED_FRAMES: tuple[type[PushedFrame], ...] = (
     SessionMessageFrame,
     ConversationMessageFrame,
+    MessageReactionsFrame,
     ConversationResyncFrame,
     ConversationWindowFrame,
     ConversationUpdatedFrame,

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from threadline.errors import InvalidRequest
+from threadline.models.message_details import MessageDetails, Referral
 from threadline.models.query import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, QueryModel, UtcDatetime
-from threadline.vocabulary import SortOrder
+from threadline.models.validation import NulFreeText
+from threadline.vocabulary import QUOTED_CHARS, SortOrder
 
 DEFAULT_MESSAGE_PAGE = 50
 # Keeps (page - 1) * limit a modest bigint; a page past the last one is simply empty.
@@ -118,6 +120,56 @@ class BillingConversation(BaseModel):
     expires_at: UtcDatetime | None
 
 
+class ReactionAuthor(BaseModel):
+    type: Literal["customer", "agent"]
+    id: str | None = Field(description="the customer's contact id, or the agent's user id (the tenant's when unknown)")
+    name: str | None
+
+
+class Reaction(BaseModel):
+    emoji: str
+    by: ReactionAuthor
+    at: UtcDatetime = Field(description="when it was given")
+
+
+MAX_EMOJI_CHARS = 32  # one emoji, however many code points it is made of (a family, a flag, skin tones)
+ONE_EMOJI_EXPLANATION = 'must be one emoji, or "" to remove the reaction'
+
+
+def _one_emoji(value: str) -> str:
+    # Python cannot count grapheme clusters by itself: what is surely not one emoji is refused here (text, spaces,
+    # anything long), the rest is Meta's to judge (it refuses a reaction that is not an emoji).
+    if value and (len(value) > MAX_EMOJI_CHARS or value.isascii() or any(char.isspace() for char in value)):
+        raise ValueError(ONE_EMOJI_EXPLANATION)
+    return value
+
+
+class ReactionRequest(BaseModel):
+    """`PUT .../messages/{message_id}/reaction`: the business's reaction on a message; `""` takes it away."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+    emoji: Annotated[NulFreeText, AfterValidator(_one_emoji)] = Field(
+        description='one emoji (at most 32 characters, no spaces); "" removes the business\'s reaction'
+    )
+
+
+class MessageReactions(BaseModel):
+    """A message's reactions after an agent's change, as both message views show them."""
+
+    conversation_id: int
+    message_id: int
+    reactions: list[Reaction]
+
+
+class QuotedMessage(BaseModel):
+    """The message a message quotes (WhatsApp's reply to a message: Meta's `context.id`)."""
+
+    id: int
+    content: str = Field(description=f"its first {QUOTED_CHARS} characters")
+    author: Author
+
+
 class AgentMessage(BaseModel):
     id: int
     body: str
@@ -129,6 +181,16 @@ class AgentMessage(BaseModel):
     attachments: list[Attachment]
     pricing: MessagePricing | None = Field(description="what Meta charges for an outbound WhatsApp message, once known")
     billing_conversation: BillingConversation | None
+    edited_at: UtcDatetime | None = Field(description="when the customer last edited it (its text is the new one)")
+    deleted_at: UtcDatetime | None = Field(description="when the customer deleted it: its content is hidden")
+    reactions: list[Reaction] = Field(description="one per side (the customer's, the business's), oldest first")
+    reply_to: QuotedMessage | None = Field(
+        description="the message it quotes; null when none, or one Threadline does not know"
+    )
+    forwarded: bool = Field(description="WhatsApp marked it forwarded")
+    frequently_forwarded: bool = Field(description="WhatsApp marked it forwarded many times")
+    details: MessageDetails | None = Field(description="its typed data (location, contacts, order, ...), by `kind`")
+    referral: Referral | None = Field(description="the ad or post the customer came from")
 
 
 class AgentMessagePage(BaseModel):
@@ -165,6 +227,16 @@ class MessageView(BaseModel):
     error: DeliveryError | None = Field(description="why an outbound message failed, when it did")
     pricing: MessagePricing | None = Field(description="what Meta charges for an outbound WhatsApp message, once known")
     billing_conversation: BillingConversation | None
+    edited_at: UtcDatetime | None = Field(description="when the customer last edited it (its text is the new one)")
+    deleted_at: UtcDatetime | None = Field(description="when the customer deleted it: its content is hidden")
+    reactions: list[Reaction] = Field(description="one per side (the customer's, the business's), oldest first")
+    reply_to: QuotedMessage | None = Field(
+        description="the message it quotes; null when none, or one Threadline does not know"
+    )
+    forwarded: bool = Field(description="WhatsApp marked it forwarded")
+    frequently_forwarded: bool = Field(description="WhatsApp marked it forwarded many times")
+    details: MessageDetails | None = Field(description="its typed data (location, contacts, order, ...), by `kind`")
+    referral: Referral | None = Field(description="the ad or post the customer came from")
 
 
 class MessageList(BaseModel):

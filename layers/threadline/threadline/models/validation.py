@@ -131,10 +131,12 @@ def _explain(error: ErrorDetails) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def describe_validation_error(error: ValidationError) -> str:
+def describe_validation_error(error: ValidationError, *, at: Sequence[int | str] = ()) -> str:
+    """The first few problems, each as `location: explanation`; `at` is where the validated value sits in a larger
+    document (its location is prefixed to each problem's)."""
     parts = []
     for detail in error.errors(include_url=False)[:_MAX_REPORTED_ERRORS]:
-        location = error_location(detail["loc"])
+        location = error_location([*at, *detail["loc"]])
         explanation = _explain(detail)
         parts.append(f"{location}: {explanation}" if location else explanation)
     return "; ".join(parts)

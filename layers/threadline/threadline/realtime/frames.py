@@ -30,11 +30,14 @@ from threadline.models.frames import (
     FrameActor,
     FrameMessage,
     FrameMessageError,
+    FrameReaction,
+    FrameReactionAuthor,
     InboxConversationFrame,
     InboxCountsByStatus,
     InboxCountsFrame,
     InboxSubscriptionFrame,
     MessageEventKind,
+    MessageReactionsFrame,
     SessionFrameMessage,
     SessionMessageFrame,
     SessionSubscriptionFrame,
@@ -120,6 +123,29 @@ def conversation_message_event(kind: MessageEventKind, message: RealtimeMessage)
             conversationId=message.conversation_id, event=kind, message=frame_message(message)
         ),
     )
+
+
+def message_reactions_event(
+    conversation_id: int, message_id: int, reactions: Iterable[Mapping[str, Any]]
+) -> ConversationEvent:
+    return ConversationEvent(
+        conversation_id=conversation_id,
+        frame=MessageReactionsFrame(
+            conversationId=conversation_id,
+            messageId=message_id,
+            reactions=[
+                FrameReaction(
+                    emoji=reaction["emoji"], by=FrameReactionAuthor(**reaction["by"]), at=_frame_time(reaction["at"])
+                )
+                for reaction in reactions
+            ],
+        ),
+    )
+
+
+def _frame_time(value: Any) -> datetime:
+    """A reaction's time, from a datetime or the ISO text PostgreSQL's JSON holds (frames write it as JsTimestamp)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def conversation_resync_event(conversation_id: int, messages_added: int) -> ConversationEvent:

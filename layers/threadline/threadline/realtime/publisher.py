@@ -37,6 +37,7 @@ from threadline.db.repositories.realtime import (
     delete_connections,
     find_newly_stored_messages,
     find_subscribed_messages,
+    find_subscribed_reactions,
     find_subscribers,
     find_window_subscribers,
 )
@@ -58,6 +59,7 @@ from threadline.realtime.frames import (
     conversation_resync_event,
     encode_frame,
     inbox_counts_frame_of,
+    message_reactions_event,
     session_message_frame,
     window_expired_event,
 )
@@ -302,6 +304,30 @@ def publish_stored_messages(
             extra = (message_extras or {}).get(subscribed.message.id)
             if extra and isinstance(frame, ConversationMessageFrame):
                 frame = frame.model_copy(update={"message": frame.message.model_copy(update=dict(extra))})
+            delivery.add(subscribed.connection_id, frame)
+        return delivery
+
+    _publish(tenant_id, plan)
+
+
+@_never_raises
+def publish_reactions(tenant_id: UUID, message_ids: Sequence[int]) -> None:
+    """A `message_reactions` frame for each of these messages, to its conversation's subscribers: the message's
+    reactions as they are now, read in the query that finds the subscribers."""
+    if not message_ids:
+        return
+
+    def plan(conn: psycopg.Connection[Any]) -> _Delivery | None:
+        found = find_subscribed_reactions(conn, tenant_id=tenant_id, message_ids=sorted(set(message_ids)))
+        if not found:
+            return None
+        delivery = _Delivery()
+        frames: dict[int, PushedFrame] = {}
+        for subscribed in found:
+            frame = frames.get(subscribed.message_id)
+            if frame is None:
+                event = message_reactions_event(subscribed.conversation_id, subscribed.message_id, subscribed.reactions)
+                frame = frames[subscribed.message_id] = event.frame
             delivery.add(subscribed.connection_id, frame)
         return delivery
 

@@ -7,6 +7,7 @@ Meta's rule: a free reply may go out for 24 hours after the customer's last mess
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from threadline.channels.whatsapp.templates import check_template_send
 from threadline.errors import InvalidRequest
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
-from threadline.meta.messages import media_payload, template_payload, text_payload
+from threadline.meta.messages import media_payload, reaction_payload, template_payload, text_payload
 from threadline.models.uploads import VOICE_NOTE_TYPE
 from threadline.vocabulary import Platform
 
@@ -48,14 +49,16 @@ class WhatsAppChannel:
         return None
 
     def route(self, target: SendTarget) -> ChannelRoute:
-        if not target.contact_phone_digits:
-            raise InvalidRequest("This contact has no WhatsApp phone number to send to")
+        # A customer who hides their number behind a username is reached by their BSUID (Meta's `recipient`).
+        recipient = target.contact_phone_digits or target.contact_platform_user_id
+        if not recipient:
+            raise InvalidRequest("This contact has no WhatsApp phone number or user id to send to")
         phone_number_id = target.phone_number_id or get_meta_settings().default_phone_number_id
         if not phone_number_id:
             raise InvalidRequest(
                 "No WhatsApp number is configured to send from: add a connection with a phone number id"
             )
-        return ChannelRoute(sender=phone_number_id, recipient=target.contact_phone_digits)
+        return ChannelRoute(sender=phone_number_id, recipient=recipient)
 
     def stage(self, conn: psycopg.Connection[Any], message: OutboundMessage) -> None:
         # Meta is called after the commit; nothing else commits with the message. A template send is checked
@@ -74,49 +77,66 @@ class WhatsAppChannel:
         get_meta_client().mark_read(phone_number_id, message_external_id, deadline=deadline)
 
     def send(self, message: OutboundMessage, *, deadline: float) -> SendOutcome:
-        # Imported here, where it is used: the Graph client brings requests (about 40 ms of a cold start), and most
-        # functions load this channel only for its reply rule (the conversation list, PATCH, the scheduled run).
-        # The send function loads the client at init itself.
-        from threadline.meta.client import get_meta_client
+        return _through_meta(lambda client: _send_message(client, message, deadline=deadline))
 
-        try:
-            media_id = None
-            media = message.content.media
-            if media is not None and media.content is not None:
-                # An agent's upload goes to Meta first and is sent by id (a voice note as audio/ogg; codecs=opus).
-                media_id = get_meta_client().upload_media(
-                    message.route.sender,
-                    media.content,
-                    mime_type=whatsapp_upload_type(media.mime_type),
-                    filename=media.filename or "file",
-                    deadline=deadline,
-                )
-            sent = get_meta_client().send_message(
-                message.route.sender, meta_payload(message, media_id=media_id), deadline=deadline
-            )
-        except MetaWindowClosed as error:
-            return WindowClosed(code=error.code, title=error.title, details=error.details)
-        except MetaApiError as error:
-            return Refused(code=error.code, title=error.title, details=error.details)
-        except MetaUnavailable as error:
-            if error.outcome_unknown:
-                return OutcomeUnknown(title=error.title, details=error.message)
-            return NotSent(
-                code=error.code,
-                title=error.title,
-                details=error.details,
-                explanation="Meta could not be reached; the message was not sent",
-                explanation_details=error.message,
-            )
-        except MetaError as error:
-            # Not configured, or an answer we could not read before sending: nothing went out.
-            return NotSent(
-                code=error.code,
-                title=error.title,
-                details=error.details,
-                explanation=f"Meta could not be used: {error.message}",
-            )
-        return Sent(external_id=sent.wamid)
+    def send_reaction(
+        self, route: ChannelRoute, *, message_external_id: str, emoji: str, deadline: float
+    ) -> SendOutcome:
+        """The business's reaction on a message of the chat (its wamid); "" takes it away."""
+        payload = reaction_payload(route.recipient, message_external_id, emoji)
+        return _through_meta(lambda client: client.send_message(route.sender, payload, deadline=deadline).wamid)
+
+
+def _send_message(client: Any, message: OutboundMessage, *, deadline: float) -> str:
+    """Meta's wamid for the message: an agent's upload goes to Meta first and is sent by id (a voice note as
+    audio/ogg; codecs=opus), anything else is one send."""
+    media_id = None
+    media = message.content.media
+    if media is not None and media.content is not None:
+        media_id = client.upload_media(
+            message.route.sender,
+            media.content,
+            mime_type=whatsapp_upload_type(media.mime_type),
+            filename=media.filename or "file",
+            deadline=deadline,
+        )
+    sent = client.send_message(message.route.sender, meta_payload(message, media_id=media_id), deadline=deadline)
+    return str(sent.wamid)
+
+
+def _through_meta(call: Callable[[Any], str]) -> SendOutcome:
+    """Run one call to Meta (given the Graph client; it answers the wamid), its answer as a channel-neutral outcome
+    (Meta's errors never leave this module)."""
+    # Imported here, where it is used: the Graph client brings requests (about 40 ms of a cold start), and most
+    # functions load this channel only for its reply rule (the conversation list, PATCH, the scheduled run). The
+    # send function loads the client at init itself.
+    from threadline.meta.client import get_meta_client
+
+    try:
+        wamid = call(get_meta_client())
+    except MetaWindowClosed as error:
+        return WindowClosed(code=error.code, title=error.title, details=error.details)
+    except MetaApiError as error:
+        return Refused(code=error.code, title=error.title, details=error.details)
+    except MetaUnavailable as error:
+        if error.outcome_unknown:
+            return OutcomeUnknown(title=error.title, details=error.message)
+        return NotSent(
+            code=error.code,
+            title=error.title,
+            details=error.details,
+            explanation="Meta could not be reached; the message was not sent",
+            explanation_details=error.message,
+        )
+    except MetaError as error:
+        # Not configured, or an answer we could not read before sending: nothing went out.
+        return NotSent(
+            code=error.code,
+            title=error.title,
+            details=error.details,
+            explanation=f"Meta could not be used: {error.message}",
+        )
+    return Sent(external_id=wamid)
 
 
 def whatsapp_upload_type(mime_type: str | None) -> str:

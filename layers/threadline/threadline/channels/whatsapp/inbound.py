@@ -12,16 +12,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline.channels.whatsapp.content import InboundContent, inbound_content, object_of, text_of
 from threadline.channels.whatsapp.keys import whatsapp_contact_key, whatsapp_conversation_key
-from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch
+from threadline.db.repositories.reactions import ReactionBatch
+from threadline.db.repositories.revisions import EditBatch, RevokeBatch
+from threadline.db.repositories.whatsapp_inbound import InboundBatch, StatusBatch, UserIdChange
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.identifiers import normalise_identifier
 from threadline.meta.config import get_meta_settings
 from threadline.meta.webhook import (
     InboundMessage,
+    MessagesChange,
     MessageStatus,
-    MessagesValue,
-    parse_notification,
+    Unplaced,
+    read_notification,
     signature_matches,
 )
 from threadline.models.whatsapp_notifications import MAX_CHALLENGE_CHARS, SUBSCRIBE_MODE
@@ -31,19 +35,6 @@ PLATFORM: Platform = "whatsapp"
 
 # Meta's error for a message sent outside the customer-service window ("Re-engagement message").
 WINDOW_CLOSED_ERROR_CODE = 131047
-
-# Meta's message types -> Threadline's. Anything else (reactions, buttons, contacts, orders, ...) is text with a
-# short description, so the agent still sees that something arrived.
-_THREADLINE_TYPES = {
-    "text": "text",
-    "image": "image",
-    "sticker": "image",
-    "audio": "audio",
-    "video": "video",
-    "document": "file",
-    "location": "location",
-}
-_MEDIA_TYPES = frozenset({"image", "sticker", "audio", "video", "document"})
 
 
 def verify_subscription(*, mode: str | None, token: str | None, challenge: str | None) -> str:
@@ -65,90 +56,7 @@ def verify_subscription(*, mode: str | None, token: str | None, challenge: str |
 # ---------------------------------------------------------------------------------------------------------------
 # From Meta's payload to the repository's batches
 # ---------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InboundContent:
-    type: str
-    content: str
-    media_mime_type: str | None
-    media_filename: str | None
-    payload: dict[str, Any]
-    is_system: bool
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _describe(meta_type: str, body: dict[str, Any]) -> str:
-    """What an agent reads for a message that is not plain text."""
-    match meta_type:
-        case "text":
-            return _text(body.get("body")) or ""
-        case "image":
-            return _text(body.get("caption")) or "Photo"
-        case "video":
-            return _text(body.get("caption")) or "Video"
-        case "sticker":
-            return "Sticker"
-        case "audio":
-            return "Voice message" if body.get("voice") else "Audio"
-        case "document":
-            return _text(body.get("caption")) or _text(body.get("filename")) or "Document"
-        case "location":
-            place = ", ".join(part for part in (_text(body.get("name")), _text(body.get("address"))) if part)
-            coordinates = f"{body.get('latitude')}, {body.get('longitude')}"
-            return f"Location: {place or coordinates}"
-        case "reaction":
-            emoji = _text(body.get("emoji"))
-            return f"Reacted {emoji} to a message" if emoji else "Removed a reaction"
-        case "button":
-            return _text(body.get("text")) or _text(body.get("payload")) or "Button"
-        case "interactive":
-            reply = body.get("button_reply") or body.get("list_reply")
-            if isinstance(reply, dict) and _text(reply.get("title")):
-                return str(reply["title"])
-            return "Form response" if "nfm_reply" in body else "Interactive reply"
-        case "system":
-            return _text(body.get("body")) or "System message"
-        case _:
-            return f"Unsupported message ({meta_type})"
-
-
-def _shared_contacts(message: InboundMessage) -> str:
-    # A `contacts` message carries a list (of vCards) under its type, not an object.
-    shared = (message.model_extra or {}).get("contacts")
-    names = [
-        str(card["name"]["formatted_name"])
-        for card in shared or []
-        if isinstance(card, dict) and isinstance(card.get("name"), dict) and _text(card["name"].get("formatted_name"))
-    ]
-    return f"Contact: {', '.join(names)}" if names else "Contact"
-
-
-def inbound_content(message: InboundMessage) -> InboundContent:
-    body = message.type_object()
-    content = _shared_contacts(message) if message.type == "contacts" else _describe(message.type, body)
-    raw = (message.model_extra or {}).get(message.type)
-    # Meta hands out a media id, not a URL (the file is fetched later with the access token): keep the id.
-    payload: dict[str, Any] = {"type": message.type, message.type: raw} if raw is not None else {"type": message.type}
-    if message.type in _MEDIA_TYPES and _text(body.get("id")):
-        payload["media_id"] = body["id"]
-    referral = (message.model_extra or {}).get("referral")
-    if referral is not None:
-        payload["referral"] = referral  # the click-to-WhatsApp ad the customer came from
-    return InboundContent(
-        type=_THREADLINE_TYPES.get(message.type, "text"),
-        content=content,
-        media_mime_type=_text(body.get("mime_type")) if message.type in _MEDIA_TYPES else None,
-        media_filename=_text(body.get("filename")) if message.type == "document" else None,
-        payload=payload,
-        is_system=message.type == "system",
-    )
-
-
 def _reply_to(message: InboundMessage) -> str | None:
-    if message.type == "reaction":
-        return _text(message.type_object().get("message_id"))
     return message.context.id if message.context else None
 
 
@@ -156,23 +64,38 @@ def _reply_to(message: InboundMessage) -> str | None:
 class _Sender:
     wa_id: str | None
     whatsapp_user_id: str | None
+    parent_user_id: str | None
     name: str | None
     messages: list[tuple[InboundMessage, InboundContent]] = field(default_factory=list)
 
 
 @dataclass
 class NumberDelivery:
-    """Everything one notification says about one business phone number."""
+    """Everything one notification says about one business phone number, and the changes it came in (each kept
+    with its raw notification and the problems found in it, for its dead letter)."""
 
     phone_number_id: str
     senders: dict[str, _Sender] = field(default_factory=dict)
     statuses: StatusBatch = field(default_factory=StatusBatch)
     seen_message_ids: set[str] = field(default_factory=set)
-    group_messages_skipped: int = 0
+    changes: list[MessagesChange] = field(default_factory=list)
+    # Each message's change (an index into `changes`) and its place in it: a problem found while storing it (the
+    # message it reacts to is unknown) is that change's.
+    message_places: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Customers whose BSUID changed (`user_changed_user_id` system messages), applied before the messages are stored.
+    user_id_changes: list[UserIdChange] = field(default_factory=list)
+    # Reactions, edits and revocations: applied to the message they name, after the messages (which may include it).
+    reactions: ReactionBatch = field(default_factory=ReactionBatch)
+    edits: EditBatch = field(default_factory=EditBatch)
+    revocations: RevokeBatch = field(default_factory=RevokeBatch)
 
     @property
     def message_count(self) -> int:
         return len(self.seen_message_ids)
+
+    def note_unplaced(self, meta_id: str, reason: str) -> None:
+        change_index, position = self.message_places[meta_id]
+        self.changes[change_index].problems.append(f"messages[{position}]: {reason}")
 
     def inbound_batch(self) -> InboundBatch:
         batch = InboundBatch()
@@ -184,6 +107,7 @@ class NumberDelivery:
             batch.sender_identifiers.append(participant.identifier)
             batch.sender_phone_digits.append(participant.phone_digits)
             batch.sender_whatsapp_user_ids.append(sender.whatsapp_user_id)
+            batch.sender_whatsapp_parent_user_ids.append(sender.parent_user_id)
             batch.sender_names.append(sender.name)
             batch.sender_conversation_keys.append(whatsapp_conversation_key(self.phone_number_id, contact_key))
             # System notices (a changed number) are shown but are not the customer writing: no window.
@@ -200,44 +124,139 @@ class NumberDelivery:
                 batch.message_media_mime_types.append(content.media_mime_type)
                 batch.message_media_filenames.append(content.media_filename)
                 batch.message_payloads.append(content.payload)
+                batch.message_details.append(content.details.model_dump(mode="json") if content.details else None)
+                batch.message_referrals.append(content.referral.model_dump(mode="json") if content.referral else None)
+                batch.message_forwarded.append(content.forwarded)
+                batch.message_frequently_forwarded.append(content.frequently_forwarded)
                 batch.message_reply_to_external_ids.append(_reply_to(message))
                 batch.message_sent_at.append(message.timestamp)
                 batch.message_is_system.append(content.is_system)
         return batch
 
 
-def _add_messages(delivery: NumberDelivery, value: MessagesValue) -> None:
-    # Meta lists who wrote in `contacts`; a message names its author by wa_id (`from`) and/or BSUID.
-    by_wa_id = {contact.wa_id: contact for contact in value.contacts if contact.wa_id}
-    by_user_id = {contact.user_id: contact for contact in value.contacts if contact.user_id}
-    for message in value.messages:
+USER_CHANGED_USER_ID = "user_changed_user_id"
+
+
+def user_id_change(message: InboundMessage) -> UserIdChange | None:
+    """Meta's system message when a customer's BSUID changed: the previous BSUID is in the system object
+    (`previous_user_id`, and `previous_parent_user_id`), the new one is the sender's (`from_user_id`; `user_id` or
+    `new_user_id` in the system object are read too)."""
+    system = message.type_object()
+    if message.type != "system" or system.get("type") != USER_CHANGED_USER_ID:
+        return None
+    previous = text_of(system.get("previous_user_id"))
+    new = message.from_user_id or text_of(system.get("user_id")) or text_of(system.get("new_user_id"))
+    if not previous or not new or previous == new:
+        return None
+    parent = message.from_parent_user_id or text_of(system.get("parent_user_id"))
+    return UserIdChange(previous_user_id=previous, user_id=new, parent_user_id=parent)
+
+
+def _sender_of(message: InboundMessage, change: MessagesChange) -> _Sender | None:
+    """Who wrote the message: its `from` (the phone number), else its `from_user_id` (the BSUID), else the one
+    contact the change names (`user_id` / `wa_id`); None when none of these names anyone. The contact Meta lists
+    for the sender fills in what the message leaves out (the BSUID beside a phone number, the name). A BSUID change
+    notice (which names no contact) is the customer's under their new BSUID."""
+    rekey = user_id_change(message)
+    if rekey is not None and not message.from_ and not message.from_user_id:
+        return _Sender(None, rekey.user_id, rekey.parent_user_id, None)
+    by_wa_id = {contact.wa_id: contact for contact in change.contacts if contact.wa_id}
+    by_user_id = {contact.user_id: contact for contact in change.contacts if contact.user_id}
+    contact = (by_user_id.get(message.from_user_id) if message.from_user_id else None) or (
+        by_wa_id.get(message.from_) if message.from_ else None
+    )
+    if contact is None and not message.from_ and not message.from_user_id and len(change.contacts) == 1:
+        contact = change.contacts[0]
+    wa_id = message.from_ or (contact.wa_id if contact else None)
+    user_id = message.from_user_id or (contact.user_id if contact else None)
+    if not wa_id and not user_id:
+        return None
+    parent_user_id = message.from_parent_user_id or (contact.parent_user_id if contact else None)
+    profile = contact.profile if contact else None
+    name = (profile.name or profile.username) if profile else None
+    return _Sender(wa_id, user_id, parent_user_id, name)
+
+
+def _add_messages(delivery: NumberDelivery, change: MessagesChange, change_index: int) -> None:
+    for position, message in change.messages:
         if message.group_id:
             # Threadline's conversations are one-to-one: a group message belongs to no customer's conversation.
-            delivery.group_messages_skipped += 1
+            change.problems.append(f"messages[{position}]: a group message (Threadline's conversations are 1:1)")
+            continue
+        sender = _sender_of(message, change)
+        if sender is None:
+            change.problems.append(
+                f"messages[{position}]: no sender (no from, no from_user_id, and not exactly one contact)"
+            )
             continue
         if message.id in delivery.seen_message_ids:
             continue
         delivery.seen_message_ids.add(message.id)
-        contact = (by_user_id.get(message.from_user_id) if message.from_user_id else None) or (
-            by_wa_id.get(message.from_) if message.from_ else None
-        )
-        wa_id = message.from_ or (contact.wa_id if contact else None)
-        whatsapp_user_id = message.from_user_id or (contact.user_id if contact else None)
-        if whatsapp_user_id is None and wa_id in by_wa_id:
-            whatsapp_user_id = by_wa_id[wa_id].user_id
-        profile = contact.profile if contact else None
-        name = (profile.name or profile.username) if profile else None
+        delivery.message_places[message.id] = (change_index, position)
+        if message.type in _CHANGES_OF_A_MESSAGE:
+            _CHANGES_OF_A_MESSAGE[message.type](delivery, change, position, message)
+            continue
+        rekey = user_id_change(message)
+        if rekey is not None:
+            delivery.user_id_changes.append(rekey)
         # The BSUID is the stable key (it stays when the phone number is hidden); the wa_id serves until Meta sends one.
-        sender_key = whatsapp_user_id or wa_id
-        assert sender_key is not None  # the model requires `from` or `from_user_id`
-        sender = delivery.senders.setdefault(sender_key, _Sender(wa_id, whatsapp_user_id, name))
-        sender.wa_id = sender.wa_id or wa_id
-        sender.name = sender.name or name
-        sender.messages.append((message, inbound_content(message)))
+        sender_key = sender.whatsapp_user_id or sender.wa_id
+        assert sender_key is not None  # _sender_of names someone
+        known = delivery.senders.setdefault(sender_key, sender)
+        known.wa_id = known.wa_id or sender.wa_id
+        known.parent_user_id = known.parent_user_id or sender.parent_user_id
+        known.name = known.name or sender.name
+        known.messages.append((message, inbound_content(message)))
 
 
-def _add_statuses(delivery: NumberDelivery, value: MessagesValue) -> None:
-    for status in value.statuses:
+def _add_reaction(delivery: NumberDelivery, change: MessagesChange, position: int, message: InboundMessage) -> None:
+    """Meta's reaction: the message it names (`reaction.message_id`) and the emoji, which Meta leaves out when the
+    customer removed their reaction."""
+    reaction = message.type_object()
+    target = text_of(reaction.get("message_id"))
+    if target is None:
+        change.problems.append(f"messages[{position}]: a reaction that names no message_id")
+        return
+    delivery.reactions.target_external_ids.append(target)
+    delivery.reactions.emojis.append(text_of(reaction.get("emoji")))
+    delivery.reactions.reacted_at.append(message.timestamp)
+    delivery.reactions.meta_ids.append(message.id)
+
+
+def _add_edit(delivery: NumberDelivery, change: MessagesChange, position: int, message: InboundMessage) -> None:
+    """Meta's `edit`: the original's wamid and the edited message, whose text (or a media's caption) replaces the
+    original's content."""
+    edit = message.type_object()
+    original = text_of(edit.get("original_message_id"))
+    edited = object_of(edit.get("message"))
+    body = object_of(edited.get(edited["type"])) if isinstance(edited.get("type"), str) else {}
+    content = text_of(body.get("body")) or text_of(body.get("caption"))
+    if original is None or content is None:
+        change.problems.append(f"messages[{position}]: an edit without original_message_id or new text")
+        return
+    delivery.edits.original_external_ids.append(original)
+    delivery.edits.contents.append(content)
+    delivery.edits.edited_at.append(message.timestamp)
+    delivery.edits.meta_ids.append(message.id)
+
+
+def _add_revocation(delivery: NumberDelivery, change: MessagesChange, position: int, message: InboundMessage) -> None:
+    """Meta's `revoke`: the customer deleted the message whose wamid it names."""
+    original = text_of(message.type_object().get("original_message_id"))
+    if original is None:
+        change.problems.append(f"messages[{position}]: a revocation without original_message_id")
+        return
+    delivery.revocations.original_external_ids.append(original)
+    delivery.revocations.revoked_at.append(message.timestamp)
+    delivery.revocations.meta_ids.append(message.id)
+
+
+# Meta's messages that change another message rather than being one.
+_CHANGES_OF_A_MESSAGE = {"reaction": _add_reaction, "edit": _add_edit, "revoke": _add_revocation}
+
+
+def _add_statuses(delivery: NumberDelivery, change: MessagesChange) -> None:
+    for status in change.statuses:
         if status.status not in TRACKED_STATUSES:
             continue
         error = status.errors[0] if status.status == "failed" and status.errors else None
@@ -248,6 +267,8 @@ def _add_statuses(delivery: NumberDelivery, value: MessagesValue) -> None:
         delivery.statuses.error_codes.append(error.code if error else None)
         delivery.statuses.error_titles.append((error.title or error.message) if error else None)
         delivery.statuses.error_details.append(error.error_data.details if error and error.error_data else None)
+        delivery.statuses.recipient_user_ids.append(status.recipient_user_id)
+        delivery.statuses.recipient_parent_user_ids.append(status.recipient_parent_user_id)
         delivery.statuses.pricings.append(_pricing(status))
         delivery.statuses.billing_conversations.append(_billing_conversation(status))
 
@@ -271,19 +292,30 @@ def _billing_conversation(status: MessageStatus) -> dict[str, Any] | None:
     return kept or None
 
 
-def deliveries_by_number(values: Iterable[MessagesValue]) -> dict[str, NumberDelivery]:
+@dataclass(frozen=True)
+class Notification:
+    """A verified notification in Threadline's terms: what it says per business number, and what it holds that
+    names no number Threadline could read (kept as dead letters)."""
+
+    deliveries: dict[str, NumberDelivery]
+    unplaced: list[Unplaced]
+
+
+def deliveries_by_number(changes: Iterable[MessagesChange]) -> dict[str, NumberDelivery]:
     deliveries: dict[str, NumberDelivery] = {}
-    for value in values:
-        number = value.metadata.phone_number_id
+    for change in changes:
+        number = change.phone_number_id
         delivery = deliveries.setdefault(number, NumberDelivery(number))
-        _add_messages(delivery, value)
-        _add_statuses(delivery, value)
+        delivery.changes.append(change)
+        _add_messages(delivery, change, len(delivery.changes) - 1)
+        _add_statuses(delivery, change)
     return deliveries
 
 
-def notifications_by_number(body: bytes) -> dict[str, NumberDelivery]:
-    """A verified notification's messages and statuses, by business phone number (400 when it is not Meta's shape)."""
-    return deliveries_by_number(parse_notification(body))
+def read_whatsapp_notification(body: bytes) -> Notification:
+    """A verified notification's messages and statuses by business phone number, and what could not be placed."""
+    reading = read_notification(body)
+    return Notification(deliveries_by_number(reading.changes), reading.unplaced)
 
 
 def authenticate_notification(body: bytes, signature: str | None) -> None:

@@ -27,15 +27,9 @@ from threadline.db.repositories.message_templates import (
 )
 from threadline.errors import InvalidRequest, UpstreamFailure
 from threadline.meta.errors import MetaError
-from threadline.meta.template_webhooks import (
-    CATEGORY_FIELD,
-    QUALITY_FIELD,
-    STATUS_FIELD,
-    TEMPLATE_FIELDS,
-    TemplateChange,
-    parse_template_changes,
-)
+from threadline.meta.template_webhooks import TemplateChange, parse_template_changes
 from threadline.meta.templates import MetaTemplate
+from threadline.meta.webhook import CATEGORY_FIELD, QUALITY_FIELD, STATUS_FIELD, TEMPLATE_FIELDS
 from threadline.models.templates import (
     ButtonParameter,
     HeaderParameter,

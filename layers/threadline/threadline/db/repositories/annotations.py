@@ -148,6 +148,10 @@ _WRITTEN_COLUMNS = """
     m.error_code, m.error_title, m.error_details,
     m.pricing, message_is_billable(m.pricing) AS charged, m.billing_conversation,
     m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url,
+    m.details, m.referral, m.forwarded, m.frequently_forwarded,
+    NULL::bigint AS quoted_id, NULL::text AS quoted_content, NULL::text AS quoted_direction,
+    NULL::boolean AS quoted_is_system, NULL::uuid AS quoted_author_user_id, NULL::text AS quoted_author_name,
+    NULL::text AS quoted_author_avatar_url, '[]'::jsonb AS reactions, m.edited_at, m.deleted_at,
     m.conversation_id, m.external_id, m.source
 """
 

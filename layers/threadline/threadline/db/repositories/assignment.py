@@ -220,17 +220,20 @@ def set_tenant_assignment(
     max_open_per_agent: int | None,
     clear_cap: bool,
     read_receipts: str | None,
+    keep_revoked_content: bool | None = None,
 ) -> dict[str, Any] | None:
-    """Administration (the CLI, as the schema owner): change a tenant's settings; the settings after."""
+    """Administration (the CLI, as the schema owner): change a tenant's settings; the settings after.
+    `keep_revoked_content` (migration 0035): whether what a customer's deleted message said is kept for audit."""
     row = conn.execute(
         """
         UPDATE tenants
         SET auto_assign = COALESCE(%(auto_assign)s, auto_assign),
             max_open_per_agent = CASE WHEN %(clear_cap)s THEN NULL
                                       ELSE COALESCE(%(cap)s, max_open_per_agent) END,
-            read_receipts = COALESCE(%(read_receipts)s, read_receipts)
+            read_receipts = COALESCE(%(read_receipts)s, read_receipts),
+            keep_revoked_content = COALESCE(%(keep_revoked_content)s, keep_revoked_content)
         WHERE id = %(tenant_id)s
-        RETURNING id, auto_assign, max_open_per_agent, read_receipts
+        RETURNING id, auto_assign, max_open_per_agent, read_receipts, keep_revoked_content
         """,
         {
             "tenant_id": tenant_id,
@@ -238,11 +241,18 @@ def set_tenant_assignment(
             "cap": max_open_per_agent,
             "clear_cap": clear_cap,
             "read_receipts": read_receipts,
+            "keep_revoked_content": keep_revoked_content,
         },
     ).fetchone()
     if row is None:
         return None
-    return {"id": row[0], "auto_assign": row[1], "max_open_per_agent": row[2], "read_receipts": row[3]}
+    return {
+        "id": row[0],
+        "auto_assign": row[1],
+        "max_open_per_agent": row[2],
+        "read_receipts": row[3],
+        "keep_revoked_content": row[4],
+    }
 
 
 def insert_team(conn: psycopg.Connection[Any], *, tenant_id: UUID, name: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from threadline.vocabulary import Direction, SortOrder
+from threadline.vocabulary import QUOTED_CHARS, Direction, SortOrder
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,23 @@ class MessageRow:
     author_user_id: UUID | None
     author_name: str | None
     author_avatar_url: str | None
+    details: dict[str, Any] | None
+    referral: dict[str, Any] | None
+    forwarded: bool
+    frequently_forwarded: bool
+    # The message this one quotes (None when it quotes none, or one Threadline does not know).
+    quoted_id: int | None
+    quoted_content: str | None
+    quoted_direction: Direction | None
+    quoted_is_system: bool | None
+    quoted_author_user_id: UUID | None
+    quoted_author_name: str | None
+    quoted_author_avatar_url: str | None
+    # message_reactions_json (migration 0034): [{emoji, by: {type, id, name}, at}], oldest first.
+    reactions: list[dict[str, Any]]
+    # When the customer last edited it, or deleted it (migration 0035; a deleted message's content is '').
+    edited_at: datetime | None
+    deleted_at: datetime | None
 
 
 def find_conversation_header(conn: psycopg.Connection[Any], conversation_id: int) -> ConversationHeader | None:
@@ -89,17 +106,41 @@ _ORDER = {
     "desc": sql.SQL("sent_at DESC, id DESC"),
 }
 
-_WITH_AUTHORS = """
-    WITH page AS ({page})
+# A page's rows with their authors, and for each row the message it quotes (`reply_to_external_id`: a wamid, by its
+# own id or a second one Meta gave it, or an external id of the same conversation): one index probe per quoting row.
+_WITH_AUTHORS = f"""
+    WITH page AS ({{page}})
     SELECT m.id, m.direction, m.type, m.content, m.status, m.is_system, m.is_private, m.sent_at, m.created_at,
            m.media_url, m.media_mime_type, m.media_filename, m.media_size_bytes,
            m.error_code, m.error_title, m.error_details,
            m.pricing, message_is_billable(m.pricing) AS charged, m.billing_conversation,
-           m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url
+           m.author_user_id, u.name AS author_name, u.avatar_url AS author_avatar_url,
+           m.details, m.referral, m.forwarded, m.frequently_forwarded,
+           q.id AS quoted_id, left(q.content, {QUOTED_CHARS}) AS quoted_content, q.direction AS quoted_direction,
+           q.is_system AS quoted_is_system, q.author_user_id AS quoted_author_user_id,
+           qu.name AS quoted_author_name, qu.avatar_url AS quoted_author_avatar_url,
+           message_reactions_json(m.id) AS reactions, m.edited_at, m.deleted_at
     FROM page p
     JOIN messages m ON m.id = p.id
     LEFT JOIN users u ON u.id = m.author_user_id
-    ORDER BY {outer_order}
+    -- Three index probes per quoting row (one OR would let the planner walk the tenant's messages and filter them).
+    LEFT JOIN LATERAL (
+        SELECT q.id, q.content, q.direction, q.is_system, q.author_user_id
+        FROM messages q
+        WHERE m.reply_to_external_id IS NOT NULL AND q.id = (
+            SELECT min(found.id) FROM (
+                SELECT f.id FROM messages f WHERE f.tenant_id = m.tenant_id AND f.meta_id = m.reply_to_external_id
+                UNION ALL
+                SELECT f.id FROM messages f
+                WHERE f.conversation_id = m.conversation_id AND f.external_id = m.reply_to_external_id
+                UNION ALL
+                SELECT a.message_id FROM whatsapp_message_aliases a
+                WHERE a.tenant_id = m.tenant_id AND a.meta_id = m.reply_to_external_id
+            ) found
+        )
+    ) q ON true
+    LEFT JOIN users qu ON qu.id = q.author_user_id
+    ORDER BY {{outer_order}}
 """
 
 

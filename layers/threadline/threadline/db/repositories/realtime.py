@@ -217,6 +217,35 @@ def find_subscribed_messages(
     return [SubscribedMessage(row[0], RealtimeMessage(*row[1:])) for row in rows]
 
 
+@dataclass(frozen=True)
+class SubscribedReactions:
+    """A message's reactions now (message_reactions_json, migration 0034), for one subscriber of its conversation."""
+
+    connection_id: str
+    conversation_id: int
+    message_id: int
+    reactions: list[dict[str, Any]]
+
+
+def find_subscribed_reactions(
+    conn: psycopg.Connection[Any], *, tenant_id: UUID, message_ids: Sequence[int]
+) -> list[SubscribedReactions]:
+    """The reactions of those of `message_ids` whose conversation has live subscribers, once per subscriber."""
+    with conn.cursor(row_factory=class_row(SubscribedReactions)) as cursor:
+        return cursor.execute(
+            """
+            SELECT s.connection_id, m.conversation_id, m.id AS message_id, message_reactions_json(m.id) AS reactions
+            FROM messages m
+            JOIN websocket_subscriptions s
+              ON s.tenant_id = m.tenant_id AND s.topic = 'conversation' AND s.topic_id = m.conversation_id::text
+            JOIN websocket_connections c ON c.connection_id = s.connection_id
+            WHERE m.tenant_id = %(tenant_id)s AND m.id = ANY(%(message_ids)s) AND c.expires_at > now()
+            ORDER BY s.connection_id, m.conversation_id, m.id
+            """,
+            {"tenant_id": tenant_id, "message_ids": list(message_ids)},
+        ).fetchall()
+
+
 def find_newly_stored_messages(
     conn: psycopg.Connection[Any],
     *,

@@ -56,6 +56,7 @@ class ConversationForSend(ReplyWindowState):
     contact_id: UUID
     contact_identifier: str
     contact_phone_digits: str | None
+    contact_whatsapp_user_id: str | None
     connection_uuid: UUID | None
     connection_id: str | None
     connection_is_active: bool | None
@@ -181,7 +182,9 @@ def find_conversation_for_send(conn: psycopg.Connection[Any], conversation_id: i
         return cursor.execute(
             f"""
             SELECT v.id, v.platform, v.external_conversation_id, v.contact_id, t.identifier AS contact_identifier,
-                   t.phone_digits AS contact_phone_digits, k.id AS connection_uuid, k.connection_id,
+                   t.phone_digits AS contact_phone_digits,
+                   COALESCE(t.whatsapp_user_id, t.whatsapp_parent_user_id) AS contact_whatsapp_user_id,
+                   k.id AS connection_uuid, k.connection_id,
                    k.is_active AS connection_is_active, k.phone_number_id, k.outbound_url, {_WINDOW_COLUMNS}
             FROM conversations v
             JOIN contacts t ON t.id = v.contact_id

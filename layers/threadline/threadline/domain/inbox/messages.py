@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 import psycopg
 
@@ -39,6 +40,7 @@ from threadline.domain.pagination import (
     plan_numbered_page,
 )
 from threadline.errors import CONVERSATION_NOT_FOUND, InvalidRequest, NotFound
+from threadline.models.message_details import stored_details, stored_referral
 from threadline.models.messages import (
     AgentMessage,
     AgentMessagePage,
@@ -52,6 +54,8 @@ from threadline.models.messages import (
     MessageListQuery,
     MessagePricing,
     MessageView,
+    QuotedMessage,
+    Reaction,
 )
 from threadline.vocabulary import SortOrder
 
@@ -80,17 +84,20 @@ def _author(name: str, **fields: Any) -> Author:
     return Author(name=name, initials=initials(name), **fields)
 
 
-def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
-    if message.is_system:
+def _author_by(
+    conversation: ConversationHeader,
+    *,
+    is_system: bool,
+    direction: str,
+    user_id: UUID | None,
+    user_name: str | None,
+    user_avatar_url: str | None,
+) -> Author:
+    if is_system:
         return _author(SYSTEM_AUTHOR_NAME, id=SYSTEM_AUTHOR_ID, type="system", avatar_url=None)
-    if message.author_user_id is not None:
-        return _author(
-            message.author_name or UNNAMED_AGENT,
-            id=str(message.author_user_id),
-            type="agent",
-            avatar_url=message.author_avatar_url,
-        )
-    if message.direction == "outbound":
+    if user_id is not None:
+        return _author(user_name or UNNAMED_AGENT, id=str(user_id), type="agent", avatar_url=user_avatar_url)
+    if direction == "outbound":
         return _author(conversation.tenant_name, id=str(conversation.tenant_id), type="agent", avatar_url=None)
     return _author(
         conversation.contact_name or conversation.contact_identifier,
@@ -100,11 +107,56 @@ def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
     )
 
 
+def author_of(message: MessageRow, conversation: ConversationHeader) -> Author:
+    return _author_by(
+        conversation,
+        is_system=message.is_system,
+        direction=message.direction,
+        user_id=message.author_user_id,
+        user_name=message.author_name,
+        user_avatar_url=message.author_avatar_url,
+    )
+
+
+def quoted_of(message: MessageRow, conversation: ConversationHeader) -> QuotedMessage | None:
+    """What the message quotes: its first characters and who wrote it; None when it quotes nothing Threadline
+    knows."""
+    if message.quoted_id is None:
+        return None
+    author = _author_by(
+        conversation,
+        is_system=bool(message.quoted_is_system),
+        direction=message.quoted_direction or "inbound",
+        user_id=message.quoted_author_user_id,
+        user_name=message.quoted_author_name,
+        user_avatar_url=message.quoted_author_avatar_url,
+    )
+    return QuotedMessage(id=message.quoted_id, content=message.quoted_content or "", author=author)
+
+
+def _extras(message: MessageRow, conversation: ConversationHeader) -> dict[str, Any]:
+    """What both views show beside their own fields: edits and deletion, reactions, the quoted message, forwarding,
+    typed data, the ad. A deleted message's content is hidden (its text is already empty): no data, no ad."""
+    deleted = message.deleted_at is not None
+    return {
+        "edited_at": message.edited_at,
+        "deleted_at": message.deleted_at,
+        "reactions": [Reaction.model_validate(reaction) for reaction in message.reactions],
+        "reply_to": quoted_of(message, conversation),
+        "forwarded": message.forwarded,
+        "frequently_forwarded": message.frequently_forwarded,
+        "details": None if deleted else stored_details(message.details),
+        "referral": None if deleted else stored_referral(message.referral),
+    }
+
+
 def attachments_of(
     message: MessageRow, kept: KeptMedia | None = None, bucket: MediaBucket | None = None
 ) -> list[Attachment]:
     """A message carries at most one medium: a kept one (copied into the media bucket) with its state and a presigned
-    URL, else the URL the message came with, as given."""
+    URL, else the URL the message came with, as given; never once the message is deleted."""
+    if message.deleted_at is not None:
+        return []
     if kept is not None:
         return [kept_attachment(kept, message_type=message.type, created_at=message.sent_at, bucket=bucket)]
     if not message.media_url:
@@ -142,6 +194,7 @@ def message_view(message: MessageRow, conversation: ConversationHeader, media: _
         else None,
         pricing=pricing_of(message),
         billing_conversation=billing_conversation_of(message),
+        **_extras(message, conversation),
     )
 
 
@@ -183,6 +236,7 @@ def _agent_message(message: MessageRow, conversation: ConversationHeader, media:
         attachments=media.attachments(message),
         pricing=pricing_of(message),
         billing_conversation=billing_conversation_of(message),
+        **_extras(message, conversation),
     )
 
 

@@ -284,6 +284,7 @@ def send_to_conversation(
                 phone_number_id=conversation.phone_number_id,
                 connection_uuid=conversation.connection_uuid,
                 outbound_url=conversation.outbound_url,
+                contact_platform_user_id=conversation.contact_whatsapp_user_id,
             )
         )
         reply_to = _reply_target(conn, target_id, request.reply_to)
