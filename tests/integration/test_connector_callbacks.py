@@ -26,6 +26,7 @@ from tests.support.connectors import (
     now_iso,
     reply,
     report,
+    sweep_until_delivered,
     with_outbound_url,
 )
 from tests.support.event_log import all_events
@@ -316,7 +317,7 @@ class TestRefusals:
             },
         )
         assert len(deliveries_of(admin, wechat)) == 5
-        sweep_deliveries(kinds=TARGET_KINDS)
+        sweep_until_delivered(admin, wechat)
         assert sorted(json.loads(r.body)["data"]["content"] for r in fake_connector.requests) == [
             f"reply {n}" for n in range(5)
         ]

@@ -92,18 +92,27 @@ BEGIN
     IF to_mark <= from_mark THEN
         RETURN 0;
     END IF;
-    PERFORM append_events(
-        array_agg(v.tenant_id ORDER BY v.tenant_id, v.window_expires_at, v.id),
-        array_agg('window.closed'::text ORDER BY v.tenant_id, v.window_expires_at, v.id),
-        array_agg(v.id ORDER BY v.tenant_id, v.window_expires_at, v.id),
-        array_agg(jsonb_build_object('conversation_id', v.id, 'contact_id', v.contact_id,
-                                     'window_expires_at', v.window_expires_at)
-                  ORDER BY v.tenant_id, v.window_expires_at, v.id))
-    FROM conversations v
-    WHERE v.window_expires_at > from_mark AND v.window_expires_at <= to_mark;
+    WITH wanted AS MATERIALIZED (
+        SELECT v.tenant_id, v.id, v.contact_id, v.window_expires_at,
+               row_number() OVER (PARTITION BY v.tenant_id ORDER BY v.window_expires_at, v.id) AS position,
+               count(*) OVER (PARTITION BY v.tenant_id) AS total
+        FROM conversations v
+        WHERE v.window_expires_at > from_mark AND v.window_expires_at <= to_mark
+    ),
+    heads AS (
+        INSERT INTO event_log_heads AS h (tenant_id, last_seq)
+        SELECT tenant_id, count(*) FROM wanted GROUP BY tenant_id ORDER BY tenant_id
+        ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq + EXCLUDED.last_seq
+        RETURNING h.tenant_id, h.last_seq
+    )
+    INSERT INTO events (tenant_id, seq, type, conversation_id, data)
+    SELECT w.tenant_id, h.last_seq - w.total + w.position, 'window.closed', w.id,
+           jsonb_build_object('conversation_id', w.id, 'contact_id', w.contact_id,
+                              'window_expires_at', w.window_expires_at)
+    FROM wanted w JOIN heads h ON h.tenant_id = w.tenant_id
+    ORDER BY w.tenant_id, w.position;
+    GET DIAGNOSTICS appended = ROW_COUNT;
     UPDATE event_log_window_progress SET closed_through = to_mark;
-    SELECT count(*) INTO appended FROM conversations v
-    WHERE v.window_expires_at > from_mark AND v.window_expires_at <= to_mark;
     RETURN appended;
 END
 $$;
@@ -265,6 +274,7 @@ $$;
 
 CREATE FUNCTION public.conversations_append_changed_events() RETURNS trigger
     LANGUAGE plpgsql
+    SET enable_nestloop TO 'off'
     AS $$
 DECLARE
     actor CONSTANT jsonb := event_actor();
@@ -330,6 +340,7 @@ $$;
 
 CREATE FUNCTION public.conversations_append_window_events() RETURNS trigger
     LANGUAGE plpgsql
+    SET enable_nestloop TO 'off'
     AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -926,6 +937,7 @@ $$;
 
 CREATE FUNCTION public.messages_append_changed_events() RETURNS trigger
     LANGUAGE plpgsql
+    SET enable_nestloop TO 'off'
     AS $$
 DECLARE
     actor CONSTANT jsonb := event_actor();
