@@ -28,7 +28,6 @@ from threadline.channels.base import (
     Queued,
     Refused,
     SendsReactions,
-    SendTarget,
     Sent,
     WindowClosed,
 )
@@ -40,6 +39,7 @@ from threadline.db.repositories.reactions import (
 )
 from threadline.db.repositories.sending import conversation_exists, find_conversation_for_send
 from threadline.db.tenancy import run_in_transaction
+from threadline.domain.replies.send import send_target_of
 from threadline.errors import Forbidden, InvalidRequest, NotFound, UpstreamFailure
 from threadline.models.messages import MessageReactions, Reaction, ReactionRequest
 from threadline.realtime.publisher import publish_reactions
@@ -93,20 +93,7 @@ def _check(conn: psycopg.Connection[Any], conversation_id: int, message_id: int)
     )
     if window.status == "expired":
         raise InvalidRequest(WINDOW_EXPIRED_MESSAGE)
-    route = channel.route(
-        SendTarget(
-            conversation_id=conversation.id,
-            platform=conversation.platform,
-            external_conversation_id=conversation.external_conversation_id,
-            contact_identifier=conversation.contact_identifier,
-            contact_phone_digits=conversation.contact_phone_digits,
-            connection_id=conversation.connection_id,
-            phone_number_id=conversation.phone_number_id,
-            connection_uuid=conversation.connection_uuid,
-            outbound_url=conversation.outbound_url,
-            contact_platform_user_id=conversation.contact_whatsapp_user_id,
-        )
-    )
+    route = channel.route(send_target_of(conversation))
     return _Checked(channel, provider, route, target, target.meta_id)
 
 

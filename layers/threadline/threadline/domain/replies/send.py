@@ -55,6 +55,7 @@ from threadline.db.repositories.idempotency import (
     release_idempotency_key,
 )
 from threadline.db.repositories.sending import (
+    ConversationForSend,
     OutboundMessageRow,
     PendingMessage,
     ReplyWindowState,
@@ -165,6 +166,22 @@ def _new_external_id() -> str:
     return f"{THREADLINE_EXTERNAL_ID_PREFIX}{uuid.uuid4().hex}"
 
 
+def send_target_of(conversation: ConversationForSend) -> SendTarget:
+    """What a channel needs of the conversation to find its route (replies and reactions alike)."""
+    return SendTarget(
+        conversation_id=conversation.id,
+        platform=conversation.platform,
+        external_conversation_id=conversation.external_conversation_id,
+        contact_identifier=conversation.contact_identifier,
+        contact_phone_digits=conversation.contact_phone_digits,
+        connection_id=conversation.connection_id,
+        phone_number_id=conversation.phone_number_id,
+        connection_uuid=conversation.connection_uuid,
+        outbound_url=conversation.outbound_url,
+        contact_platform_user_id=conversation.contact_whatsapp_user_id,
+    )
+
+
 def _fingerprint(route: str, request: SendRequest | ConversationSendRequest) -> str:
     # Of the parsed request, not its bytes: the same request sent with other spacing or key order is the same send.
     return hashlib.sha256(f"{route}\n{request.model_dump_json()}".encode()).hexdigest()
@@ -273,20 +290,7 @@ def send_to_conversation(
         if conversation.connection_is_active is False:
             raise InvalidRequest("This conversation's connection is inactive")
         _require_reply_allowed(channel, conversation.platform, conversation, is_template=request.template is not None)
-        channel_route = channel.route(
-            SendTarget(
-                conversation_id=conversation.id,
-                platform=conversation.platform,
-                external_conversation_id=conversation.external_conversation_id,
-                contact_identifier=conversation.contact_identifier,
-                contact_phone_digits=conversation.contact_phone_digits,
-                connection_id=conversation.connection_id,
-                phone_number_id=conversation.phone_number_id,
-                connection_uuid=conversation.connection_uuid,
-                outbound_url=conversation.outbound_url,
-                contact_platform_user_id=conversation.contact_whatsapp_user_id,
-            )
-        )
+        channel_route = channel.route(send_target_of(conversation))
         reply_to = _reply_target(conn, target_id, request.reply_to)
         columns, content = _conversation_message(request, reply_to=reply_to, uploaded=uploaded)
         return _Plan(
