@@ -93,6 +93,7 @@ def test_each_built_function_answers_its_sample_event_with_only_what_it_ships(
         "META_APP_SECRET": "artifact-test-app-secret",  # the sample webhook is signed by no one: refused, not a 500
         "META_VERIFY_TOKEN": "artifact-test-verify-token",
         "BEDROCK_MODEL_ID": "",  # replies off: no model is reached
+        "MEDIA_BUCKET": "artifact-test-media",  # the sample copy job names no stored message: nothing is fetched
         "HOME": os.environ.get("HOME", "/tmp"),
     }
     result = invoke_built(function, built_stack, tmp_path, variables)

@@ -543,3 +543,17 @@ class TestSendCheck:
 
         assert status == 201, body
         assert len(fake_graph.send_requests) == 1
+
+
+def test_a_template_name_with_a_nul_is_a_400_naming_the_field(admin):
+    """Found by the schema fuzzer: a NUL in `name` reached PostgreSQL (which refuses NUL in text) and answered 500."""
+    from tests.support.factories import new_tenant
+    from tests.support.routes import call_route, service_claims
+
+    tenant_id = new_tenant(admin)
+
+    status, body = call_route(
+        "GET", "/v1/templates", query={"name": "order\x00update"}, claims=service_claims(tenant_id)
+    )
+
+    assert (status, body) == (400, {"error": "name must be 1 to 512 characters, without NUL"})

@@ -16,7 +16,7 @@ class TemplateListQuery(QueryModel):
     status: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]{1,64}$")] | None = Field(
         default=None, description="APPROVED, PENDING, REJECTED, PAUSED, DISABLED, ... (any case)"
     )
-    name: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[^\x00]*$")] | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(_[A-Za-z]{2,4})?$")] | None = None
     connection_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")] | None = Field(
         default=None, description="only the templates of this connection's WhatsApp Business Account"
@@ -29,7 +29,7 @@ class TemplateListQuery(QueryModel):
 
 TEMPLATE_QUERY_EXPLANATIONS = {
     "status": "status must be a template status such as APPROVED",
-    "name": "name must be 1 to 512 characters",
+    "name": "name must be 1 to 512 characters, without NUL",
     "language": "language must be a language code such as en or en_US",
     "connection_id": "connection_id must be a connection id (letters, digits, '_', '.', ':' or '-')",
     "limit": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
