@@ -97,3 +97,6 @@ DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 # Who receives deliveries: a webhook subscription, or a connection's outbound_url (connector callbacks).
 DeliveryTargetKind = Literal["webhook", "connection"]
 DELIVERY_TARGET_KINDS: tuple[DeliveryTargetKind, ...] = get_args(DeliveryTargetKind)
+
+# Threadline's own external ids start so; a channel's id (a connector's platform id) replaces one once known.
+THREADLINE_EXTERNAL_ID_PREFIX = "tl_"

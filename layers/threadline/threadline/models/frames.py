@@ -17,7 +17,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, with_config
 from typing_extensions import TypedDict
 
-from threadline.models.messages import Attachment
+from threadline.models.attachments import Attachment
 from threadline.models.timestamps import JsTimestamp
 from threadline.vocabulary import ConversationStatus, Direction, EventType, InboxEventKind, MessageStatus, Priority
 

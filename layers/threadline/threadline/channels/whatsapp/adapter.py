@@ -25,7 +25,6 @@ from threadline.channels.base import (
     Sent,
     WindowClosed,
 )
-from threadline.channels.whatsapp.templates import check_template_send
 from threadline.errors import InvalidRequest
 from threadline.meta.config import get_meta_settings
 from threadline.meta.errors import MetaApiError, MetaError, MetaUnavailable, MetaWindowClosed
@@ -64,6 +63,11 @@ class WhatsAppChannel:
         # Meta is called after the commit; nothing else commits with the message. A template send is checked
         # against the account's synced template first: a refusal here rolls the whole send back.
         if message.content.template is not None:
+            # Imported here, where it is used: the synced templates' modules (Meta's template reader, their models
+            # and repository) cost every function that loads this channel for its reply rule, and only a template
+            # send needs them.
+            from threadline.channels.whatsapp.templates import check_template_send
+
             check_template_send(conn, message.route.sender, message.content.template)
 
     def mark_read(self, *, sender: str | None, message_external_id: str, deadline: float) -> None:

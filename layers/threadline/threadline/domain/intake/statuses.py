@@ -24,7 +24,6 @@ from threadline.db.repositories.connector_callbacks import (
 )
 from threadline.db.tenancy import run_in_transaction, set_transaction_tenant
 from threadline.domain.intake.ingest import authorise_connection
-from threadline.domain.replies.send import THREADLINE_EXTERNAL_ID_PREFIX
 from threadline.models.connector_statuses import (
     ReportedStatus,
     StatusReportRequest,
@@ -32,6 +31,7 @@ from threadline.models.connector_statuses import (
     StatusResult,
 )
 from threadline.realtime.publisher import publish_stored_messages
+from threadline.vocabulary import THREADLINE_EXTERNAL_ID_PREFIX
 
 
 def report_statuses(*, api_key: str, request: StatusReportRequest) -> StatusReportResponse:

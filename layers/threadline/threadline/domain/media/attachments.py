@@ -17,7 +17,7 @@ from urllib.parse import quote
 from threadline.aws.s3 import MediaBucket
 from threadline.db.repositories.media import KeptMedia
 from threadline.domain.media.sniff import may_show_inline
-from threadline.models.messages import Attachment
+from threadline.models.attachments import Attachment
 
 URL_TTL_SECONDS = 300
 DOWNLOAD_TYPE = "application/octet-stream"

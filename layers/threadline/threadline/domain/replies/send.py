@@ -99,7 +99,7 @@ from threadline.models.sending import (
 from threadline.observability import logger
 from threadline.realtime.frames import MessageEventKind, outbound_message
 from threadline.realtime.publisher import ExpiredWindow, publish_message_event, publish_window_expiries
-from threadline.vocabulary import MediaType, Platform
+from threadline.vocabulary import THREADLINE_EXTERNAL_ID_PREFIX, MediaType, Platform
 
 WINDOW_EXPIRED_MESSAGE = "Session window expired"
 SOURCE = "manual_ui"
@@ -155,10 +155,6 @@ def _require_reply_allowed(
         raise InvalidRequest(WINDOW_EXPIRED_MESSAGE)
     if rule.max_replies is not None and state.replies_in_window >= rule.max_replies:
         raise InvalidRequest(reply_cap_message(rule.max_replies))
-
-
-# Threadline's own external ids start so; a channel's id (a connector's platform id) replaces one once known.
-THREADLINE_EXTERNAL_ID_PREFIX = "tl_"
 
 
 def _new_external_id() -> str:
