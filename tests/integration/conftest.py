@@ -76,7 +76,7 @@ def media_bucket() -> Iterator[Any]:
     """The private media bucket on moto's S3 server (real HTTP: threadline.aws.s3 signs its own requests), with
     MEDIA_BUCKET and MEDIA_S3_ENDPOINT_URL pointing at it, and a recording in-process copy queue registered."""
     from devtools.local_s3 import start_local_s3
-    from tests.support.fakes import environment
+    from tests.support.fakes import RecordingMediaQueue, environment
     from threadline.delivery.media_queue import register_local_media_queue
 
     local = start_local_s3()
@@ -89,11 +89,3 @@ def media_bucket() -> Iterator[Any]:
     finally:
         register_local_media_queue(None)
         local.stop()
-
-
-class RecordingMediaQueue:
-    def __init__(self) -> None:
-        self.sent: list[tuple[Any, int]] = []
-
-    def send(self, jobs: Any, *, delay_seconds: int = 0) -> None:
-        self.sent.extend((job, delay_seconds) for job in jobs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 FAKE_META_ACCESS_TOKEN = "test-meta-token-must-never-be-logged"
 FAKE_META_PHONE_NUMBER_ID = "109999999999999"
@@ -50,3 +51,13 @@ def environment(values: dict[str, str], *, remove: Iterable[str], reset: Callabl
             else:
                 os.environ[name] = value
         reset()
+
+
+class RecordingMediaQueue:
+    """The media copy queue as tests see it: what was sent, and with which delay (nothing is copied)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, int]] = []
+
+    def send(self, jobs: Any, *, delay_seconds: int = 0) -> None:
+        self.sent.extend((job, delay_seconds) for job in jobs)
